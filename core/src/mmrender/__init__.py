@@ -1,0 +1,84 @@
+"""mmrender: exact token ids and light raw image refs for vision-language model training and serving."""
+
+from __future__ import annotations
+
+from .conversation import Conversation, ImagePart, Message, TextPart
+from .errors import (
+    AssetIntegrityError,
+    ConfigError,
+    ConversationError,
+    ImageSourceError,
+    MMRenderError,
+    PluginConflictError,
+    PluginError,
+    RefError,
+    StorageError,
+    UnknownModelError,
+    WireValidationError,
+)
+from .family import FamilySpec, LayoutEngine, ModelRoute
+from .hookspecs import hookimpl
+from .materialize import MaterializedImage, materialize
+from .merge import merge_multi_modal_data
+from .plugins import register_plugin, unregister_plugin
+from .registry import families, get_renderer, resolve
+from .renderer import PreparedImage, Renderer, RendererOptions, TokenBuffer
+from .storage import StorageBackend, Store, StoredAsset, open_store
+from .types import (
+    ImageLayout,
+    MultiModalData,
+    ParsedResponse,
+    PlaceholderRange,
+    ProcessedMMItem,
+    RawMMItem,
+    RawMMRef,
+    RenderedTokens,
+    ToolCall,
+)
+
+__all__ = [
+    "AssetIntegrityError",
+    "ConfigError",
+    "Conversation",
+    "ConversationError",
+    "FamilySpec",
+    "ImageLayout",
+    "ImagePart",
+    "ImageSourceError",
+    "LayoutEngine",
+    "MMRenderError",
+    "MaterializedImage",
+    "Message",
+    "ModelRoute",
+    "MultiModalData",
+    "ParsedResponse",
+    "PlaceholderRange",
+    "PluginConflictError",
+    "PluginError",
+    "PreparedImage",
+    "ProcessedMMItem",
+    "RawMMItem",
+    "RawMMRef",
+    "RefError",
+    "RenderedTokens",
+    "Renderer",
+    "RendererOptions",
+    "StorageBackend",
+    "StorageError",
+    "Store",
+    "StoredAsset",
+    "TextPart",
+    "TokenBuffer",
+    "ToolCall",
+    "UnknownModelError",
+    "WireValidationError",
+    "families",
+    "get_renderer",
+    "hookimpl",
+    "materialize",
+    "merge_multi_modal_data",
+    "open_store",
+    "register_plugin",
+    "resolve",
+    "unregister_plugin",
+]

@@ -1,0 +1,196 @@
+"""Normalise OpenAI/HF chat messages into one validated shape, naming the message and part on error."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from .errors import ConversationError
+from .types import ToolCall
+
+ROLES = ("system", "user", "assistant", "tool")
+_IMAGE_KEYS = ("image", "url", "path", "image_url")
+
+
+@attrs.frozen
+class TextPart:
+    text: str
+
+
+@attrs.frozen
+class ImagePart:
+    """An image reference as given; bytes are read only when the renderer prepares it."""
+
+    source: Any = attrs.field(eq=False)
+    message_index: int
+    part_index: int
+
+
+Part = TextPart | ImagePart
+
+
+@attrs.frozen
+class Message:
+    """One message; ``content`` keeps the caller's choice of plain string or part list (templates differ)."""
+
+    index: int
+    role: str
+    content: str | tuple[Part, ...] | None
+    reasoning_content: str | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None
+    name: str | None = None
+    raw: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
+
+    @property
+    def parts(self) -> tuple[Part, ...]:
+        if self.content is None:
+            return ()
+        if isinstance(self.content, str):
+            return (TextPart(self.content),)
+        return self.content
+
+    @property
+    def images(self) -> tuple[ImagePart, ...]:
+        return tuple(p for p in self.parts if isinstance(p, ImagePart))
+
+    @property
+    def text(self) -> str:
+        """Concatenated text parts (what a template sees for text-only content)."""
+        return "".join(p.text for p in self.parts if isinstance(p, TextPart))
+
+
+@attrs.frozen
+class Conversation:
+    """A normalised render request: messages, tools, generation prompt and template options."""
+
+    messages: tuple[Message, ...]
+    tools: tuple[Mapping[str, Any], ...] | None = None
+    add_generation_prompt: bool = False
+    template_kwargs: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+def _image_source(part: Mapping[str, Any], mi: int, pi: int) -> Any:
+    kind = part.get("type")
+    if kind == "image_url":
+        value = part.get("image_url")
+        if isinstance(value, Mapping):
+            value = value.get("url")
+        if value is None:
+            raise ConversationError("image_url part has no url", message_index=mi, part_index=pi)
+        return value
+    for key in _IMAGE_KEYS:
+        if part.get(key) is not None:
+            value = part[key]
+            return value.get("url") if isinstance(value, Mapping) and "url" in value else value
+    raise ConversationError(
+        "image part has none of the keys 'image', 'url', 'path', 'image_url'", message_index=mi, part_index=pi
+    )
+
+
+def _parts(content: Any, mi: int) -> str | tuple[Part, ...] | None:
+    if content is None or isinstance(content, str):
+        return content
+    if isinstance(content, Mapping) or not isinstance(content, Sequence):
+        raise ConversationError(
+            f"content must be a string or a list of parts, got {type(content).__name__}", message_index=mi
+        )
+    parts: list[Part] = []
+    for pi, part in enumerate(content):
+        if isinstance(part, str):
+            parts.append(TextPart(part))
+            continue
+        if not isinstance(part, Mapping):
+            raise ConversationError(
+                f"part must be an object, got {type(part).__name__}", message_index=mi, part_index=pi
+            )
+        kind = part.get("type")
+        if kind in ("text", "input_text") or (kind is None and "text" in part):
+            text = part.get("text")
+            if not isinstance(text, str):
+                raise ConversationError("text part has no string 'text'", message_index=mi, part_index=pi)
+            parts.append(TextPart(text))
+        elif kind in ("image", "image_url", "input_image") or (kind is None and "image" in part):
+            parts.append(ImagePart(_image_source(part, mi, pi), mi, pi))
+        else:
+            raise ConversationError(
+                f"unsupported content part type {kind!r} (expected 'text', 'image' or 'image_url')",
+                message_index=mi,
+                part_index=pi,
+            )
+    return tuple(parts)
+
+
+def _tool_calls(raw: Any, mi: int) -> tuple[ToolCall, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, Sequence) or isinstance(raw, str | bytes):
+        raise ConversationError("tool_calls must be a list", message_index=mi)
+    calls = []
+    for ci, call in enumerate(raw):
+        if not isinstance(call, Mapping):
+            raise ConversationError(f"tool_calls[{ci}] must be an object", message_index=mi)
+        fn = call.get("function", call)
+        if not isinstance(fn, Mapping) or not isinstance(fn.get("name"), str):
+            raise ConversationError(f"tool_calls[{ci}] has no function name", message_index=mi)
+        args = fn.get("arguments", {})
+        if args is None:
+            args = {}
+        calls.append(ToolCall(name=fn["name"], arguments=args, id=call.get("id")))
+    return tuple(calls)
+
+
+def normalize_message(raw: Any, index: int) -> Message:
+    if isinstance(raw, Message):
+        return raw
+    if not isinstance(raw, Mapping):
+        raise ConversationError(f"message must be an object, got {type(raw).__name__}", message_index=index)
+    role = raw.get("role")
+    if role not in ROLES:
+        raise ConversationError(f"unexpected role {role!r} (expected one of {', '.join(ROLES)})", message_index=index)
+    reasoning = raw.get("reasoning_content")
+    if reasoning is not None and not isinstance(reasoning, str):
+        raise ConversationError("reasoning_content must be a string", message_index=index)
+    return Message(
+        index=index,
+        role=role,
+        content=_parts(raw.get("content"), index),
+        reasoning_content=reasoning,
+        tool_calls=_tool_calls(raw.get("tool_calls"), index),
+        tool_call_id=raw.get("tool_call_id"),
+        name=raw.get("name"),
+        raw=raw,
+    )
+
+
+def normalize_conversation(
+    messages: Sequence[Any],
+    *,
+    tools: Sequence[Mapping[str, Any]] | None = None,
+    add_generation_prompt: bool = False,
+    template_kwargs: Mapping[str, Any] | None = None,
+    start_index: int = 0,
+) -> Conversation:
+    """Validate ``messages`` and ``tools``; ``start_index`` numbers messages that continue a rollout."""
+    if isinstance(messages, str | bytes | Mapping) or not isinstance(messages, Sequence):
+        raise ConversationError("messages must be a list of message objects")
+    if tools is not None:
+        if isinstance(tools, str | bytes | Mapping) or not isinstance(tools, Sequence):
+            raise ConversationError("tools must be a list of tool definitions")
+        tools = tuple(tools)
+    return Conversation(
+        messages=tuple(normalize_message(m, start_index + i) for i, m in enumerate(messages)),
+        tools=tools,
+        add_generation_prompt=add_generation_prompt,
+        template_kwargs=dict(template_kwargs or {}),
+    )
+
+
+def arguments_json(arguments: Any) -> str:
+    """Tool-call arguments as the JSON text templates emit (strings pass through unchanged)."""
+    if isinstance(arguments, str):
+        return arguments
+    return json.dumps(arguments, ensure_ascii=False)

@@ -1,0 +1,129 @@
+"""Typed errors: every failure a user can cause names what was wrong and where."""
+
+from __future__ import annotations
+
+
+class MMRenderError(Exception):
+    """Base class of every error mmrender raises on purpose."""
+
+
+class PluginError(MMRenderError):
+    """A plugin is broken: bad hook name, failed import, invalid registration."""
+
+
+class PluginConflictError(PluginError):
+    """Two plugins claim the same model id, alias, URI scheme or ref prefix."""
+
+    def __init__(self, kind: str, key: str, first: str, second: str) -> None:
+        self.kind, self.key, self.first, self.second = kind, key, first, second
+        super().__init__(
+            f"{kind} {key!r} is claimed by two plugins: {first!r} and {second!r}; "
+            f"uninstall one or restrict loading with MMRENDER_PLUGINS"
+        )
+
+
+class UnknownModelError(MMRenderError, LookupError):
+    """No installed family renders the requested model."""
+
+    def __init__(self, model: str, suggestions: list[str], hint: str = "") -> None:
+        self.model, self.suggestions = model, suggestions
+        msg = f"no installed mmrender family renders {model!r}"
+        if suggestions:
+            msg += f"; did you mean: {', '.join(suggestions)}?"
+        if hint:
+            msg += f" ({hint})"
+        super().__init__(msg)
+
+
+class ConfigError(MMRenderError, ValueError):
+    """A renderer option is unknown or has a bad value."""
+
+
+class ConversationError(MMRenderError, ValueError):
+    """A message or content part is malformed, or the chat template rejects it."""
+
+    def __init__(self, problem: str, *, message_index: int | None = None, part_index: int | None = None) -> None:
+        self.problem, self.message_index, self.part_index = problem, message_index, part_index
+        where = []
+        if message_index is not None:
+            where.append(f"message {message_index}")
+        if part_index is not None:
+            where.append(f"part {part_index}")
+        super().__init__(f"{', '.join(where)}: {problem}" if where else problem)
+
+
+class ImageSourceError(ConversationError):
+    """An image could not be read, is not an image, or is unsafe to open."""
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        source: str = "",
+        message_index: int | None = None,
+        part_index: int | None = None,
+    ) -> None:
+        self.source = source
+        text = f"{problem} (source: {source})" if source else problem
+        super().__init__(text, message_index=message_index, part_index=part_index)
+
+    def located(self, message_index: int | None, part_index: int | None) -> ImageSourceError:
+        """Return a copy that names the message and part the image came from."""
+        raw = str(self.problem)
+        if self.source and raw.endswith(f" (source: {self.source})"):
+            raw = raw[: -len(f" (source: {self.source})")]
+        err = type(self)(raw, source=self.source, message_index=message_index, part_index=part_index)
+        err.__cause__ = self.__cause__
+        return err
+
+
+class FetchRefusedError(ImageSourceError):
+    """A remote (http/https) source was given but no fetch policy allows it."""
+
+
+class RefError(MMRenderError, ValueError):
+    """Base for malformed or unverifiable raw image refs."""
+
+
+class RefFormatError(RefError):
+    """The ref string does not have the documented shape."""
+
+
+class RefFieldError(RefError):
+    """One field of a ref is missing or has an invalid value."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        self.field = field
+        super().__init__(f"ref field {field!r}: {problem}")
+
+
+class UnknownRefVersionError(RefError):
+    """The ref names a version no installed codec parses."""
+
+
+class UnknownFamilyError(RefError):
+    """The ref's layout family is not provided by any installed plugin."""
+
+
+class StorageError(MMRenderError):
+    """A store could not read or write an asset."""
+
+
+class MissingBackendError(StorageError):
+    """No installed storage backend handles the URI scheme."""
+
+
+class AssetNotFoundError(StorageError, FileNotFoundError):
+    """The referenced asset is not in the store."""
+
+
+class AssetIntegrityError(StorageError):
+    """The bytes read back do not hash to the asset's name (tampering or corruption)."""
+
+
+class UnsafeLocatorError(StorageError):
+    """A locator would leave the store root (path traversal)."""
+
+
+class WireValidationError(MMRenderError, ValueError):
+    """A payload would be rejected by the consumer (vLLM's rules)."""

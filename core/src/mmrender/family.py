@@ -1,0 +1,65 @@
+"""What a family plugin registers: its model routes, option schema and renderer factory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+if TYPE_CHECKING:
+    from .renderer import Renderer
+    from .types import ImageLayout
+
+
+@attrs.frozen
+class ModelRoute:
+    """One model a family serves, with the settings its checkpoint implies (e.g. thinking default)."""
+
+    model_id: str
+    settings: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class LayoutEngine:
+    """A family's layout function, so consumers can re-check a ref against its pixels.
+
+    ``compute(width, height, params)`` returns the :class:`ImageLayout`; ``default_params``
+    are the checkpoint settings whose fingerprint the renderer stamps on refs.
+    """
+
+    family: str
+    compute: Callable[[int, int, Mapping[str, Any]], ImageLayout]
+    default_params: Mapping[str, Any]
+
+
+@attrs.frozen
+class FamilySpec:
+    """A model family: routes by id, alias and ``config.json`` ``model_type``, and how to build its renderer.
+
+    ``create(route, tokenizer, store, options)`` builds the renderer; ``options`` is an
+    instance of ``options_class`` (an attrs class, so unknown keys are rejected by name).
+    """
+
+    id: str
+    routes: tuple[ModelRoute, ...]
+    create: Callable[..., Renderer]
+    options_class: type
+    aliases: Mapping[str, str] = attrs.field(factory=dict)
+    model_types: tuple[str, ...] = ()
+    layout: LayoutEngine | None = None
+    description: str = ""
+
+    def claimed_names(self) -> tuple[str, ...]:
+        """Every key this family claims; two plugins claiming one key is a conflict."""
+        names = [r.model_id for r in self.routes]
+        names += list(self.aliases)
+        names += [f"model_type:{t}" for t in self.model_types]
+        names.append(f"family:{self.id}")
+        return tuple(names)
+
+    def route(self, model_id: str) -> ModelRoute | None:
+        for r in self.routes:
+            if r.model_id == model_id:
+                return r
+        return None

@@ -1,0 +1,79 @@
+"""Consumer side: turn a ref back into verified bytes and pixels, re-checking its layout."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+from PIL import Image
+
+from .errors import AssetIntegrityError, RefError, UnknownFamilyError
+from .images import ImageBytes, decode_pixels, probe
+from .refs import layout_fingerprint, mm_hash_of, parse
+from .registry import families
+from .storage import Store, open_store, read_uri
+from .types import ImageLayout, RawMMItem, RawMMRef
+
+
+@attrs.frozen
+class MaterializedImage:
+    ref: RawMMRef
+    image: ImageBytes
+    layout: ImageLayout | None
+
+    def pixels(self) -> Image.Image:
+        return decode_pixels(self.image.data)
+
+
+def _layout_for(ref: RawMMRef, width: int, height: int) -> ImageLayout:
+    engines = [f.layout for f in families() if f.layout is not None and f.layout.family == ref.family]
+    if not engines:
+        raise UnknownFamilyError(
+            f"ref family {ref.family!r} is not provided by any installed plugin; install its family package"
+        )
+    for engine in engines:
+        if layout_fingerprint(engine.family, engine.default_params) == ref.fingerprint:
+            return engine.compute(width, height, engine.default_params)
+    raise UnknownFamilyError(
+        f"ref fingerprint {ref.fingerprint} matches no installed {ref.family!r} layout configuration"
+    )
+
+
+def fetch_bytes(ref: RawMMRef, store: Store | str | None = None) -> bytes:
+    """Bytes behind a ref: ``raw_uri`` through its backend, else ``raw_image_id`` in ``store``."""
+    if ref.raw_uri is not None:
+        data = read_uri(ref.raw_uri)
+    elif store is not None:
+        data = open_store(store).get(ref.raw_image_id or "")
+    else:
+        raise RefError("ref has only raw_image_id; pass the store it lives in")
+    if mm_hash_of(data) != ref.mm_hash:
+        raise AssetIntegrityError(f"bytes for {ref.mm_hash} hash to {mm_hash_of(data)} (tampered or wrong asset)")
+    return data
+
+
+def materialize(
+    ref: RawMMRef | RawMMItem | str,
+    *,
+    mm_hash: str | None = None,
+    store: Store | str | None = None,
+    verify_layout: bool = True,
+) -> MaterializedImage:
+    """Fetch, verify (hash and, by default, layout) and return one image."""
+    if isinstance(ref, str):
+        ref = parse(ref)
+    elif isinstance(ref, RawMMItem):
+        if mm_hash is None:
+            raise RefError("materialising an mm_items entry needs its mm_hash")
+        ref = RawMMRef.from_item(ref, mm_hash)
+    image = probe(fetch_bytes(ref, store), ref.raw_uri or ref.raw_image_id or "")
+    layout = None
+    if verify_layout:
+        layout = _layout_for(ref, image.width, image.height)
+        expected: dict[str, Any] = dict(layout.payload)
+        if expected != dict(ref.payload):
+            raise AssetIntegrityError(
+                f"ref payload {dict(ref.payload)} does not match the layout of its {image.width}x{image.height} "
+                f"image {expected}"
+            )
+    return MaterializedImage(ref=ref, image=image, layout=layout)

@@ -1,0 +1,181 @@
+"""Plugin manager: lazy entry-point loading, allow-list, tracing and conflict-checked registries."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import attrs
+import pluggy
+
+from . import hookspecs
+from .errors import PluginConflictError, PluginError
+
+ENTRY_POINT_GROUP = "mmrender"
+ALLOW_ENV = "MMRENDER_PLUGINS"
+TRACE_ENV = "MMRENDER_TRACE_PLUGINS"
+
+_lock = threading.RLock()
+_pm: pluggy.PluginManager | None = None
+_registries: Registries | None = None
+_dists: dict[str, str] = {}  # plugin name -> distribution name
+_in_process: list[tuple[object, str | None]] = []
+
+
+@attrs.define
+class Registries:
+    """What the loaded plugins registered, each entry tagged with the plugin that claimed it."""
+
+    families: dict[str, tuple[Any, str]] = attrs.field(factory=dict)
+    backends: dict[str, tuple[Any, str]] = attrs.field(factory=dict)
+    codecs: dict[str, tuple[Any, str]] = attrs.field(factory=dict)
+
+
+def _allowed_distributions() -> set[str] | None:
+    raw = os.environ.get(ALLOW_ENV)
+    if raw is None:
+        return None
+    return {_norm(name) for name in raw.replace(";", ",").split(",") if name.strip()}
+
+
+def _norm(name: str) -> str:
+    return name.strip().lower().replace("_", "-")
+
+
+def _load_entry_points(pm: pluggy.PluginManager) -> None:
+    allowed = _allowed_distributions()
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        dist = ep.dist.name if ep.dist is not None else ep.name
+        if allowed is not None and _norm(dist) not in allowed:
+            continue
+        if pm.get_plugin(ep.name) is not None:
+            continue
+        try:
+            plugin = ep.load()
+        except Exception as exc:
+            raise PluginError(f"plugin {ep.name!r} from distribution {dist!r} failed to import: {exc}") from exc
+        pm.register(plugin, name=ep.name)
+        version = ep.dist.version if ep.dist is not None else "?"
+        _dists[ep.name] = f"{dist} {version}"
+
+
+def get_plugin_manager() -> pluggy.PluginManager:
+    """Return the process-wide plugin manager, loading entry points on first use."""
+    global _pm
+    with _lock:
+        if _pm is not None:
+            return _pm
+        pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
+        pm.add_hookspecs(hookspecs)
+        from . import default_plugin
+
+        pm.register(default_plugin, name="mmrender.default")
+        _dists["mmrender.default"] = "mmrender-core"
+        _load_entry_points(pm)
+        for obj, name in _in_process:
+            if pm.get_plugin(name or "") is None and not pm.is_registered(obj):
+                pm.register(obj, name=name)
+        try:
+            pm.check_pending()
+        except pluggy.PluginValidationError as exc:
+            raise PluginError(f"a plugin implements a hook mmrender does not define: {exc}") from exc
+        if os.environ.get(TRACE_ENV, "").strip() not in ("", "0", "false"):
+            _enable_tracing(pm)
+        _pm = pm
+        return pm
+
+
+def _enable_tracing(pm: pluggy.PluginManager) -> None:
+    def before(hook_name: str, hook_impls: list[Any], kwargs: dict[str, Any]) -> None:
+        names = ", ".join(impl.plugin_name for impl in hook_impls)
+        print(f"mmrender: call {hook_name}({', '.join(kwargs)}) -> [{names}]", file=sys.stderr)
+
+    def after(outcome: Any, hook_name: str, hook_impls: list[Any], kwargs: dict[str, Any]) -> None:
+        result = outcome.exception or type(outcome.get_result()).__name__
+        print(f"mmrender: done {hook_name} -> {result}", file=sys.stderr)
+
+    pm.add_hookcall_monitoring(before, after)
+
+
+def register_plugin(plugin: object, name: str | None = None) -> str:
+    """Register an in-process plugin (a module or object with ``@hookimpl`` functions)."""
+    with _lock:
+        _in_process.append((plugin, name))
+        pm = get_plugin_manager()
+        if not pm.is_registered(plugin):
+            registered = pm.register(plugin, name=name)
+            if registered is None:
+                raise PluginError(f"plugin {name!r} is blocked or already registered")
+            try:
+                pm.check_pending()
+            except pluggy.PluginValidationError as exc:
+                pm.unregister(plugin)
+                _in_process.pop()
+                raise PluginError(f"plugin implements a hook mmrender does not define: {exc}") from exc
+        global _registries
+        _registries = None
+        plugin_name = pm.get_name(plugin) or str(name)
+        _dists.setdefault(plugin_name, plugin_name)
+        return plugin_name
+
+
+def unregister_plugin(plugin: object) -> None:
+    """Remove an in-process plugin registered with :func:`register_plugin`."""
+    global _registries
+    with _lock:
+        pm = get_plugin_manager()
+        if pm.is_registered(plugin):
+            pm.unregister(plugin)
+        _in_process[:] = [(p, n) for p, n in _in_process if p is not plugin]
+        _registries = None
+
+
+def reset() -> None:
+    """Forget loaded plugins so the next call reloads them (tests, long-lived shells)."""
+    global _pm, _registries
+    with _lock:
+        _pm, _registries = None, None
+        _in_process.clear()
+        _dists.clear()
+
+
+def distribution_of(plugin_name: str) -> str:
+    return _dists.get(plugin_name, plugin_name)
+
+
+def _collect(pm: pluggy.PluginManager, hook_name: str, kind: str, keys: Callable[[Any], Iterable[str]]):
+    table: dict[str, tuple[Any, str]] = {}
+    for impl in getattr(pm.hook, hook_name).get_hookimpls():
+        owner = distribution_of(impl.plugin_name)
+
+        def register(item: Any, _owner: str = owner) -> None:
+            for key in keys(item):
+                if key in table and table[key][1] != _owner:
+                    raise PluginConflictError(kind, key, table[key][1], _owner)
+                table[key] = (item, _owner)
+
+        impl.function(register=register)
+    return table
+
+
+def registries() -> Registries:
+    """Families, backends and codecs of all loaded plugins; conflicts raise :class:`PluginConflictError`."""
+    global _registries
+    with _lock:
+        if _registries is None:
+            pm = get_plugin_manager()
+            _registries = Registries(
+                families=_collect(pm, "register_families", "model", lambda f: f.claimed_names()),
+                backends=_collect(pm, "register_storage_backends", "URI scheme", lambda b: b.schemes),
+                codecs=_collect(pm, "register_ref_codecs", "ref prefix", lambda c: (c.prefix,)),
+            )
+        return _registries
+
+
+def hook() -> Any:
+    """Shortcut to the hook relay of the loaded plugin manager."""
+    return get_plugin_manager().hook

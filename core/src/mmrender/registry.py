@@ -1,0 +1,106 @@
+"""Resolve a model name to a family: exact id, alias, local checkpoint ``model_type``, else suggestions."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .errors import ConfigError, UnknownModelError
+from .family import FamilySpec, ModelRoute
+from .plugins import registries
+from .renderer import Renderer
+from .storage import Store, open_store
+
+
+def families() -> list[FamilySpec]:
+    """Every registered family, once each, in registration order."""
+    seen: dict[int, FamilySpec] = {}
+    for spec, _owner in registries().families.values():
+        seen.setdefault(id(spec), spec)
+    return list(seen.values())
+
+
+def family_owner(spec: FamilySpec) -> str:
+    return registries().families[f"family:{spec.id}"][1]
+
+
+def _local_model_type(path: Path) -> str | None:
+    config = path / "config.json"
+    if not config.is_file():
+        return None
+    try:
+        data = json.loads(config.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise UnknownModelError(str(path), [], hint=f"unreadable config.json: {exc}") from exc
+    model_type = data.get("model_type")
+    return model_type if isinstance(model_type, str) else None
+
+
+def resolve(model: str) -> tuple[FamilySpec, ModelRoute]:
+    """Find the family and route for ``model`` (see module docstring for the order)."""
+    table = registries().families
+    entry = table.get(model)
+    if entry is not None:
+        spec = entry[0]
+        route = spec.route(model)
+        if route is None:  # an alias
+            route = spec.route(spec.aliases[model]) or ModelRoute(spec.aliases[model])
+        return spec, route
+    path = Path(model).expanduser()
+    if path.is_dir():
+        model_type = _local_model_type(path)
+        if model_type is None:
+            raise UnknownModelError(model, [], hint="directory has no config.json with a model_type")
+        entry = table.get(f"model_type:{model_type}")
+        if entry is None:
+            known = sorted(k.split(":", 1)[1] for k in table if k.startswith("model_type:"))
+            raise UnknownModelError(
+                model,
+                difflib.get_close_matches(model_type, known, n=3),
+                hint=f"model_type {model_type!r} has no installed family; known: {', '.join(known) or 'none'}",
+            )
+        return entry[0], ModelRoute(str(path), {"model_type": model_type, "local_path": str(path)})
+    names = [k for k in table if ":" not in k or "/" in k.split(":", 1)[0]]
+    suggestions = difflib.get_close_matches(model, names, n=5, cutoff=0.5)
+    lowered = {n.lower(): n for n in names}
+    if model.lower() in lowered and lowered[model.lower()] not in suggestions:
+        suggestions.insert(0, lowered[model.lower()])
+    hint = "" if table else "no family plugins are installed (pip install mmrender, or check MMRENDER_PLUGINS)"
+    raise UnknownModelError(model, suggestions, hint=hint)
+
+
+def build_options(spec: FamilySpec, config: dict[str, Any]) -> Any:
+    """Instantiate the family's options class; unknown keys list the valid ones."""
+    cls = spec.options_class
+    valid = sorted(a.name for a in attrs.fields(cls))
+    unknown = sorted(set(config) - set(valid))
+    if unknown:
+        raise ConfigError(
+            f"unknown option(s) {', '.join(unknown)} for family {spec.id!r}; valid options: {', '.join(valid)}"
+        )
+    try:
+        return cls(**config)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"bad option for family {spec.id!r}: {exc}") from exc
+
+
+def get_renderer(
+    model: str,
+    *,
+    tokenizer: Any = None,
+    store: str | Store | None = None,
+    **config: Any,
+) -> Renderer:
+    """Resolve ``model`` and build its renderer.
+
+    ``tokenizer`` may be None (the family's bundled or default tokenizer), a local directory,
+    or a tokenizer object; ``store`` is a store URL or object (default ``$MMRENDER_STORE`` or a
+    per-user cache directory); family options are keyword arguments.
+    """
+    spec, route = resolve(model)
+    options = build_options(spec, config)
+    return spec.create(route=route, tokenizer=tokenizer, store=open_store(store), options=options)

@@ -1,0 +1,199 @@
+"""The renderer base class families extend: option handling, image preparation and token assembly."""
+
+from __future__ import annotations
+
+import abc
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import attrs
+
+from .conversation import Conversation, ImagePart, normalize_conversation
+from .errors import ImageSourceError
+from .family import FamilySpec, ModelRoute
+from .images import ImageBytes, load_image
+from .refs import mm_hash_of
+from .storage import Store
+from .types import (
+    ImageLayout,
+    MultiModalData,
+    ParsedResponse,
+    PlaceholderRange,
+    ProcessedMMItem,
+    RawMMItem,
+    RenderedTokens,
+)
+
+
+@attrs.frozen(kw_only=True)
+class RendererOptions:
+    """Options every family accepts; families subclass this with their own fields."""
+
+    multimodal_output: Literal["raw", "processed"] = attrs.field(
+        default="raw", validator=attrs.validators.in_(("raw", "processed"))
+    )
+    run_id: str | None = None
+    processed_cache_size: int = 64
+
+
+@attrs.frozen
+class PreparedImage:
+    """An image ready to splice: its hash, layout and the ``mm_items`` entry."""
+
+    mm_hash: str
+    layout: ImageLayout
+    item: Any
+
+
+class TokenBuffer:
+    """Accumulates ids, their message indices and image placeholder ranges in stream order."""
+
+    def __init__(self, offset: int = 0) -> None:
+        self.offset = offset
+        self.ids: list[int] = []
+        self.owners: list[int] = []
+        self.images: list[tuple[PreparedImage, PlaceholderRange]] = []
+
+    def add(self, ids: Sequence[int], message_index: int = -1) -> None:
+        self.ids.extend(ids)
+        self.owners.extend([message_index] * len(ids))
+
+    def add_image(self, image: PreparedImage, placeholder_id: int, message_index: int) -> None:
+        """Append the layout's placeholder ids and record their absolute range."""
+        n = image.layout.num_placeholders
+        rng = PlaceholderRange(self.offset + len(self.ids), n)
+        self.add([placeholder_id] * n, message_index)
+        self.images.append((image, rng))
+
+    def multi_modal_data(self) -> MultiModalData:
+        hashes: dict[str, list[str]] = {}
+        places: dict[str, list[PlaceholderRange]] = {}
+        items: dict[str, list[Any]] = {}
+        for image, rng in self.images:
+            key = image.layout.modality
+            hashes.setdefault(key, []).append(image.mm_hash)
+            places.setdefault(key, []).append(rng)
+            items.setdefault(key, []).append(image.item)
+        return MultiModalData(
+            mm_hashes={k: tuple(v) for k, v in hashes.items()},
+            mm_placeholders={k: tuple(v) for k, v in places.items()},
+            mm_items={k: tuple(v) for k, v in items.items()},
+        )
+
+    def result(self) -> RenderedTokens:
+        return RenderedTokens(self.ids, self.owners, self.multi_modal_data())
+
+
+class Renderer(abc.ABC):
+    """Renders one model's conversations; a family implements the abstract methods."""
+
+    options_class: type[RendererOptions] = RendererOptions
+
+    def __init__(
+        self,
+        *,
+        family: FamilySpec,
+        route: ModelRoute,
+        tokenizer: Any,
+        store: Store,
+        options: RendererOptions,
+    ) -> None:
+        self.family = family
+        self.route = route
+        self.model_id = route.model_id
+        self.tokenizer = tokenizer
+        self.store = store
+        self.options = options
+        self._processed: OrderedDict[str, ProcessedMMItem] = OrderedDict()
+
+    # -- what families implement -------------------------------------------------------------
+    @abc.abstractmethod
+    def render_conversation(self, conversation: Conversation) -> RenderedTokens:
+        """Render a normalised conversation token-exactly."""
+
+    @abc.abstractmethod
+    def compute_layout(self, width: int, height: int) -> ImageLayout:
+        """The image layout from its size alone (default answer of the layout hook)."""
+
+    @abc.abstractmethod
+    def parse_response(self, completion_ids: Sequence[int]) -> ParsedResponse:
+        """Split a completion into content, reasoning and tool calls."""
+
+    @abc.abstractmethod
+    def bridge_to_next_turn(
+        self,
+        previous_prompt_ids: Sequence[int],
+        previous_completion_ids: Sequence[int],
+        new_messages: Sequence[Mapping[str, Any]],
+        *,
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        previous_multi_modal_data: MultiModalData | None = None,
+    ) -> RenderedTokens | None:
+        """Extend the previous ids with new non-assistant messages, or None when that is unsafe."""
+
+    def process_image(self, image: ImageBytes) -> ProcessedMMItem:
+        """Processor outputs for processed mode; families with a processor override this."""
+        raise NotImplementedError(f"{self.family.id} has no processed mode")
+
+    # -- the public surface ------------------------------------------------------------------
+    def render(
+        self,
+        messages: Sequence[Any],
+        *,
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        add_generation_prompt: bool = False,
+        **template_kwargs: Any,
+    ) -> RenderedTokens:
+        """Render ``messages`` to exact token ids plus the image sidecar."""
+        from .plugins import hook
+
+        conv = normalize_conversation(
+            messages, tools=tools, add_generation_prompt=add_generation_prompt, template_kwargs=template_kwargs
+        )
+        return hook().mmrender_render(renderer=self, conversation=conv)
+
+    def image_layout(self, width: int, height: int) -> ImageLayout:
+        from .plugins import hook
+
+        return hook().mmrender_image_layout(renderer=self, width=width, height=height)
+
+    def prepare_image(self, part: ImagePart) -> PreparedImage:
+        """Read, probe, lay out and store one image; errors name the message and part."""
+        try:
+            image = load_image(part.source)
+        except ImageSourceError as exc:
+            raise exc.located(part.message_index, part.part_index) from exc
+        return self.prepare_loaded(image)
+
+    def prepare_loaded(self, image: ImageBytes) -> PreparedImage:
+        layout = self.image_layout(image.width, image.height)
+        mm_hash = mm_hash_of(image.data)
+        if self.options.multimodal_output == "processed":
+            item: Any = self._processed_item(mm_hash, image)
+        else:
+            asset = self.store.put(image.data, mime=image.mime)
+            item = RawMMItem(
+                modality=layout.modality,
+                family=layout.family,
+                layout_fingerprint=layout.fingerprint,
+                payload=dict(layout.payload),
+                vllm_modality=layout.vllm_modality,
+                raw_image_id=asset.raw_image_id,
+                raw_uri=asset.raw_uri,
+            )
+        return PreparedImage(mm_hash=mm_hash, layout=layout, item=item)
+
+    def _processed_item(self, mm_hash: str, image: ImageBytes) -> ProcessedMMItem:
+        cached = self._processed.get(mm_hash)
+        if cached is None:
+            cached = self.process_image(image)
+            self._processed[mm_hash] = cached
+            while len(self._processed) > self.options.processed_cache_size:
+                self._processed.popitem(last=False)
+        else:
+            self._processed.move_to_end(mm_hash)
+        return cached
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.model_id} family={self.family.id} store={self.store.url}>"

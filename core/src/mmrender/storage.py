@@ -1,0 +1,135 @@
+"""Storage contracts: content-addressed stores and the backends that open them by URI scheme.
+
+Core names no backend; every scheme (``file``, ``data``, ``s3`` …) arrives through
+``register_storage_backends``, exactly as a third-party backend would.
+"""
+
+from __future__ import annotations
+
+import abc
+import hashlib
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import attrs
+
+from .errors import AssetIntegrityError, MissingBackendError, UnsafeLocatorError
+
+STORE_ENV = "MMRENDER_STORE"
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+@attrs.frozen
+class StoredAsset:
+    """Where an asset landed: ``raw_uri`` always; ``raw_image_id`` when the store has a shared root."""
+
+    sha256: str
+    raw_uri: str
+    raw_image_id: str | None = None
+
+
+class Store(abc.ABC):
+    """A content-addressed asset store: names are full sha256 hex digests, reads are verified."""
+
+    url: str
+
+    @abc.abstractmethod
+    def put(self, data: bytes, *, mime: str | None = None) -> StoredAsset:
+        """Store ``data`` once (idempotent) and say where it is."""
+
+    @abc.abstractmethod
+    def get(self, locator: str) -> bytes:
+        """Return verified bytes for a ``raw_uri`` or ``raw_image_id`` of this store."""
+
+    def iter_assets(self) -> Iterator[str]:
+        """Yield the sha256 name of every asset (stores that cannot list raise NotImplementedError)."""
+        raise NotImplementedError(f"store {self.url} cannot list its assets")
+
+    def delete(self, sha256: str) -> None:
+        raise NotImplementedError(f"store {self.url} cannot delete assets")
+
+    def read_unverified(self, sha256: str) -> bytes:
+        raise NotImplementedError(f"store {self.url} cannot read assets by name")
+
+
+class StorageBackend(abc.ABC):
+    """Opens stores and reads source URIs for the schemes it names."""
+
+    schemes: tuple[str, ...] = ()
+
+    @abc.abstractmethod
+    def open_store(self, url: str, **options: Any) -> Store:
+        """Return a store rooted at ``url``."""
+
+    @abc.abstractmethod
+    def read(self, uri: str, **options: Any) -> bytes:
+        """Read the bytes a URI of one of ``schemes`` points at (an image source or a ref locator)."""
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def verify(data: bytes, expected_sha256: str, where: str) -> bytes:
+    """Raise :class:`AssetIntegrityError` unless ``data`` hashes to ``expected_sha256``."""
+    actual = sha256_hex(data)
+    if actual != expected_sha256:
+        raise AssetIntegrityError(f"{where}: content hashes to {actual[:16]}…, name says {expected_sha256[:16]}…")
+    return data
+
+
+def check_asset_name(name: str) -> str:
+    """Accept only a bare 64-hex name: anything else could escape a store root."""
+    if not SHA256_RE.fullmatch(name):
+        raise UnsafeLocatorError(f"asset name {name!r} is not a sha256 hex digest (path traversal refused)")
+    return name
+
+
+def scheme_of(uri: str) -> str:
+    """The URI scheme, or ``file`` for a plain local path (``C:`` drive letters included)."""
+    if uri.startswith("data:"):
+        return "data"
+    scheme = urlsplit(uri).scheme
+    if len(scheme) <= 1:
+        return "file"
+    return scheme.lower()
+
+
+def backend_for(uri: str) -> StorageBackend:
+    from .plugins import registries
+
+    scheme = scheme_of(uri)
+    entry = registries().backends.get(scheme)
+    if entry is None:
+        known = ", ".join(sorted(registries().backends)) or "none"
+        raise MissingBackendError(
+            f"no storage backend handles {scheme!r} URIs (installed schemes: {known}); "
+            f"install a backend plugin for it (e.g. `pip install 'mmrender-storage[s3]'` for s3://)"
+        )
+    return entry[0]
+
+
+def default_store_url() -> str:
+    """``$MMRENDER_STORE`` or a per-user cache directory."""
+    env = os.environ.get(STORE_ENV)
+    if env:
+        return env
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return str(Path(base) / "mmrender" / "assets")
+
+
+def open_store(url: str | Store | None = None, **options: Any) -> Store:
+    """Open a store by URL (``/dir``, ``file:///dir``, ``data:``, ``s3://bucket/prefix`` …)."""
+    if isinstance(url, Store):
+        return url
+    url = url or default_store_url()
+    return backend_for(url).open_store(url, **options)
+
+
+def read_uri(uri: str, **options: Any) -> bytes:
+    """Read any URI an installed backend resolves."""
+    return backend_for(uri).read(uri, **options)

@@ -1,0 +1,170 @@
+"""Wire and result objects: frozen attrs classes with one strict cattrs converter."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+import cattrs
+
+RAW_ITEM_KIND = "prime_raw_mm_item"
+RAW_ITEM_VERSION = 1
+
+
+def _tuple_of_ints(value: Any) -> tuple[int, ...]:
+    return tuple(int(v) for v in value)
+
+
+@attrs.frozen
+class PlaceholderRange:
+    """Where one multimodal item's placeholder tokens sit in ``token_ids``."""
+
+    offset: int
+    length: int
+
+    @property
+    def end(self) -> int:
+        return self.offset + self.length
+
+
+@attrs.frozen
+class ImageLayout:
+    """An image's model-side geometry, computed from its dimensions alone.
+
+    ``num_tokens`` is the number of embedding positions the vision tower produces;
+    ``num_placeholders`` the number of placeholder ids the prompt carries for it
+    (equal for Qwen, one for Kimi, whose server expands it later).
+    """
+
+    family: str
+    fingerprint: str
+    grid: tuple[int, ...] = attrs.field(converter=_tuple_of_ints)
+    num_tokens: int
+    num_placeholders: int
+    payload: Mapping[str, Any]
+    resized: tuple[int, int] | None = None
+    modality: str = "image"
+    vllm_modality: str | None = None
+
+
+@attrs.frozen
+class RawMMItem:
+    """The descriptor envelope that travels in ``mm_items`` in raw mode."""
+
+    modality: str
+    family: str
+    layout_fingerprint: str
+    payload: Mapping[str, Any]
+    kind: str = RAW_ITEM_KIND
+    version: int = RAW_ITEM_VERSION
+    vllm_modality: str | None = None
+    raw_image_id: str | None = None
+    raw_uri: str | None = None
+
+
+@attrs.frozen
+class ProcessedMMItem:
+    """Processor outputs (e.g. ``pixel_values``, ``image_grid_thw``) for one item."""
+
+    data: Mapping[str, Any]
+
+
+@attrs.frozen
+class RawMMRef:
+    """Everything a consumer needs to fetch, verify and lay out one image."""
+
+    family: str
+    fingerprint: str
+    modality: str
+    mm_hash: str
+    payload: Mapping[str, Any]
+    raw_image_id: str | None = None
+    raw_uri: str | None = None
+    run_id: str | None = None
+
+    @classmethod
+    def from_item(cls, item: RawMMItem, mm_hash: str, run_id: str | None = None) -> RawMMRef:
+        return cls(
+            family=item.family,
+            fingerprint=item.layout_fingerprint,
+            modality=item.modality,
+            mm_hash=mm_hash,
+            payload=item.payload,
+            raw_image_id=item.raw_image_id,
+            raw_uri=item.raw_uri,
+            run_id=run_id,
+        )
+
+
+@attrs.frozen
+class MultiModalData:
+    """Per modality, parallel lists of hashes, placeholder ranges and items, in stream order."""
+
+    mm_hashes: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
+    mm_placeholders: Mapping[str, tuple[PlaceholderRange, ...]] = attrs.field(factory=dict)
+    mm_items: Mapping[str, tuple[Any, ...]] = attrs.field(factory=dict)
+
+    def __bool__(self) -> bool:
+        return any(self.mm_hashes.values())
+
+    @property
+    def modalities(self) -> tuple[str, ...]:
+        return tuple(self.mm_hashes)
+
+    def shifted(self, delta: int) -> MultiModalData:
+        """Return a copy with every placeholder offset moved by ``delta``."""
+        return MultiModalData(
+            mm_hashes=dict(self.mm_hashes),
+            mm_placeholders={
+                m: tuple(PlaceholderRange(p.offset + delta, p.length) for p in ps)
+                for m, ps in self.mm_placeholders.items()
+            },
+            mm_items=dict(self.mm_items),
+        )
+
+
+@attrs.frozen
+class RenderedTokens:
+    """A rendered prompt: ids, which message each id came from (-1 = scaffold), and its images."""
+
+    token_ids: tuple[int, ...] = attrs.field(converter=_tuple_of_ints)
+    message_indices: tuple[int, ...] = attrs.field(converter=_tuple_of_ints)
+    multi_modal_data: MultiModalData = attrs.field(factory=MultiModalData)
+
+    def __attrs_post_init__(self) -> None:
+        if len(self.token_ids) != len(self.message_indices):
+            raise ValueError("token_ids and message_indices must have the same length")
+
+
+@attrs.frozen
+class ToolCall:
+    """One parsed or rendered tool call; ``arguments`` is a dict when it parsed as JSON."""
+
+    name: str
+    arguments: Any
+    id: str | None = None
+
+
+@attrs.frozen
+class ParsedResponse:
+    """A completion split at special-token boundaries."""
+
+    content: str
+    reasoning_content: str | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
+    truncated: bool = False
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = cattrs.Converter(forbid_extra_keys=True, omit_if_default=False)
+    return conv
+
+
+#: The one converter used for every wire object; unknown keys are errors.
+converter: cattrs.Converter = _make_converter()
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Unstructure an attrs object (and anything nested) into JSON-ready values."""
+    return converter.unstructure(obj)

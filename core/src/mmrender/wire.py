@@ -1,0 +1,79 @@
+"""Request bodies for the consumers: prime-rl style ``/inference/v1/generate`` (wire A)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .errors import WireValidationError
+from .refs import dump
+from .types import MultiModalData, RawMMItem, RawMMRef, RenderedTokens
+
+
+def _features(data: MultiModalData, run_id: str | None) -> dict[str, dict[str, list[Any]]]:
+    hashes: dict[str, list[str]] = {}
+    places: dict[str, list[dict[str, int]]] = {}
+    kwargs: dict[str, list[str]] = {}
+    for modality, mm_hashes in data.mm_hashes.items():
+        items = data.mm_items.get(modality, ())
+        ranges = data.mm_placeholders.get(modality, ())
+        if not (len(mm_hashes) == len(items) == len(ranges)):
+            raise WireValidationError(
+                f"modality {modality!r}: {len(mm_hashes)} hashes, {len(ranges)} placeholders, {len(items)} items"
+            )
+        for mm_hash, rng, item in zip(mm_hashes, ranges, items, strict=True):
+            if not isinstance(item, RawMMItem):
+                raise WireValidationError(
+                    f"modality {modality!r}: item for {mm_hash} is {type(item).__name__}, wire A needs raw refs "
+                    f"(render with multimodal_output='raw')"
+                )
+            key = item.vllm_modality or modality
+            hashes.setdefault(key, []).append(mm_hash)
+            places.setdefault(key, []).append({"offset": rng.offset, "length": rng.length})
+            kwargs.setdefault(key, []).append(dump(RawMMRef.from_item(item, mm_hash, run_id)))
+    return {"mm_hashes": hashes, "mm_placeholders": places, "kwargs_data": kwargs}
+
+
+def validate_features(token_ids: Sequence[int], features: Mapping[str, Mapping[str, Sequence[Any]]]) -> None:
+    """Apply vLLM's checks: same modality keys, parallel lengths, sorted, non-overlapping, in range."""
+    keys = [set(features[name]) for name in ("mm_hashes", "mm_placeholders", "kwargs_data")]
+    if not keys[0] == keys[1] == keys[2]:
+        raise WireValidationError(f"modality keys differ across features: {[sorted(k) for k in keys]}")
+    spans = []
+    for modality in keys[0]:
+        n = {len(features[name][modality]) for name in ("mm_hashes", "mm_placeholders", "kwargs_data")}
+        if len(n) != 1:
+            raise WireValidationError(f"modality {modality!r}: feature lists have different lengths")
+        for i, p in enumerate(features["mm_placeholders"][modality]):
+            ref = features["kwargs_data"][modality][i]
+            if ref is None:
+                raise WireValidationError(f"modality {modality!r} item {i}: a ref is None (never send a cached slot)")
+            if p["length"] <= 0 or p["offset"] < 0 or p["offset"] + p["length"] > len(token_ids):
+                raise WireValidationError(f"modality {modality!r} item {i}: placeholder {p} outside token_ids")
+            spans.append((p["offset"], p["offset"] + p["length"], modality, i))
+        offsets = [p["offset"] for p in features["mm_placeholders"][modality]]
+        if offsets != sorted(offsets):
+            raise WireValidationError(f"modality {modality!r}: placeholders are not sorted")
+    spans.sort()
+    for (_, end, m1, i1), (start, _, m2, i2) in zip(spans, spans[1:], strict=False):
+        if start < end:
+            raise WireValidationError(f"placeholders overlap: {m1}[{i1}] and {m2}[{i2}]")
+
+
+def generate_request(
+    rendered: RenderedTokens,
+    *,
+    sampling_params: Mapping[str, Any] | None = None,
+    model: str | None = None,
+    run_id: str | None = None,
+) -> dict[str, Any]:
+    """The body of ``POST /inference/v1/generate``: every image carries its full ref, every turn."""
+    features = _features(rendered.multi_modal_data, run_id)
+    token_ids = list(rendered.token_ids)
+    validate_features(token_ids, features)
+    body: dict[str, Any] = {"token_ids": token_ids, "sampling_params": dict(sampling_params or {})}
+    if model is not None:
+        body["model"] = model
+    if features["mm_hashes"]:
+        body["features"] = features
+    return body

@@ -1,0 +1,1 @@
+"""mmrender family plugin for Qwen3-VL."""

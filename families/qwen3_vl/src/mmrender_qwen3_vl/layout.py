@@ -1,0 +1,71 @@
+"""Qwen vision layout (family id ``qwen_vl``), shared by every Qwen checkpoint with the Qwen3-VL vision tower.
+
+It lives here, in the Qwen3-VL package, because the layout belongs to that vision tower;
+Qwen3.5 reuses the tower (its processor is Qwen3-VL's) and so depends on this package
+rather than copying the math.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import smart_resize
+
+from mmrender import ImageLayout, LayoutEngine
+from mmrender.errors import ImageSourceError
+from mmrender.refs import layout_fingerprint
+
+FAMILY = "qwen_vl"
+ASSETS = Path(__file__).parent / "assets"
+DEFAULT_PREPROCESSOR = ASSETS / "Qwen3-VL-8B-Instruct" / "preprocessor_config.json"
+
+
+def params_from_preprocessor(config: Mapping[str, Any]) -> dict[str, int]:
+    """The five settings that decide the layout, read from a ``preprocessor_config.json`` dict."""
+    size = config.get("size") or {}
+    min_pixels = config.get("min_pixels", size.get("shortest_edge"))
+    max_pixels = config.get("max_pixels", size.get("longest_edge"))
+    if min_pixels is None or max_pixels is None:
+        raise ValueError("preprocessor config has neither size.shortest_edge/longest_edge nor min/max_pixels")
+    return {
+        "max_pixels": int(max_pixels),
+        "merge_size": int(config["merge_size"]),
+        "min_pixels": int(min_pixels),
+        "patch_size": int(config["patch_size"]),
+        "temporal_patch_size": int(config["temporal_patch_size"]),
+    }
+
+
+def load_params(path: Path = DEFAULT_PREPROCESSOR) -> dict[str, int]:
+    return params_from_preprocessor(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+DEFAULT_PARAMS: dict[str, int] = load_params()
+
+
+def qwen_layout(width: int, height: int, params: Mapping[str, Any] = DEFAULT_PARAMS) -> ImageLayout:
+    """Grid ``[1, h/patch, w/patch]`` from transformers' own ``smart_resize``; tokens = product // merge²."""
+    patch, merge = int(params["patch_size"]), int(params["merge_size"])
+    try:
+        resized_h, resized_w = smart_resize(
+            height, width, factor=patch * merge, min_pixels=params["min_pixels"], max_pixels=params["max_pixels"]
+        )
+    except ValueError as exc:
+        raise ImageSourceError(f"image of {width}x{height} cannot be laid out: {exc}") from exc
+    grid = (1, resized_h // patch, resized_w // patch)
+    tokens = grid[0] * grid[1] * grid[2] // (merge * merge)
+    return ImageLayout(
+        family=FAMILY,
+        fingerprint=layout_fingerprint(FAMILY, params),
+        grid=grid,
+        num_tokens=tokens,
+        num_placeholders=tokens,
+        payload={"image_grid_thw": [list(grid)]},
+        resized=(resized_w, resized_h),
+    )
+
+
+ENGINE = LayoutEngine(family=FAMILY, compute=qwen_layout, default_params=DEFAULT_PARAMS)

@@ -1,0 +1,1 @@
+"""Storage backends for mmrender, each registered through the ``mmrender`` entry-point group."""
