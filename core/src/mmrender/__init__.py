@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import refs, wire
 from .conversation import Conversation, ImagePart, Message, TextPart
 from .errors import (
     AssetIntegrityError,
@@ -78,7 +79,9 @@ __all__ = [
     "materialize",
     "merge_multi_modal_data",
     "open_store",
+    "refs",
     "register_plugin",
     "resolve",
     "unregister_plugin",
+    "wire",
 ]

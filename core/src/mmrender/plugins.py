@@ -23,6 +23,7 @@ _lock = threading.RLock()
 _pm: pluggy.PluginManager | None = None
 _registries: Registries | None = None
 _dists: dict[str, str] = {}  # plugin name -> distribution name
+_versions: dict[str, str] = {}  # plugin name -> distribution version
 _in_process: list[tuple[object, str | None]] = []
 
 
@@ -59,8 +60,8 @@ def _load_entry_points(pm: pluggy.PluginManager) -> None:
         except Exception as exc:
             raise PluginError(f"plugin {ep.name!r} from distribution {dist!r} failed to import: {exc}") from exc
         pm.register(plugin, name=ep.name)
-        version = ep.dist.version if ep.dist is not None else "?"
-        _dists[ep.name] = f"{dist} {version}"
+        _dists[ep.name] = dist
+        _versions[ep.name] = ep.dist.version if ep.dist is not None else "?"
 
 
 def get_plugin_manager() -> pluggy.PluginManager:
@@ -75,6 +76,9 @@ def get_plugin_manager() -> pluggy.PluginManager:
 
         pm.register(default_plugin, name="mmrender.default")
         _dists["mmrender.default"] = "mmrender-core"
+        from .version import __version__
+
+        _versions["mmrender.default"] = __version__
         _load_entry_points(pm)
         for obj, name in _in_process:
             if pm.get_plugin(name or "") is None and not pm.is_registered(obj):
@@ -141,21 +145,36 @@ def reset() -> None:
         _pm, _registries = None, None
         _in_process.clear()
         _dists.clear()
+        _versions.clear()
 
 
 def distribution_of(plugin_name: str) -> str:
     return _dists.get(plugin_name, plugin_name)
 
 
+def version_of(plugin_name: str) -> str | None:
+    return _versions.get(plugin_name)
+
+
+def describe(plugin_name: str) -> str:
+    """``plugin (distribution version)`` for messages that must say what to uninstall."""
+    dist = distribution_of(plugin_name)
+    if dist == plugin_name:
+        return plugin_name
+    version = version_of(plugin_name)
+    return f"{plugin_name} ({dist} {version})" if version else f"{plugin_name} ({dist})"
+
+
 def _collect(pm: pluggy.PluginManager, hook_name: str, kind: str, keys: Callable[[Any], Iterable[str]]):
     table: dict[str, tuple[Any, str]] = {}
     for impl in getattr(pm.hook, hook_name).get_hookimpls():
-        owner = distribution_of(impl.plugin_name)
+        owner = impl.plugin_name
 
         def register(item: Any, _owner: str = owner) -> None:
             for key in keys(item):
                 if key in table and table[key][1] != _owner:
-                    raise PluginConflictError(kind, key, table[key][1], _owner)
+                    first, second = table[key][1], _owner
+                    raise PluginConflictError(kind, key, describe(first), describe(second))
                 table[key] = (item, _owner)
 
         impl.function(register=register)
@@ -163,7 +182,10 @@ def _collect(pm: pluggy.PluginManager, hook_name: str, kind: str, keys: Callable
 
 
 def registries() -> Registries:
-    """Families, backends and codecs of all loaded plugins; conflicts raise :class:`PluginConflictError`."""
+    """Families, backends and codecs of all loaded plugins, keyed to the plugin name that registered them.
+
+    Conflicts raise :class:`PluginConflictError` naming both plugins and their distributions.
+    """
     global _registries
     with _lock:
         if _registries is None:

@@ -157,7 +157,12 @@ class ParsedResponse:
 
 
 def _make_converter() -> cattrs.Converter:
-    conv = cattrs.Converter(forbid_extra_keys=True, omit_if_default=False)
+    conv = cattrs.Converter(forbid_extra_keys=True)
+    # Optional envelope fields are left out rather than sent as null, as consumers expect.
+    unstructure_item = conv.get_unstructure_hook(RawMMItem)
+    conv.register_unstructure_hook(
+        RawMMItem, lambda item: {k: v for k, v in unstructure_item(item).items() if v is not None}
+    )
     return conv
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -55,7 +56,7 @@ def validate_features(token_ids: Sequence[int], features: Mapping[str, Mapping[s
         if offsets != sorted(offsets):
             raise WireValidationError(f"modality {modality!r}: placeholders are not sorted")
     spans.sort()
-    for (_, end, m1, i1), (start, _, m2, i2) in zip(spans, spans[1:], strict=False):
+    for (_, end, m1, i1), (start, _, m2, i2) in itertools.pairwise(spans):
         if start < end:
             raise WireValidationError(f"placeholders overlap: {m1}[{i1}] and {m2}[{i2}]")
 
@@ -77,3 +78,45 @@ def generate_request(
     if features["mm_hashes"]:
         body["features"] = features
     return body
+
+
+def unexpanded_ids(rendered: RenderedTokens) -> list[int]:
+    """Collapse each placeholder run to its first id: the prompt a stock server expands itself."""
+    ranges = sorted(
+        (rng for ranges in rendered.multi_modal_data.mm_placeholders.values() for rng in ranges),
+        key=lambda r: r.offset,
+    )
+    ids, cursor = [], 0
+    for rng in ranges:
+        ids.extend(rendered.token_ids[cursor : rng.offset + 1])
+        cursor = rng.offset + rng.length
+    ids.extend(rendered.token_ids[cursor:])
+    return ids
+
+
+def vllm_prompt_request(
+    rendered: RenderedTokens,
+    *,
+    model: str,
+    sampling_params: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Wire B, stock vLLM: unexpanded ids + ``content_parts`` (url, uuid = mm_hash) + ``return_token_ids``.
+
+    The server expands the placeholders itself; compare its returned prompt ids with
+    ``rendered.token_ids`` to prove both sides agree.
+    """
+    data = rendered.multi_modal_data
+    parts: list[tuple[int, dict[str, str]]] = []
+    for modality, items in data.mm_items.items():
+        for mm_hash, rng, item in zip(data.mm_hashes[modality], data.mm_placeholders[modality], items, strict=True):
+            if not isinstance(item, RawMMItem) or item.raw_uri is None:
+                raise WireValidationError(f"modality {modality!r}: item {mm_hash} has no raw_uri to send as a URL")
+            parts.append((rng.offset, {"type": "image_url", "url": item.raw_uri, "uuid": mm_hash}))
+    parts.sort(key=lambda p: p[0])
+    return {
+        "model": model,
+        "prompt": unexpanded_ids(rendered),
+        "content_parts": [p for _, p in parts],
+        "return_token_ids": True,
+        **dict(sampling_params or {}),
+    }

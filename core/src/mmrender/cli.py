@@ -1,0 +1,252 @@
+"""The ``mmrender`` command line: render datasets, resolve models, list plugins, inspect refs and stores."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from .errors import MMRenderError
+from .version import __version__
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _options(pairs: Sequence[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise MMRenderError(f"--option expects KEY=VALUE, got {pair!r}")
+        out[key.replace("-", "_")] = _parse_value(value)
+    return out
+
+
+def _print_json(obj: Any) -> None:
+    print(json.dumps(obj, indent=2, ensure_ascii=False))
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from .render_job import run_render_job
+
+    summary = run_render_job(
+        args.input,
+        output=args.output,
+        model=args.model,
+        store=args.store,
+        options=_options(args.option),
+        add_generation_prompt=args.add_generation_prompt,
+        progress=not args.quiet,
+    )
+    if not args.quiet:
+        print(
+            f"rendered {summary.conversations} conversation(s), {summary.tokens} tokens, {summary.images} image(s)"
+            f" -> {summary.output}; assets in {summary.store}",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def cmd_resolve(args: argparse.Namespace) -> int:
+    import attrs
+
+    from .plugins import distribution_of
+    from .registry import family_owner, resolve
+
+    spec, route = resolve(args.model)
+    info = {
+        "model": args.model,
+        "family": spec.id,
+        "route": route.model_id,
+        "settings": dict(route.settings),
+        "distribution": distribution_of(family_owner(spec)),
+        "layout_family": spec.layout.family if spec.layout else None,
+        "options": {a.name: repr(a.default) for a in attrs.fields(spec.options_class)},
+    }
+    if args.json:
+        _print_json(info)
+    else:
+        for key, value in info.items():
+            print(f"{key}: {value}")
+    return 0
+
+
+def _plugin_rows() -> list[dict[str, Any]]:
+    from .plugins import distribution_of, get_plugin_manager, registries, version_of
+
+    pm, reg = get_plugin_manager(), registries()
+    rows = []
+    for name, plugin in sorted(pm.list_name_plugin(), key=lambda item: str(item[0])):
+        dist = distribution_of(name)
+        families = sorted({spec.id for spec, owner in reg.families.values() if owner == name})
+        rows.append(
+            {
+                "name": name,
+                "distribution": dist,
+                "version": version_of(name),
+                "hooks": sorted(h.name for h in pm.get_hookcallers(plugin) or ()),
+                "families": families,
+                "models": sorted(
+                    k for k, (spec, owner) in reg.families.items() if owner == name and ":" not in k.split("/")[0]
+                ),
+                "schemes": sorted(k for k, (_, owner) in reg.backends.items() if owner == name),
+                "ref_codecs": sorted(k for k, (_, owner) in reg.codecs.items() if owner == name),
+            }
+        )
+    return rows
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    rows = _plugin_rows()
+    if args.json:
+        _print_json(rows)
+        return 0
+    for row in rows:
+        print(f"{row['name']} ({row['distribution']} {row['version'] or ''})".replace(" )", ")"))
+        print(f"  hooks: {', '.join(row['hooks'])}")
+        for label in ("families", "schemes", "ref_codecs"):
+            if row[label]:
+                print(f"  {label}: {', '.join(row[label])}")
+        if row["models"]:
+            print(f"  models: {len(row['models'])} ({', '.join(row['models'][:4])}{', …' if len(row['models']) > 4 else ''})")
+    return 0
+
+
+def cmd_ref_inspect(args: argparse.Namespace) -> int:
+    from .refs import parse
+    from .types import to_jsonable
+
+    ref = parse(args.ref.strip())
+    _print_json({k: v for k, v in to_jsonable(ref).items() if v is not None})
+    return 0
+
+
+def cmd_layout(args: argparse.Namespace) -> int:
+    from .images import load_image
+    from .registry import get_renderer
+
+    renderer = get_renderer(args.model, store="data:")
+    rows = []
+    for path in args.images:
+        image = load_image(path)
+        layout = renderer.image_layout(image.width, image.height)
+        rows.append(
+            {
+                "image": path,
+                "size": [image.width, image.height],
+                "format": image.format,
+                "resized": list(layout.resized) if layout.resized else None,
+                "grid": list(layout.grid),
+                "num_tokens": layout.num_tokens,
+                "num_placeholders": layout.num_placeholders,
+                "family": layout.family,
+                "fingerprint": layout.fingerprint,
+                "payload": dict(layout.payload),
+            }
+        )
+    if args.json:
+        _print_json(rows)
+    else:
+        for row in rows:
+            print(
+                f"{row['image']}: {row['size'][0]}x{row['size'][1]} {row['format']} -> grid {row['grid']}, "
+                f"{row['num_tokens']} tokens ({row['num_placeholders']} placeholder ids), {row['family']} "
+                f"{row['fingerprint']}"
+            )
+    return 0
+
+
+def cmd_store_verify(args: argparse.Namespace) -> int:
+    from .store_ops import verify_store
+
+    report = verify_store(args.url)
+    _print_json(report.as_dict() if hasattr(report, "as_dict") else report)
+    bad = getattr(report, "mismatched", None) or (report.get("mismatched") if isinstance(report, dict) else None)
+    return 1 if bad else 0
+
+
+def cmd_store_gc(args: argparse.Namespace) -> int:
+    from .store_ops import gc_store
+
+    report = gc_store(args.url, args.keep_referenced, dry_run=not args.delete)
+    _print_json(report.as_dict() if hasattr(report, "as_dict") else report)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mmrender", description="Render multimodal chats to exact token ids plus raw image refs."
+    )
+    parser.add_argument("--version", action="version", version=f"mmrender {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("render", help="render a conversation JSON or a JSONL dataset to JSONL")
+    p.add_argument("input", help="conversation .json (list of messages or {messages, tools}) or dataset .jsonl; - for stdin")
+    p.add_argument("-o", "--output", default="-", help="output JSONL path (default: stdout)")
+    p.add_argument("-m", "--model", help="model id, alias or checkpoint dir (or a 'model' key per record)")
+    p.add_argument("--store", help="asset store URL: a directory, file://, data: (inline), s3://… (default $MMRENDER_STORE)")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="family option, repeatable")
+    p.add_argument("--add-generation-prompt", action="store_true", help="end each prompt with the assistant header")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    p.set_defaults(func=cmd_render)
+
+    p = sub.add_parser("resolve", help="show which family renders a model")
+    p.add_argument("model")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_resolve)
+
+    p = sub.add_parser("plugins", help="list loaded plugins, their hooks, families and schemes")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_plugins)
+
+    p = sub.add_parser("ref", help="raw image ref tools")
+    ref_sub = p.add_subparsers(dest="ref_command", required=True, metavar="SUBCOMMAND")
+    q = ref_sub.add_parser("inspect", help="parse and validate a mmraw ref, print its fields")
+    q.add_argument("ref")
+    q.set_defaults(func=cmd_ref_inspect)
+
+    p = sub.add_parser("layout", help="image layout from the header alone")
+    p.add_argument("-m", "--model", required=True)
+    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_layout)
+
+    p = sub.add_parser("store", help="asset store maintenance")
+    store_sub = p.add_subparsers(dest="store_command", required=True, metavar="SUBCOMMAND")
+    q = store_sub.add_parser("verify", help="re-hash every asset and report mismatches")
+    q.add_argument("url")
+    q.set_defaults(func=cmd_store_verify)
+    q = store_sub.add_parser("gc", help="delete assets no listed JSONL references (dry run by default)")
+    q.add_argument("url")
+    q.add_argument("--keep-referenced", nargs="+", required=True, metavar="FILE")
+    q.add_argument("--delete", action="store_true", help="actually delete (default: only report)")
+    q.set_defaults(func=cmd_store_gc)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except MMRenderError as exc:
+        print(f"mmrender: error: {exc}", file=sys.stderr)
+        return 1
+    except (OSError, json.JSONDecodeError) as exc:
+        print(f"mmrender: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
