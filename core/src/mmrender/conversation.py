@@ -94,7 +94,7 @@ def _image_source(part: Mapping[str, Any], mi: int, pi: int) -> Any:
 def _parts(content: Any, mi: int) -> str | tuple[Part, ...] | None:
     if content is None or isinstance(content, str):
         return content
-    if isinstance(content, Mapping) or not isinstance(content, Sequence):
+    if isinstance(content, Mapping | bytes | bytearray) or not isinstance(content, Sequence):
         raise ConversationError(
             f"content must be a string or a list of parts, got {type(content).__name__}", message_index=mi
         )

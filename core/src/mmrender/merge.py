@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 
-from .types import MultiModalData, PlaceholderRange, converter
+import cattrs
+
+from .errors import WireValidationError
+from .types import RAW_ITEM_KIND, MultiModalData, PlaceholderRange, RawMMItem, converter
 
 
 def as_multi_modal_data(value: MultiModalData | Mapping[str, Any] | None) -> MultiModalData:
@@ -14,7 +18,21 @@ def as_multi_modal_data(value: MultiModalData | Mapping[str, Any] | None) -> Mul
         return MultiModalData()
     if isinstance(value, MultiModalData):
         return value
-    return converter.structure(dict(value), MultiModalData)
+    # Deep-copied so the result never shares the caller's dicts; raw envelopes become RawMMItem
+    # again so a sidecar read back from a dataset can go straight to the wire.
+    try:
+        data = converter.structure(copy.deepcopy(dict(value)), MultiModalData)
+        items = {m: tuple(_structure_item(i) for i in xs) for m, xs in data.mm_items.items()}
+    except (cattrs.BaseValidationError, TypeError, ValueError, KeyError) as exc:
+        summary = "; ".join(cattrs.transform_error(exc)) if isinstance(exc, cattrs.BaseValidationError) else str(exc)
+        raise WireValidationError(f"malformed multi_modal_data: {summary}") from exc
+    return MultiModalData(mm_hashes=data.mm_hashes, mm_placeholders=data.mm_placeholders, mm_items=items)
+
+
+def _structure_item(value: Any) -> Any:
+    if isinstance(value, Mapping) and value.get("kind") == RAW_ITEM_KIND:
+        return converter.structure(dict(value), RawMMItem)
+    return value
 
 
 def merge_multi_modal_data(

@@ -54,6 +54,8 @@ def _load_entry_points(pm: pluggy.PluginManager) -> None:
         if allowed is not None and _norm(dist) not in allowed:
             continue
         if pm.get_plugin(ep.name) is not None:
+            if _dists.get(ep.name) not in (None, dist):  # pluggy would silently keep one at random
+                raise PluginConflictError("plugin name", ep.name, describe(ep.name), f"{ep.name} ({dist})")
             continue
         try:
             plugin = ep.load()
@@ -87,10 +89,14 @@ def get_plugin_manager() -> pluggy.PluginManager:
             pm.check_pending()
         except pluggy.PluginValidationError as exc:
             raise PluginError(f"a plugin implements a hook mmrender does not define: {exc}") from exc
-        if os.environ.get(TRACE_ENV, "").strip() not in ("", "0", "false"):
+        if _tracing():
             _enable_tracing(pm)
         _pm = pm
         return pm
+
+
+def _tracing() -> bool:
+    return os.environ.get(TRACE_ENV, "").strip().lower() not in ("", "0", "false")
 
 
 def _enable_tracing(pm: pluggy.PluginManager) -> None:
@@ -108,18 +114,20 @@ def _enable_tracing(pm: pluggy.PluginManager) -> None:
 def register_plugin(plugin: object, name: str | None = None) -> str:
     """Register an in-process plugin (a module or object with ``@hookimpl`` functions)."""
     with _lock:
-        _in_process.append((plugin, name))
-        pm = get_plugin_manager()
+        pm = get_plugin_manager()  # first, so a bad plugin cannot poison the manager's first load
         if not pm.is_registered(plugin):
-            registered = pm.register(plugin, name=name)
+            try:
+                registered = pm.register(plugin, name=name)
+            except pluggy.PluginValidationError as exc:
+                raise PluginError(f"plugin {name!r} has an invalid hook implementation: {exc}") from exc
             if registered is None:
                 raise PluginError(f"plugin {name!r} is blocked or already registered")
             try:
                 pm.check_pending()
             except pluggy.PluginValidationError as exc:
                 pm.unregister(plugin)
-                _in_process.pop()
                 raise PluginError(f"plugin implements a hook mmrender does not define: {exc}") from exc
+        _in_process.append((plugin, name))
         global _registries
         _registries = None
         plugin_name = pm.get_name(plugin) or str(name)
@@ -167,8 +175,11 @@ def describe(plugin_name: str) -> str:
 
 def _collect(pm: pluggy.PluginManager, hook_name: str, kind: str, keys: Callable[[Any], Iterable[str]]):
     table: dict[str, tuple[Any, str]] = {}
+    tracing = _tracing()
     for impl in getattr(pm.hook, hook_name).get_hookimpls():
         owner = impl.plugin_name
+        if tracing:  # registration hooks are called one by one (to know the owner), so trace them here
+            print(f"mmrender: call {hook_name}(register) -> [{owner}]", file=sys.stderr)
 
         def register(item: Any, _owner: str = owner) -> None:
             for key in keys(item):

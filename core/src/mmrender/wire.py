@@ -15,6 +15,9 @@ def _features(data: MultiModalData, run_id: str | None) -> dict[str, dict[str, l
     hashes: dict[str, list[str]] = {}
     places: dict[str, list[dict[str, int]]] = {}
     kwargs: dict[str, list[str]] = {}
+    present = [sorted(m for m, v in d.items() if v) for d in (data.mm_hashes, data.mm_placeholders, data.mm_items)]
+    if not present[0] == present[1] == present[2]:  # else placeholders without hashes would be dropped silently
+        raise WireValidationError(f"modality keys differ across mm_hashes, mm_placeholders, mm_items: {present}")
     for modality, mm_hashes in data.mm_hashes.items():
         items = data.mm_items.get(modality, ())
         ranges = data.mm_placeholders.get(modality, ())

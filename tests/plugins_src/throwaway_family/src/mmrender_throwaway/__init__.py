@@ -1,0 +1,114 @@
+"""A throwaway mmrender family for ``acme/toy-vl-1``, installed from outside the tree by the plugin tests.
+
+It needs no tokenizer: text renders as its UTF-8 bytes (ids 0-255), each image as
+``cell``-sized grid placeholders (id 256). That keeps the plugin tiny while exercising
+everything a real family uses: routes, aliases, ``model_type``, typed options, a layout
+engine, ``prepare_image`` (probe, hash, store) and the ``TokenBuffer``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+from mmrender import (
+    FamilySpec,
+    ImageLayout,
+    ImagePart,
+    LayoutEngine,
+    ModelRoute,
+    MultiModalData,
+    ParsedResponse,
+    RenderedTokens,
+    Renderer,
+    RendererOptions,
+    TokenBuffer,
+    hookimpl,
+)
+from mmrender.conversation import Conversation
+from mmrender.refs import layout_fingerprint
+
+FAMILY = "acme_toy"
+MODEL_ID = "acme/toy-vl-1"
+IMAGE_PLACEHOLDER = 256
+DEFAULT_PARAMS: dict[str, int] = {"cell": 64}
+
+
+def toy_layout(width: int, height: int, params: Mapping[str, Any] = DEFAULT_PARAMS) -> ImageLayout:
+    """One placeholder per ``cell``×``cell`` tile, rounded up."""
+    cell = int(params["cell"])
+    grid = (1, math.ceil(height / cell), math.ceil(width / cell))
+    tokens = grid[1] * grid[2]
+    return ImageLayout(
+        family=FAMILY,
+        fingerprint=layout_fingerprint(FAMILY, params),
+        grid=grid,
+        num_tokens=tokens,
+        num_placeholders=tokens,
+        payload={"toy_grid": [list(grid)]},
+    )
+
+
+@attrs.frozen(kw_only=True)
+class ToyOptions(RendererOptions):
+    """The toy's own option, to prove per-family typed options work for a third party."""
+
+    shout: bool = False
+
+
+class ToyRenderer(Renderer):
+    """``<role>:`` + text bytes per message; image parts become ``num_placeholders`` × 256."""
+
+    def render_conversation(self, conversation: Conversation) -> RenderedTokens:
+        buf = TokenBuffer()
+        for message in conversation.messages:
+            buf.add(list(f"<{message.role}>".encode()), -1)
+            for part in message.parts:
+                if isinstance(part, ImagePart):
+                    buf.add_image(self.prepare_image(part), IMAGE_PLACEHOLDER, message.index)
+                else:
+                    text = part.text.upper() if self.options.shout else part.text
+                    buf.add(list(text.encode()), message.index)
+        if conversation.add_generation_prompt:
+            buf.add(list(b"<assistant>"), -1)
+        return buf.result()
+
+    def compute_layout(self, width: int, height: int) -> ImageLayout:
+        return toy_layout(width, height)
+
+    def parse_response(self, completion_ids: Sequence[int]) -> ParsedResponse:
+        return ParsedResponse(content=bytes(i for i in completion_ids if i < 256).decode("utf-8", "replace"))
+
+    def bridge_to_next_turn(
+        self,
+        previous_prompt_ids: Sequence[int],
+        previous_completion_ids: Sequence[int],
+        new_messages: Sequence[Mapping[str, Any]],
+        *,
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        previous_multi_modal_data: MultiModalData | None = None,
+    ) -> RenderedTokens | None:
+        return None  # the toy never claims a bridge is safe
+
+
+def _create(*, route: ModelRoute, tokenizer: Any, store: Any, options: ToyOptions) -> ToyRenderer:
+    return ToyRenderer(family=SPEC, route=route, tokenizer=tokenizer, store=store, options=options)
+
+
+SPEC = FamilySpec(
+    id=FAMILY,
+    routes=(ModelRoute(MODEL_ID), ModelRoute("acme/toy-vl-1-large", {"size": "large"})),
+    create=_create,
+    options_class=ToyOptions,
+    aliases={"toy-vl": MODEL_ID},
+    model_types=("acme_toy_vl",),
+    layout=LayoutEngine(family=FAMILY, compute=toy_layout, default_params=DEFAULT_PARAMS),
+    description="Throwaway test family (UTF-8 byte ids).",
+)
+
+
+@hookimpl
+def register_families(register: Any) -> None:
+    register(SPEC)
