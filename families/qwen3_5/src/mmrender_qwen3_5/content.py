@@ -1,0 +1,112 @@
+"""The template's ``render_content`` macro and the checks around it, on normalised messages.
+
+Content becomes a list of pieces — text and images — so the template's ``|trim`` (Python
+``str.strip`` of the rendered string, image markers included) can be applied without ever
+turning an image into text. Inputs the template rejects with ``raise_exception`` (or fails on)
+are rejected here with a :class:`ConversationError` naming the message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from mmrender import ImagePart, Message, TextPart
+from mmrender.errors import ConversationError
+
+Piece = str | ImagePart
+
+TOOL_RESPONSE_OPEN = "<tool_response>"
+TOOL_RESPONSE_CLOSE = "</tool_response>"
+
+
+def check_message(message: Message, position: int) -> None:
+    """Reject what the template rejects (or renders meaninglessly) for one message."""
+    raw = message.raw.get("content") if isinstance(message.raw, Mapping) else None
+    if isinstance(raw, Sequence) and not isinstance(raw, str | bytes):
+        for pi, item in enumerate(raw):
+            if isinstance(item, str):
+                raise ConversationError(
+                    "Unexpected item type in content. (a plain string is not a content part; "
+                    'use {"type": "text", "text": ...})',
+                    message_index=message.index,
+                    part_index=pi,
+                )
+    if message.images:
+        if message.role == "system":
+            raise ConversationError("System message cannot contain images.", message_index=message.index)
+        if message.role == "assistant":
+            raise ConversationError(
+                "images in assistant messages are not supported (only user and tool messages carry images)",
+                message_index=message.index,
+            )
+    if message.role == "system" and position != 0:
+        raise ConversationError("System message must be at the beginning.", message_index=message.index)
+
+
+def pieces(message: Message) -> list[Piece]:
+    """Content as alternating text (joined) and images, untrimmed."""
+    out: list[Piece] = []
+    for part in message.parts:
+        if isinstance(part, TextPart):
+            if out and isinstance(out[-1], str):
+                out[-1] += part.text
+            elif part.text:
+                out.append(part.text)
+        else:
+            out.append(part)
+    return out
+
+
+def trim(items: list[Piece]) -> list[Piece]:
+    """``|trim`` of the rendered content: strip whitespace at both ends, stopping at an image."""
+    items = list(items)
+    while items and isinstance(items[0], str):
+        items[0] = items[0].lstrip()
+        if items[0]:
+            break
+        items.pop(0)
+    while items and isinstance(items[-1], str):
+        items[-1] = items[-1].rstrip()
+        if items[-1]:
+            break
+        items.pop()
+    return items
+
+
+def text(message: Message) -> str:
+    """Trimmed text of a message without images (system, assistant)."""
+    return message.text.strip()
+
+
+def is_tool_response_wrapper(message: Message) -> bool:
+    """A user message whose trimmed content is ``<tool_response>…</tool_response>`` is not a query.
+
+    An image at either end makes the rendered content start or end with image markup, so such a
+    message is always a real query, as in the template.
+    """
+    items = trim(pieces(message))
+    if not items or not isinstance(items[0], str) or not isinstance(items[-1], str):
+        return False
+    return items[0].startswith(TOOL_RESPONSE_OPEN) and items[-1].endswith(TOOL_RESPONSE_CLOSE)
+
+
+def is_real_query(message: Message) -> bool:
+    return message.role == "user" and not is_tool_response_wrapper(message)
+
+
+def last_query_index(messages: Sequence[Message]) -> int:
+    """Position of the last real user query; the template raises when there is none."""
+    for position in range(len(messages) - 1, -1, -1):
+        if is_real_query(messages[position]):
+            return position
+    raise ConversationError("No user query found in messages.")
+
+
+def split_inline_thinking(content: str) -> tuple[str, str]:
+    """``(reasoning, content)`` from ``<think>…</think>`` written inside the content, as the template does.
+
+    Reasoning is what precedes the first ``</think>`` (after the last ``<think>`` in it);
+    content is what follows the *last* ``</think>``.
+    """
+    reasoning = content.split("</think>")[0].rstrip("\n").split("<think>")[-1].lstrip("\n")
+    return reasoning, content.split("</think>")[-1].lstrip("\n")

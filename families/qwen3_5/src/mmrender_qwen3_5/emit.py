@@ -1,0 +1,132 @@
+"""Write each kind of message exactly as the Qwen3.5 chat template writes it, as :class:`Pieces`.
+
+Shared by full renders and by the multi-turn bridge, so both produce the same text for the same
+message in the same context (previous/next role, image count so far).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from mmrender import ImagePart, Message, PreparedImage
+
+from . import content as C
+from .assemble import Pieces
+from .toolcalls import call_arguments, call_body, tools_block
+
+
+class Emitter:
+    """Template output for one render: pieces, the running image number and the template switches."""
+
+    def __init__(
+        self,
+        ids: Mapping[str, int],
+        prepare: Callable[[ImagePart], PreparedImage],
+        *,
+        add_vision_id: bool,
+        images_before: int = 0,
+    ) -> None:
+        self.ids = ids
+        self.prepare = prepare
+        self.add_vision_id = add_vision_id
+        self.image_count = images_before
+        self.out = Pieces()
+
+    def _special(self, token: str, owner: int) -> None:
+        self.out.special(self.ids[token], owner)
+
+    def _content(self, items: Sequence[C.Piece], owner: int) -> None:
+        for item in items:
+            if isinstance(item, str):
+                self.out.text(item, owner)
+                continue
+            self.image_count += 1
+            if self.add_vision_id:
+                self.out.text(f"Picture {self.image_count}: ", owner)
+            self._special("<|vision_start|>", owner)
+            self.out.image(self.prepare(item), owner)
+            self._special("<|vision_end|>", owner)
+
+    def system(self, message: Message | None, tools: Sequence[Any] | None) -> None:
+        """The opening system turn: the tools block (if any) and then the system prompt."""
+        owner = message.index if message is not None else -1
+        prompt = C.text(message) if message is not None else ""
+        if tools:
+            self._special("<|im_start|>", owner)
+            self.out.text("system\n" + tools_block(tools) + ("\n\n" + prompt if prompt else ""), owner)
+        elif message is not None:
+            self._special("<|im_start|>", owner)
+            self.out.text("system\n" + prompt, owner)
+        else:
+            return
+        self._special("<|im_end|>", owner)
+        self.out.text("\n", owner)
+
+    def user(self, message: Message) -> None:
+        self._special("<|im_start|>", message.index)
+        self.out.text("user\n", message.index)
+        self._content(C.trim(C.pieces(message)), message.index)
+        self._special("<|im_end|>", message.index)
+        self.out.text("\n", message.index)
+
+    def tool(self, message: Message, *, opens: bool, closes: bool) -> None:
+        """A tool response; consecutive ones share one ``<|im_start|>user`` … ``<|im_end|>`` turn."""
+        owner = message.index
+        if opens:
+            self._special("<|im_start|>", owner)
+            self.out.text("user", owner)
+        self.out.text("\n", owner)
+        self._special("<tool_response>", owner)
+        self.out.text("\n", owner)
+        self._content(C.trim(C.pieces(message)), owner)
+        self.out.text("\n", owner)
+        self._special("</tool_response>", owner)
+        if closes:
+            self._special("<|im_end|>", owner)
+            self.out.text("\n", owner)
+
+    def assistant(self, message: Message, *, thinking_form: bool) -> None:
+        """An assistant turn; ``thinking_form`` renders the ``<think>`` block (turns after the last query)."""
+        owner = message.index
+        body = C.text(message)
+        if message.reasoning_content is not None:
+            reasoning = message.reasoning_content
+        elif "</think>" in body:
+            reasoning, body = C.split_inline_thinking(body)
+        else:
+            reasoning = ""
+        reasoning = reasoning.strip()
+        self._special("<|im_start|>", owner)
+        if thinking_form:
+            self.out.text("assistant\n", owner)
+            self._special("<think>", owner)
+            self.out.text("\n" + reasoning + "\n", owner)
+            self._special("</think>", owner)
+            self.out.text("\n\n" + body, owner)
+        else:
+            self.out.text("assistant\n" + body, owner)
+        raw_calls = message.raw.get("tool_calls") if isinstance(message.raw, Mapping) else None
+        for ci, call in enumerate(message.tool_calls):
+            raw_call = raw_calls[ci] if isinstance(raw_calls, Sequence) and ci < len(raw_calls) else None
+            arguments = call_arguments(call, raw_call, owner)
+            if ci == 0:
+                self.out.text("\n\n" if body.strip() else "", owner)
+            else:
+                self.out.text("\n", owner)
+            self._special("<tool_call>", owner)
+            self.out.text(call_body(call.name, arguments), owner)
+            self._special("</tool_call>", owner)
+        self._special("<|im_end|>", owner)
+        self.out.text("\n", owner)
+
+    def generation_prompt(self, *, thinking_open: bool) -> None:
+        self._special("<|im_start|>", -1)
+        self.out.text("assistant\n", -1)
+        self._special("<think>", -1)
+        if thinking_open:
+            self.out.text("\n", -1)
+        else:
+            self.out.text("\n\n", -1)
+            self._special("</think>", -1)
+            self.out.text("\n\n", -1)

@@ -1,0 +1,158 @@
+"""The Qwen3.5 renderer: token-exact with the official chat templates, Qwen3-VL image layout.
+
+The template logic is mirrored in :mod:`.emit` (per message) and here (conversation order,
+which assistant turns keep their thinking, the generation prompt); :mod:`.assemble` turns the
+result into ids. Images use the Qwen vision layout shared with Qwen3-VL (the same processor
+settings, proven equal in the tests) and, in processed mode, transformers' Qwen image processor.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from mmrender import Conversation, ImageLayout, MultiModalData, ParsedResponse, RenderedTokens, Renderer
+from mmrender.errors import ConfigError, ConversationError
+from mmrender.images import ImageBytes
+from mmrender.types import ProcessedMMItem
+from mmrender_qwen3_vl.layout import params_from_preprocessor, qwen_layout
+from mmrender_qwen3_vl.vision import process_qwen_image
+
+from . import content as C
+from .assemble import assemble, encode_runs
+from .bridge import bridge
+from .emit import Emitter
+from .options import Qwen35Options
+from .parse import parse_completion
+from .templates import ASSETS, TemplateVariant
+from .tokenizer import special_token_ids
+
+PREPROCESSOR_CONFIG = ASSETS / "Qwen3.5-0.8B" / "preprocessor_config.json"
+#: ``render(..., **template_kwargs)`` keys this template reads; they override the options per call.
+TEMPLATE_KWARGS = ("enable_thinking", "add_vision_id")
+_UNSET = object()
+
+
+@functools.lru_cache(maxsize=1)
+def layout_params() -> dict[str, int]:
+    """Layout settings from Qwen3.5's own ``preprocessor_config.json`` (equal to Qwen3-VL's)."""
+    return params_from_preprocessor(json.loads(PREPROCESSOR_CONFIG.read_text(encoding="utf-8")))
+
+
+class Qwen35Renderer(Renderer):
+    """Renders Qwen3.5 conversations; ``variant`` is the checkpoint's chat template (small or large)."""
+
+    options_class = Qwen35Options
+    options: Qwen35Options
+
+    def __init__(self, *, variant: TemplateVariant, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.variant = variant
+        self.ids = special_token_ids(self.tokenizer)
+        self._forbidden = {self.ids[t]: t for t in ("<|image_pad|>", "<|video_pad|>")}
+
+    # -- template switches ---------------------------------------------------------------------
+    def _switches(self, template_kwargs: Mapping[str, Any]) -> tuple[Any, bool]:
+        unknown = sorted(set(template_kwargs) - set(TEMPLATE_KWARGS))
+        if unknown:
+            raise ConfigError(
+                f"unknown template option(s) {', '.join(unknown)} for Qwen3.5; valid: {', '.join(TEMPLATE_KWARGS)}"
+            )
+        thinking = template_kwargs.get("enable_thinking", _UNSET)
+        if thinking is _UNSET:
+            thinking = self.options.enable_thinking
+        add_vision_id = bool(template_kwargs.get("add_vision_id", self.options.add_vision_id))
+        return thinking, add_vision_id
+
+    def thinking_open(self, enable_thinking: Any = _UNSET) -> bool:
+        """Whether the generation prompt leaves ``<think>`` open (options, then the template default)."""
+        value = self.options.enable_thinking if enable_thinking is _UNSET else enable_thinking
+        return self.variant.thinking_open(value)
+
+    @functools.cached_property
+    def generation_prompts(self) -> dict[str, list[int]]:
+        """The two generation prompts as ids: ``open`` (``<think>\\n``) and ``closed`` (empty think block)."""
+        (assistant, _), (one, _), (two, _) = encode_runs(self.tokenizer, ["assistant\n", "\n", "\n\n"])
+        head = [self.ids["<|im_start|>"], *assistant, self.ids["<think>"]]
+        return {"open": head + one, "closed": head + two + [self.ids["</think>"], *two]}
+
+    def emitter(self, *, add_vision_id: bool, images_before: int = 0) -> Emitter:
+        return Emitter(self.ids, self.prepare_image, add_vision_id=add_vision_id, images_before=images_before)
+
+    def finish(self, emitter: Emitter, offset: int = 0) -> RenderedTokens:
+        buf = assemble(
+            emitter.out,
+            self.tokenizer,
+            image_pad_id=self.ids["<|image_pad|>"],
+            forbidden=self._forbidden,
+            offset=offset,
+        )
+        return buf.result()
+
+    # -- Renderer API --------------------------------------------------------------------------
+    def render_conversation(self, conversation: Conversation) -> RenderedTokens:
+        messages = conversation.messages
+        if not messages:
+            raise ConversationError("No messages provided.")
+        thinking, add_vision_id = self._switches(conversation.template_kwargs)
+        for position, message in enumerate(messages):
+            C.check_message(message, position)
+        last_query = C.last_query_index(messages)
+        keep_all = self.options.thinking_retention == "all"
+        em = self.emitter(add_vision_id=add_vision_id)
+        em.system(messages[0] if messages[0].role == "system" else None, conversation.tools)
+        for position, message in enumerate(messages):
+            if message.role == "user":
+                em.user(message)
+            elif message.role == "assistant":
+                em.assistant(message, thinking_form=keep_all or position > last_query)
+            elif message.role == "tool":
+                prev = messages[position - 1].role if position > 0 else None
+                nxt = messages[position + 1].role if position + 1 < len(messages) else None
+                em.tool(message, opens=prev is not None and prev != "tool", closes=nxt != "tool")
+        if conversation.add_generation_prompt:
+            em.generation_prompt(thinking_open=self.variant.thinking_open(thinking))
+        return self.finish(em)
+
+    def compute_layout(self, width: int, height: int) -> ImageLayout:
+        return qwen_layout(width, height, layout_params())
+
+    def process_image(self, image: ImageBytes) -> ProcessedMMItem:
+        return process_qwen_image(image, PREPROCESSOR_CONFIG)
+
+    def parse_response(
+        self,
+        completion_ids: Sequence[int],
+        *,
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        enable_thinking: Any = _UNSET,
+    ) -> ParsedResponse:
+        """Split a completion into reasoning, content and typed XML tool calls.
+
+        ``tools`` (the schema the prompt was rendered with) types parameter values;
+        ``enable_thinking`` says which generation prompt the completion followed (default: the
+        one this renderer renders), so an unterminated reply after an open ``<think>`` is reasoning.
+        """
+        return parse_completion(
+            self.tokenizer, self.ids, completion_ids, tools=tools, thinking_open=self.thinking_open(enable_thinking)
+        )
+
+    def bridge_to_next_turn(
+        self,
+        previous_prompt_ids: Sequence[int],
+        previous_completion_ids: Sequence[int],
+        new_messages: Sequence[Mapping[str, Any]],
+        *,
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        previous_multi_modal_data: MultiModalData | Mapping[str, Any] | None = None,
+    ) -> RenderedTokens | None:
+        return bridge(
+            self,
+            previous_prompt_ids,
+            previous_completion_ids,
+            new_messages,
+            tools=tools,
+            previous_multi_modal_data=previous_multi_modal_data,
+        )

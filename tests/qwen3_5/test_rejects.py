@@ -1,0 +1,124 @@
+"""Inputs the official template rejects are rejected by mmrender too, with a ConversationError naming the message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from mmrender import ConversationError
+from mmrender.errors import ConfigError
+
+from .conftest import oracle, renderer
+
+TOOL = {"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {}}}}
+
+
+def _call(arguments: Any) -> dict[str, Any]:
+    return {
+        "role": "assistant",
+        "content": "",
+        "tool_calls": [{"type": "function", "function": {"name": "f", "arguments": arguments}}],
+    }
+
+
+# (id, messages, tools, message index mmrender must name (None: conversation-level), words in the error)
+REJECTED = [
+    ("no_messages", [], None, None, "No messages"),
+    ("only_system", [{"role": "system", "content": "s"}], None, None, "No user query"),
+    ("only_assistant", [{"role": "assistant", "content": "a"}], None, None, "No user query"),
+    (
+        "only_tool_wrapper",
+        [{"role": "user", "content": "<tool_response>r</tool_response>"}],
+        None,
+        None,
+        "No user query",
+    ),
+    (
+        "system_not_first",
+        [{"role": "user", "content": "u"}, {"role": "system", "content": "late"}],
+        None,
+        1,
+        "System message must be at the beginning",
+    ),
+    (
+        "system_image",
+        [{"role": "system", "content": [{"type": "image", "image": "IMG"}]}, {"role": "user", "content": "u"}],
+        None,
+        0,
+        "System message cannot contain images",
+    ),
+    ("string_arguments", [{"role": "user", "content": "u"}, _call('{"a": 1}')], [TOOL], 1, "JSON string"),
+    ("null_arguments", [{"role": "user", "content": "u"}, _call(None)], [TOOL], 1, "null"),
+    ("list_arguments", [{"role": "user", "content": "u"}, _call([1, 2])], [TOOL], 1, "list"),
+    ("plain_string_part", [{"role": "user", "content": ["just a string"]}], None, 0, "Unexpected item type"),
+    ("mapping_content", [{"role": "user", "content": {"text": "x"}}], None, 0, "content must be"),
+    ("unknown_role", [{"role": "function", "content": "x"}, {"role": "user", "content": "u"}], None, 0, "role"),
+]
+
+
+@pytest.mark.parametrize("variant", ["small", "large"])
+@pytest.mark.parametrize(("name", "messages", "tools", "index", "words"), REJECTED, ids=[r[0] for r in REJECTED])
+def test_template_rejects_so_do_we(
+    name: str,
+    messages: list[Any],
+    tools: Any,
+    index: int | None,
+    words: str,
+    variant: str,
+    tok: Any,
+    images: dict[str, str],
+) -> None:
+    messages = [
+        {**m, "content": [{"type": "image", "image": images["tiny"]}]}
+        if m.get("content") == [{"type": "image", "image": "IMG"}]
+        else m
+        for m in messages
+    ]
+    with pytest.raises(Exception):  # noqa: B017 - the template raises TemplateError or TypeError
+        oracle(tok, variant, messages, tools=tools)
+    with pytest.raises(ConversationError) as err:
+        renderer(variant).render(messages, tools=tools)
+    assert err.value.message_index == index
+    assert words in str(err.value)
+    if index is not None:
+        assert f"message {index}" in str(err.value)
+
+
+def test_images_in_assistant_messages_are_refused(images: dict[str, str]) -> None:
+    messages = [
+        {"role": "user", "content": "u"},
+        {"role": "assistant", "content": [{"type": "image", "image": images["tiny"]}]},
+    ]
+    with pytest.raises(ConversationError, match="assistant") as err:
+        renderer("large").render(messages)
+    assert err.value.message_index == 1
+
+
+def test_literal_image_pad_text_is_refused() -> None:
+    """A literal <|image_pad|> in text would be a placeholder without an image (the processor refuses it too)."""
+    with pytest.raises(ConversationError, match=r"<\|image_pad\|>") as err:
+        renderer("large").render([{"role": "system", "content": "s"}, {"role": "user", "content": "see <|image_pad|>"}])
+    assert err.value.message_index == 1
+
+
+def test_video_parts_are_refused() -> None:
+    with pytest.raises(ConversationError, match="unsupported content part type 'video'"):
+        renderer("large").render([{"role": "user", "content": [{"type": "video", "video": "v.mp4"}]}])
+
+
+def test_unreadable_image_names_message_and_part(tmp_path: Any) -> None:
+    with pytest.raises(ConversationError) as err:
+        renderer("large").render(
+            [
+                {
+                    "role": "user",
+                    "content": [{"type": "text", "text": "x"}, {"type": "image", "image": str(tmp_path / "nope.png")}],
+                }
+            ]
+        )
+    assert (err.value.message_index, err.value.part_index) == (0, 1)
+
+
+def test_unknown_template_kwarg_is_refused() -> None:
+    with pytest.raises(ConfigError, match="enable_thinkin"):
+        renderer("large").render([{"role": "user", "content": "u"}], enable_thinkin=False)
