@@ -82,7 +82,7 @@ class TokenBuffer:
         )
 
     def result(self) -> RenderedTokens:
-        return RenderedTokens(self.ids, self.owners, self.multi_modal_data())
+        return RenderedTokens.trusted(tuple(self.ids), tuple(self.owners), self.multi_modal_data())
 
 
 class Renderer(abc.ABC):
@@ -117,8 +117,10 @@ class Renderer(abc.ABC):
         """The image layout from its size alone (default answer of the layout hook)."""
 
     @abc.abstractmethod
-    def parse_response(self, completion_ids: Sequence[int]) -> ParsedResponse:
-        """Split a completion into content, reasoning and tool calls."""
+    def parse_response(
+        self, completion_ids: Sequence[int], *, tools: Sequence[Mapping[str, Any]] | None = None
+    ) -> ParsedResponse:
+        """Split a completion into content, reasoning and tool calls (``tools`` types argument values)."""
 
     @abc.abstractmethod
     def bridge_to_next_turn(

@@ -13,7 +13,7 @@ RAW_ITEM_VERSION = 1
 
 
 def _tuple_of_ints(value: Any) -> tuple[int, ...]:
-    return tuple(int(v) for v in value)
+    return tuple(map(int, value))
 
 
 @attrs.frozen
@@ -135,6 +135,23 @@ class RenderedTokens:
     def __attrs_post_init__(self) -> None:
         if len(self.token_ids) != len(self.message_indices):
             raise ValueError("token_ids and message_indices must have the same length")
+
+    @classmethod
+    def trusted(
+        cls, token_ids: tuple[int, ...], message_indices: tuple[int, ...], multi_modal_data: MultiModalData
+    ) -> RenderedTokens:
+        """Build from tuples of Python ints without the per-id conversion.
+
+        Renderers already hold exact ints (from the tokenizer or the caller's previous ids); skipping
+        the Python-level loop keeps a bridge O(new tokens) instead of O(history).
+        """
+        if len(token_ids) != len(message_indices):
+            raise ValueError("token_ids and message_indices must have the same length")
+        obj = object.__new__(cls)
+        object.__setattr__(obj, "token_ids", token_ids)
+        object.__setattr__(obj, "message_indices", message_indices)
+        object.__setattr__(obj, "multi_modal_data", multi_modal_data)
+        return obj
 
 
 @attrs.frozen
