@@ -167,16 +167,15 @@ def cmd_store_verify(args: argparse.Namespace) -> int:
     from .store_ops import verify_store
 
     report = verify_store(args.url)
-    _print_json(report.as_dict() if hasattr(report, "as_dict") else report)
-    bad = getattr(report, "mismatched", None) or (report.get("mismatched") if isinstance(report, dict) else None)
-    return 1 if bad else 0
+    _print_json(report.as_dict())
+    return 0 if report.clean else 1
 
 
 def cmd_store_gc(args: argparse.Namespace) -> int:
     from .store_ops import gc_store
 
     report = gc_store(args.url, args.keep_referenced, dry_run=not args.delete)
-    _print_json(report.as_dict() if hasattr(report, "as_dict") else report)
+    _print_json(report.as_dict())
     return 0
 
 

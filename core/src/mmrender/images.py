@@ -1,4 +1,10 @@
-"""Read image sources to bytes and probe their size from the header, never decoding pixels."""
+"""Read image sources to bytes and probe their size from the header, never decoding pixels.
+
+Everything here handles untrusted input, so: only the parsers of supported formats ever see the
+bytes (``Image.open(formats=...)``), the pixel limit is checked from the header before anything
+could decode, non-regular files (FIFOs, devices) are never opened, and every failure is an
+:class:`ImageSourceError` that names its source.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +12,44 @@ import base64
 import binascii
 import io
 import os
+import stat
 import warnings
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import attrs
 from PIL import Image, UnidentifiedImageError
 
-from .errors import FetchRefusedError, ImageSourceError, StorageError
+from .errors import FetchRefusedError, ImageSourceError, MMRenderError
 from .storage import read_uri, scheme_of
 
 #: Formats every supported vision processor decodes; others are refused up front.
-SUPPORTED_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "GIF", "BMP"})
+#: MPO is how Pillow names multi-picture JPEGs (many phone cameras); its first frame is a JPEG.
+SUPPORTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "MPO")
+#: The parsers ``Image.open`` may try (Pillow's JPEG parser is the one that yields MPO).
+_OPEN_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP")
 FETCH_ENV = "MMRENDER_FETCH_POLICY"
+MAX_BYTES_ENV = "MMRENDER_MAX_IMAGE_BYTES"
+DEFAULT_MAX_BYTES = 256 * 2**20
+#: URI schemes that fetch from arbitrary hosts: refused unless a fetch policy allows them.
+FETCH_SCHEMES = ("http", "https", "ftp")
+_MIME = {"MPO": "image/jpeg"}
+
+#: Magic numbers of common formats we refuse, so the error can name what it got.
+_MAGIC = (
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"\x00\x00\x01\x00", "ICO"),
+    (b"\x00\x00\x02\x00", "CUR"),
+    (b"icns", "ICNS"),
+    (b"%PDF", "PDF"),
+    (b"8BPS", "PSD"),
+    (b"\x00\x00\x00\x0cjP  ", "JPEG 2000"),
+    (b"\xff\x4f\xff\x51", "JPEG 2000"),
+    (b"qoif", "QOI"),
+    (b"DDS ", "DDS"),
+)
 
 
 @attrs.frozen
@@ -33,7 +64,7 @@ class ImageBytes:
 
     @property
     def mime(self) -> str:
-        return Image.MIME.get(self.format, "application/octet-stream")
+        return _MIME.get(self.format) or Image.MIME.get(self.format, "application/octet-stream")
 
 
 def _describe(source: Any) -> str:
@@ -44,6 +75,15 @@ def _describe(source: Any) -> str:
     if isinstance(source, Image.Image):
         return f"<PIL image {source.size[0]}x{source.size[1]}>"
     return f"<{type(source).__name__}>"
+
+
+def max_image_bytes() -> int:
+    """``$MMRENDER_MAX_IMAGE_BYTES`` (default 256 MiB): larger encoded images are refused unread."""
+    raw = os.environ.get(MAX_BYTES_ENV, "").strip()
+    try:
+        return int(raw) if raw else DEFAULT_MAX_BYTES
+    except ValueError:
+        return DEFAULT_MAX_BYTES
 
 
 def decode_data_uri(uri: str) -> bytes:
@@ -57,13 +97,60 @@ def decode_data_uri(uri: str) -> bytes:
     if ";base64" not in header.lower():
         raise ImageSourceError("data URI is not base64-encoded", source=_describe(uri))
     try:
-        return base64.b64decode(body.strip(), validate=True)
+        # Line-wrapped base64 (MIME style) is common; any other stray character is an error.
+        return base64.b64decode("".join(body.split()), validate=True)
     except (binascii.Error, ValueError) as exc:
         raise ImageSourceError(f"data URI base64 does not decode: {exc}", source=_describe(uri)) from exc
 
 
-def _fetch_allowed() -> bool:
-    return os.environ.get(FETCH_ENV, "").strip().lower() in ("allow", "http", "1")
+def check_fetch_policy(uri: str, label: str | None = None) -> None:
+    """Refuse remote (http/https/ftp) URIs unless ``$MMRENDER_FETCH_POLICY`` allows them.
+
+    Values: unset, ``deny`` or ``none`` (default: refuse); ``allow`` (any host);
+    ``allow-hosts:HOST[,HOST…]`` (only those host names). Fetching arbitrary URLs found in
+    user data is a server-side request forgery risk, so it must be switched on deliberately.
+    """
+    label = label if label is not None else _describe(uri)
+    policy = os.environ.get(FETCH_ENV, "").strip()
+    lowered = policy.lower()
+    if lowered in ("allow", "all", "1", "http"):
+        return
+    if lowered.startswith("allow-hosts:"):
+        hosts = {h.strip().lower() for h in policy.split(":", 1)[1].split(",") if h.strip()}
+        host = (urlsplit(uri).hostname or "").lower()
+        if host in hosts:
+            return
+        raise FetchRefusedError(f"host {host!r} is not in {FETCH_ENV}=allow-hosts:…", source=label)
+    if lowered not in ("", "deny", "none", "0"):
+        raise FetchRefusedError(
+            f"unknown {FETCH_ENV} value {policy!r} (use deny, allow or allow-hosts:HOST,…)", source=label
+        )
+    raise FetchRefusedError(
+        f"remote image URLs are not fetched unless {FETCH_ENV}=allow (or allow-hosts:HOST,…) is set", source=label
+    )
+
+
+def _read_path(path: Path, label: str) -> bytes:
+    """Read a local image file; FIFOs and devices are refused before they are opened (no hangs)."""
+    try:
+        info = path.stat()
+    except FileNotFoundError as exc:
+        raise ImageSourceError("image file not found", source=label) from exc
+    except OSError as exc:
+        raise ImageSourceError(f"image file cannot be read: {exc.strerror or exc}", source=label) from exc
+    if stat.S_ISDIR(info.st_mode):
+        raise ImageSourceError("image path is a directory", source=label)
+    if not stat.S_ISREG(info.st_mode):
+        raise ImageSourceError("image path is not a regular file", source=label)
+    if info.st_size > max_image_bytes():
+        raise ImageSourceError(
+            f"image file is {info.st_size} bytes, over the {max_image_bytes()}-byte limit ({MAX_BYTES_ENV})",
+            source=label,
+        )
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ImageSourceError(f"image file cannot be read: {exc.strerror or exc}", source=label) from exc
 
 
 def source_bytes(source: Any) -> tuple[bytes, str]:
@@ -74,37 +161,40 @@ def source_bytes(source: Any) -> tuple[bytes, str]:
     if isinstance(source, Image.Image):
         buf = io.BytesIO()
         fmt = source.format if source.format in SUPPORTED_FORMATS else "PNG"
-        source.save(buf, format=fmt)
+        try:
+            source.save(buf, format=fmt)
+        except (OSError, ValueError) as exc:
+            raise ImageSourceError(f"PIL image cannot be encoded as {fmt}: {exc}", source=label) from exc
         return buf.getvalue(), label
     if isinstance(source, os.PathLike):
         source = os.fspath(source)
     if not isinstance(source, str):
         raise ImageSourceError(f"unsupported image source type {type(source).__name__}", source=label)
+    if not source:
+        raise ImageSourceError("image source is an empty string", source=label)
     if source.startswith("data:"):
         return decode_data_uri(source), label
     scheme = scheme_of(source)
-    if scheme in ("http", "https") and not _fetch_allowed():
-        raise FetchRefusedError(
-            f"remote image URLs are not fetched unless {FETCH_ENV}=allow is set", source=label
-        )
+    if scheme in FETCH_SCHEMES:
+        check_fetch_policy(source, label)
+    if scheme == "file" and "://" not in source:
+        return _read_path(Path(source), label), label
     try:
-        if scheme == "file" and "://" not in source:
-            return Path(source).read_bytes(), label
         return read_uri(source), label
     except FileNotFoundError as exc:
         raise ImageSourceError("image file not found", source=label) from exc
-    except IsADirectoryError as exc:
-        raise ImageSourceError("image path is a directory", source=label) from exc
-    except PermissionError as exc:
-        raise ImageSourceError("image file is not readable", source=label) from exc
-    except StorageError as exc:
+    except ImageSourceError:
+        raise
+    except MMRenderError as exc:
         raise ImageSourceError(str(exc), source=label) from exc
+    except OSError as exc:
+        raise ImageSourceError(f"image cannot be read: {exc}", source=label) from exc
 
 
-def _looks_complete(data: bytes, fmt: str) -> bool:
+def _looks_complete(data: bytes, fmt: str, img: Image.Image) -> bool:
     """Cheap end-of-stream checks that catch truncated files without decoding pixels."""
     tail = data[-64:].rstrip(b"\x00\r\n ")
-    if fmt == "JPEG":
+    if fmt in ("JPEG", "MPO"):
         return tail.endswith(b"\xff\xd9")
     if fmt == "PNG":
         return b"IEND" in data[-32:]
@@ -112,40 +202,98 @@ def _looks_complete(data: bytes, fmt: str) -> bool:
         return tail.endswith(b";")
     if fmt == "WEBP":
         return len(data) >= 8 and int.from_bytes(data[4:8], "little") + 8 <= len(data)
+    if fmt == "BMP":
+        declared = int.from_bytes(data[2:6], "little")  # bfSize; some writers leave it 0
+        if declared and declared > len(data):
+            return False
+        tile = getattr(img, "tile", None) or []
+        if len(tile) == 1 and tile[0][0] == "raw":
+            offset, args = tile[0][2], tile[0][3]
+            stride = args[1] if isinstance(args, tuple) and len(args) > 1 and args[1] else 0
+            rows = img.size[1]
+            if stride and offset + abs(stride) * rows > len(data):
+                return False
     return True
+
+
+def _supported_magic(data: bytes) -> str | None:
+    """Which supported format the bytes claim to be (so a parser failure reads as corruption)."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return "GIF"
+    if data.startswith(b"RIFF") and data[8:12] == b"WEBP":
+        return "WEBP"
+    if data.startswith(b"BM") and int.from_bytes(data[14:18], "little") in (12, 16, 40, 52, 56, 64, 108, 124):
+        return "BMP"  # "BM" plus a known DIB header size
+    return None
+
+
+def _name_unsupported(data: bytes) -> str | None:
+    head = data[:16]
+    for magic, name in _MAGIC:
+        if head.startswith(magic):
+            return name
+    if head[4:8] == b"ftyp":
+        brand = data[8:12].decode("ascii", "replace").strip()
+        return {"avif": "AVIF", "heic": "HEIC", "heix": "HEIC", "mif1": "HEIF"}.get(brand, f"ISO-BMFF ({brand})")
+    if head.lstrip().startswith((b"<svg", b"<?xml")):
+        return "SVG/XML"
+    return None
 
 
 def probe(data: bytes, origin: str = "") -> ImageBytes:
     """Read width, height and format from the header; refuse non-images, truncation and bombs."""
     if not data:
         raise ImageSourceError("image is empty (0 bytes)", source=origin)
+    if len(data) > max_image_bytes():
+        raise ImageSourceError(
+            f"image is {len(data)} bytes, over the {max_image_bytes()}-byte limit ({MAX_BYTES_ENV})", source=origin
+        )
+    limit = Image.MAX_IMAGE_PIXELS
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as img:
+            # Only the supported formats' header parsers run; open() reads the header, never pixels.
+            with Image.open(io.BytesIO(data), formats=_OPEN_FORMATS) as img:
                 width, height = img.size
                 fmt = img.format or ""
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        if isinstance(exc, UnidentifiedImageError):
-            raise ImageSourceError("not a recognised image", source=origin) from exc
+                complete = _looks_complete(data, fmt, img)
+    except UnidentifiedImageError as exc:
+        claimed = _supported_magic(data)
+        if claimed:
+            raise ImageSourceError(f"{claimed} header is corrupt or truncated", source=origin) from exc
+        other = _name_unsupported(data)
+        if other:
+            raise ImageSourceError(
+                f"unsupported image format {other} (supported: {', '.join(SUPPORTED_FORMATS)})", source=origin
+            ) from exc
+        raise ImageSourceError("not a recognised image", source=origin) from exc
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageSourceError(f"image too large (decompression bomb guard): {exc}", source=origin) from exc
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageSourceError(f"image header is corrupt: {exc}", source=origin) from exc
-    if fmt not in SUPPORTED_FORMATS:
-        raise ImageSourceError(
-            f"unsupported image format {fmt or 'unknown'} (supported: {', '.join(sorted(SUPPORTED_FORMATS))})",
-            source=origin,
-        )
-    limit = Image.MAX_IMAGE_PIXELS
+    except Exception as exc:
+        # Any failure of a header parser on untrusted bytes (struct.error, EOFError, SyntaxError …)
+        # means the header is corrupt; none of them may escape as an untyped error.
+        raise ImageSourceError(f"image header is corrupt: {type(exc).__name__}: {exc}", source=origin) from exc
     if limit is not None and width * height > limit:
         raise ImageSourceError(
             f"image of {width}x{height} exceeds the {limit}-pixel limit (Image.MAX_IMAGE_PIXELS)", source=origin
         )
     if width <= 0 or height <= 0:
         raise ImageSourceError(f"image has an empty size {width}x{height}", source=origin)
-    if not _looks_complete(data, fmt):
+    if not complete:
         raise ImageSourceError(f"{fmt} file is truncated", source=origin)
     return ImageBytes(data=data, width=width, height=height, format=fmt, origin=origin)
+
+
+def mime_of(data: bytes) -> str:
+    """The ``image/*`` media type of encoded bytes (``image/unknown`` when the header says nothing)."""
+    try:
+        return probe(data).mime
+    except ImageSourceError:
+        return "image/unknown"
 
 
 def load_image(source: Any) -> ImageBytes:
@@ -156,6 +304,6 @@ def load_image(source: Any) -> ImageBytes:
 
 def decode_pixels(data: bytes) -> Image.Image:
     """Decode to RGB pixels; only processed mode and consumers call this."""
-    with Image.open(io.BytesIO(data)) as img:
+    with Image.open(io.BytesIO(data), formats=_OPEN_FORMATS) as img:
         img.load()
         return img.convert("RGB")

@@ -40,11 +40,20 @@ def _layout_for(ref: RawMMRef, width: int, height: int) -> ImageLayout:
 
 
 def fetch_bytes(ref: RawMMRef, store: Store | str | None = None) -> bytes:
-    """Bytes behind a ref: ``raw_uri`` through its backend, else ``raw_image_id`` in ``store``."""
-    if ref.raw_uri is not None:
+    """Bytes behind a ref, verified against its ``mm_hash``.
+
+    With ``store`` the read is confined to that store: ``raw_image_id`` (the portable name under
+    a shared root) is looked up there first, else ``raw_uri`` must be a location inside it — a
+    ``file://`` or ``s3://`` ref that points elsewhere raises :class:`UnsafeLocatorError`.
+    Inline ``data:`` refs carry their bytes and need no store. Without ``store`` the ``raw_uri``
+    is read through its backend as is (trust the ref's producer).
+    """
+    if ref.raw_uri is not None and ref.raw_uri.startswith("data:"):
         data = read_uri(ref.raw_uri)
     elif store is not None:
-        data = open_store(store).get(ref.raw_image_id or "")
+        data = open_store(store).get(ref.raw_image_id if ref.raw_image_id is not None else ref.raw_uri or "")
+    elif ref.raw_uri is not None:
+        data = read_uri(ref.raw_uri)
     else:
         raise RefError("ref has only raw_image_id; pass the store it lives in")
     if mm_hash_of(data) != ref.mm_hash:

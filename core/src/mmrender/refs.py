@@ -38,7 +38,8 @@ class RefCodec(Protocol):
 
 
 def compact_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    """Sorted keys, no spaces, standard JSON only (NaN/Infinity have no portable encoding)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
 def layout_fingerprint(family: str, params: Mapping[str, Any]) -> str:
@@ -59,6 +60,15 @@ def _b64url_decode(text: str, field: str) -> bytes:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError) as exc:
         raise RefFieldError(field, f"does not decode as base64url: {exc}") from exc
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"non-standard JSON constant {name}")
+
+
+def _strict_json(raw: bytes) -> Any:
+    """Standard JSON only: NaN/Infinity are refused, and deep nesting surfaces as an error, not a crash."""
+    return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
 
 
 def _b64url_encode(data: bytes) -> str:
@@ -108,13 +118,17 @@ class V3Codec:
         for name in ("raw_image_id", "raw_uri", "run_id"):
             if getattr(ref, name) is not None:
                 body[name] = getattr(ref, name)
-        return V3_PREFIX + _b64url_encode(compact_json(body).encode("utf-8"))
+        try:
+            text = compact_json(body)
+        except (TypeError, ValueError) as exc:
+            raise RefFieldError("payload", f"is not JSON-serialisable: {exc}") from exc
+        return V3_PREFIX + _b64url_encode(text.encode("utf-8"))
 
     def parse(self, text: str) -> RawMMRef:
         raw = _b64url_decode(text[len(V3_PREFIX) :], "body")
         try:
-            body = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            body = _strict_json(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError, ValueError) as exc:
             raise RefFormatError(f"mmraw:v3 body is not JSON: {exc}") from exc
         if not isinstance(body, dict):
             raise RefFormatError("mmraw:v3 body must be a JSON object")
@@ -146,8 +160,8 @@ class V2Codec:
             if not SAFE_FIELD_RE.fullmatch(value):
                 raise RefFieldError(name, f"{value!r} does not match {SAFE_FIELD_RE.pattern}")
         try:
-            payload = json.loads(_b64url_decode(payload_b64, "payload").decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            payload = _strict_json(_b64url_decode(payload_b64, "payload"))
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError, ValueError) as exc:
             raise RefFieldError("payload", f"is not JSON: {exc}") from exc
         return validate(
             RawMMRef(

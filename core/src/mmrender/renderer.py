@@ -10,7 +10,7 @@ from typing import Any, Literal
 import attrs
 
 from .conversation import Conversation, ImagePart, normalize_conversation
-from .errors import ImageSourceError
+from .errors import ImageSourceError, StorageError
 from .family import FamilySpec, ModelRoute
 from .images import ImageBytes, load_image
 from .refs import mm_hash_of
@@ -166,7 +166,10 @@ class Renderer(abc.ABC):
             image = load_image(part.source)
         except ImageSourceError as exc:
             raise exc.located(part.message_index, part.part_index) from exc
-        return self.prepare_loaded(image)
+        try:
+            return self.prepare_loaded(image)
+        except StorageError as exc:
+            raise type(exc)(f"message {part.message_index}, part {part.part_index}: {exc}") from exc
 
     def prepare_loaded(self, image: ImageBytes) -> PreparedImage:
         layout = self.image_layout(image.width, image.height)

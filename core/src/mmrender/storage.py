@@ -24,6 +24,14 @@ SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
 @attrs.frozen
+class AssetStat:
+    """Size and last-modified time (seconds since the epoch, or None when the store cannot say)."""
+
+    size: int
+    mtime: float | None = None
+
+
+@attrs.frozen
 class StoredAsset:
     """Where an asset landed: ``raw_uri`` always; ``raw_image_id`` when the store has a shared root."""
 
@@ -53,7 +61,19 @@ class Store(abc.ABC):
         raise NotImplementedError(f"store {self.url} cannot delete assets")
 
     def read_unverified(self, sha256: str) -> bytes:
+        """The bytes stored under ``sha256`` as they are (``verify``/``gc`` tools hash them themselves)."""
         raise NotImplementedError(f"store {self.url} cannot read assets by name")
+
+    def stat(self, sha256: str) -> AssetStat:
+        """Size and modification time of one asset (used by ``gc``'s grace period)."""
+        raise NotImplementedError(f"store {self.url} cannot stat assets")
+
+    def iter_temporaries(self) -> Iterator[tuple[str, float | None]]:
+        """Yield ``(name, mtime)`` of in-flight or abandoned temporary uploads (none by default)."""
+        return iter(())
+
+    def delete_temporary(self, name: str) -> None:
+        raise NotImplementedError(f"store {self.url} has no temporaries to delete")
 
 
 class StorageBackend(abc.ABC):

@@ -7,7 +7,7 @@ from typing import Any
 
 from mmrender import hookimpl
 from mmrender.errors import StorageError
-from mmrender.images import decode_data_uri
+from mmrender.images import decode_data_uri, mime_of
 from mmrender.storage import StorageBackend, Store, StoredAsset, sha256_hex
 
 
@@ -17,7 +17,9 @@ class InlineStore(Store):
     url = "data:"
 
     def put(self, data: bytes, *, mime: str | None = None) -> StoredAsset:
-        uri = f"data:{mime or 'application/octet-stream'};base64,{base64.b64encode(data).decode('ascii')}"
+        if not (mime and mime.startswith("image/")):
+            mime = mime_of(data)
+        uri = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
         return StoredAsset(sha256=sha256_hex(data), raw_uri=uri, raw_image_id=None)
 
     def get(self, locator: str) -> bytes:

@@ -1,8 +1,15 @@
-"""The ``file`` backend: a content-addressed directory, written atomically, verified on read."""
+"""The ``file`` backend: a content-addressed directory, written atomically, verified on read.
+
+Why a temp file + ``os.replace``: a rename inside one directory is atomic on POSIX and Windows,
+so a reader (or a crash) sees either no asset or the whole asset, never a prefix of it, even
+with many processes writing the same content at once.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +18,19 @@ from urllib.parse import unquote, urlsplit
 
 from mmrender import hookimpl
 from mmrender.errors import AssetNotFoundError, StorageError, UnsafeLocatorError
-from mmrender.storage import SHA256_RE, StorageBackend, Store, StoredAsset, check_asset_name, sha256_hex, verify
+from mmrender.storage import (
+    SHA256_RE,
+    AssetStat,
+    StorageBackend,
+    Store,
+    StoredAsset,
+    check_asset_name,
+    sha256_hex,
+    verify,
+)
+
+TMP_PREFIX = ".tmp-"
+TMP_SUFFIX = ".part"
 
 
 def path_of(uri: str) -> Path:
@@ -22,6 +41,19 @@ def path_of(uri: str) -> Path:
             raise UnsafeLocatorError(f"file URI with a remote host is not local: {uri}")
         return Path(unquote(parts.path))
     return Path(uri)
+
+
+def read_file(path: Path, what: str) -> bytes:
+    """Read a regular file; missing → :class:`AssetNotFoundError`, anything else → :class:`StorageError`."""
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise StorageError(f"{what} {path} is not a regular file")
+        return path.read_bytes()
+    except FileNotFoundError as exc:
+        raise AssetNotFoundError(f"{what} {path} does not exist") from exc
+    except OSError as exc:
+        raise StorageError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
 
 
 class LocalStore(Store):
@@ -37,14 +69,24 @@ class LocalStore(Store):
     def put(self, data: bytes, *, mime: str | None = None) -> StoredAsset:
         sha = sha256_hex(data)
         path = self._path(sha)
-        if not path.exists():
+        if not self._present(path, len(data)):
             self._write(path, data)
         return StoredAsset(sha256=sha, raw_uri=path.as_uri(), raw_image_id=sha)
+
+    @staticmethod
+    def _present(path: Path, size: int) -> bool:
+        """An asset of the right size is there (a wrong size means damage: rewrite it)."""
+        try:
+            return path.stat().st_size == size
+        except FileNotFoundError:
+            return False
+        except OSError:
+            return False
 
     def _write(self, path: Path, data: bytes) -> None:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".tmp-", suffix=".part")
+            fd, tmp = tempfile.mkstemp(dir=self.root, prefix=TMP_PREFIX, suffix=TMP_SUFFIX)
         except OSError as exc:
             raise StorageError(f"cannot write to store {self.url}: {exc}") from exc
         try:
@@ -52,33 +94,43 @@ class LocalStore(Store):
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
+            os.chmod(tmp, 0o644)
             os.replace(tmp, path)
-        except BaseException:
-            try:
+        except BaseException as exc:
+            with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
-            except FileNotFoundError:
-                pass
+            if isinstance(exc, OSError):
+                raise StorageError(f"cannot write asset {path.name} to store {self.url}: {exc}") from exc
             raise
 
     def locate(self, locator: str) -> tuple[str, Path]:
         """Map a ``raw_image_id`` or a ``file://`` URI to an asset path inside the root."""
         if SHA256_RE.fullmatch(locator):
             return locator, self._path(locator)
+        if not locator.startswith("file:") and "://" in locator:
+            raise UnsafeLocatorError(f"{locator} is not a location in store {self.url}")
         path = path_of(locator).resolve()
-        if not path.is_relative_to(self.root):
+        if not path.is_relative_to(self.root) or path.parent != self.root:
             raise UnsafeLocatorError(f"{locator} is outside the store root {self.root}")
         return check_asset_name(path.name), path
 
     def get(self, locator: str) -> bytes:
         sha, path = self.locate(locator)
         try:
-            data = path.read_bytes()
-        except FileNotFoundError as exc:
+            data = read_file(path, "asset")
+        except AssetNotFoundError as exc:
             raise AssetNotFoundError(f"asset {sha} is not in store {self.url}") from exc
         return verify(data, sha, f"asset {path}")
 
     def read_unverified(self, sha256: str) -> bytes:
-        return self._path(sha256).read_bytes()
+        return read_file(self._path(sha256), "asset")
+
+    def stat(self, sha256: str) -> AssetStat:
+        try:
+            info = self._path(sha256).stat()
+        except FileNotFoundError as exc:
+            raise AssetNotFoundError(f"asset {sha256} is not in store {self.url}") from exc
+        return AssetStat(size=info.st_size, mtime=info.st_mtime)
 
     def iter_assets(self) -> Iterator[str]:
         if not self.root.is_dir():
@@ -87,8 +139,23 @@ class LocalStore(Store):
             if entry.is_file() and SHA256_RE.fullmatch(entry.name):
                 yield entry.name
 
+    def iter_temporaries(self) -> Iterator[tuple[str, float | None]]:
+        if not self.root.is_dir():
+            return
+        for entry in os.scandir(self.root):
+            if entry.name.startswith(TMP_PREFIX) and entry.name.endswith(TMP_SUFFIX):
+                try:
+                    yield entry.name, entry.stat().st_mtime
+                except FileNotFoundError:  # its writer just renamed it into place
+                    continue
+
     def delete(self, sha256: str) -> None:
         self._path(sha256).unlink(missing_ok=True)
+
+    def delete_temporary(self, name: str) -> None:
+        if not (name.startswith(TMP_PREFIX) and name.endswith(TMP_SUFFIX)) or "/" in name or os.sep in name:
+            raise UnsafeLocatorError(f"{name!r} is not a temporary of store {self.url}")
+        (self.root / name).unlink(missing_ok=True)
 
 
 class FileBackend(StorageBackend):
@@ -100,7 +167,12 @@ class FileBackend(StorageBackend):
         return LocalStore(path_of(url))
 
     def read(self, uri: str, **options: Any) -> bytes:
-        return path_of(uri).read_bytes()
+        """Read a local file; a file named by a sha256 (an asset) is verified against its name."""
+        path = path_of(uri)
+        data = read_file(path, "file")
+        if SHA256_RE.fullmatch(path.name):
+            verify(data, path.name, f"asset {path}")
+        return data
 
 
 @hookimpl

@@ -1,0 +1,161 @@
+"""Multi-turn bridge: extend ``prompt + completion`` with new non-assistant turns without re-rendering history.
+
+What is appended is exactly what a full render would put after the sampled assistant turn:
+``<|im_end|>`` (only when the completion lacks it, i.e. was truncated), the new messages and the
+generation prompt. The previous ids are kept as they are, so the trainer sees the sampled tokens.
+
+When a bridge is refused (None), per ``thinking_retention`` (names as in PrimeIntellect-ai/renderers):
+
+- always: no new messages, an assistant among them, a prompt that does not end with a Kimi
+  generation prompt (``<think>`` or ``<think></think>``; the bridge continues in the same
+  mode), a completion with ``<|im_end|>`` anywhere but at its end or with another stop id, and
+  ``tools`` given but not the ones the prompt declares;
+- ``"all"``: nothing more; history keeps whatever reasoning it has;
+- ``"tool_cycle"``: also when a new message is a user message (a new query re-renders);
+- None (the template's rule): whenever a full re-render of the conversation would differ in
+  structure. The template prints reasoning only after the last assistant message without tool
+  calls (unless ``preserve_thinking``). So a completion *with* tool calls bridges (the split does
+  not move); one without them closes the turn and moves every earlier assistant into the
+  history, where reasoning is printed empty: that bridges only if no assistant turn, the
+  completion included, has reasoning. Also refused: a truncated completion whose re-render
+  would add markers (an unclosed ``</think>`` or tool-call section), and think markers in a
+  completion sampled with thinking off.
+
+The template rule does not judge BPE: sampled ids that a re-render would tokenize differently
+are kept, which is the point of bridging.
+
+Cost is O(new tokens): previous ids are joined with C-level tuple concatenation; the template
+rule's reasoning scan jumps between ``<think>`` ids with ``tuple.index``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from mmrender import ConversationError, MultiModalData, RenderedTokens, TokenBuffer, merge_multi_modal_data
+from mmrender.conversation import normalize_conversation
+from mmrender.merge import as_multi_modal_data
+
+from .result import trusted_rendered
+
+
+def _as_tuple(ids: Sequence[int]) -> tuple[int, ...]:
+    if isinstance(ids, tuple):
+        return ids
+    if isinstance(ids, list):
+        return tuple(ids)
+    tolist = getattr(ids, "tolist", None)
+    return tuple(tolist()) if tolist is not None else tuple(int(i) for i in ids)
+
+
+def generation_mode(renderer: Any, prompt: tuple[int, ...]) -> bool | None:
+    """True/False when ``prompt`` ends with the thinking on/off generation prompt, else None."""
+    s = renderer.specials
+    head = (s.im_assistant, *renderer._const["assistant"], s.im_middle, s.think)
+    if prompt[-len(head) :] == head:
+        return True
+    if prompt[-len(head) - 1 :] == (*head, s.think_end):
+        return False
+    return None
+
+
+def _tools_match(renderer: Any, prompt: tuple[int, ...], tools: Sequence[Mapping[str, Any]]) -> bool:
+    s = renderer.specials
+    if tools:
+        expected = renderer.tools_ids(tools)
+        return prompt[: len(expected)] == expected
+    head = (s.im_system, *renderer._const["tool_declare"], s.im_middle)
+    return prompt[: len(head)] != head
+
+
+def _reasoning_free(prompt: tuple[int, ...], think: int, think_end: int, gen_open: bool) -> bool:
+    """Every ``<think>`` in the prompt is followed at once by ``</think>`` (the last one may open the completion)."""
+    last = len(prompt) - 1 if gen_open else len(prompt)
+    k = -1
+    while True:
+        try:
+            k = prompt.index(think, k + 1, last)
+        except ValueError:
+            return True
+        if k + 1 >= len(prompt) or prompt[k + 1] != think_end:
+            return False
+
+
+def _template_allows(
+    renderer: Any, prompt: tuple[int, ...], completion: tuple[int, ...], thinking: bool, preserve: bool
+) -> bool:
+    s = renderer.specials
+    body = completion[:-1] if completion and completion[-1] == s.im_end else completion
+    if thinking:
+        if s.think_end not in body:
+            return False  # still thinking: a re-render would close </think>
+    elif s.think in body or s.think_end in body:
+        return False
+    parsed = renderer.parse_response(body)
+    if s.section_begin in body and (not parsed.tool_calls or s.section_end not in body):
+        return False  # an unclosed or empty section does not survive parse + re-render
+    if preserve or parsed.tool_calls:
+        return True
+    if parsed.reasoning_content:
+        return False  # the closing answer's reasoning would be printed empty
+    return _reasoning_free(prompt, s.think, s.think_end, gen_open=thinking)
+
+
+def bridge(
+    renderer: Any,
+    previous_prompt_ids: Sequence[int],
+    previous_completion_ids: Sequence[int],
+    new_messages: Sequence[Any],
+    *,
+    tools: Sequence[Mapping[str, Any]] | None,
+    previous_multi_modal_data: MultiModalData | Mapping[str, Any] | None,
+    start_index: int,
+    preserve_thinking: bool,
+    retention: str | None,
+) -> RenderedTokens | None:
+    """See the module docstring."""
+    if not new_messages or any(isinstance(m, Mapping) and m.get("role") == "assistant" for m in new_messages):
+        return None
+    conv = normalize_conversation(new_messages, start_index=start_index)
+    if any(m.role == "assistant" for m in conv.messages):
+        return None
+    if retention == "tool_cycle" and any(m.role == "user" for m in conv.messages):
+        return None
+    s = renderer.specials
+    prompt = _as_tuple(previous_prompt_ids)
+    completion = _as_tuple(previous_completion_ids)
+    thinking = generation_mode(renderer, prompt)
+    if thinking is None:
+        return None
+    if tools is not None and not _tools_match(renderer, prompt, tools):
+        return None
+    if any(completion.count(t) for t in renderer.stop_ids if t != s.im_end):
+        return None
+    ends = completion.count(s.im_end)
+    if ends > 1 or (ends == 1 and completion[-1] != s.im_end):
+        return None
+    closed = ends == 1
+    if retention is None and not _template_allows(renderer, prompt, completion, thinking, preserve_thinking):
+        return None
+
+    previous = as_multi_modal_data(previous_multi_modal_data)
+    for ranges in previous.mm_placeholders.values():
+        if ranges and ranges[-1].end > len(prompt):
+            raise ConversationError(
+                f"previous_multi_modal_data has a placeholder ending at {ranges[-1].end}, "
+                f"beyond the {len(prompt)} previous prompt ids"
+            )
+    assistant = start_index - 1
+    walker = renderer.walker(thinking, preserve_thinking)
+    if not closed:
+        walker.plan.special(s.im_end, assistant)
+    for m in conv.messages:
+        walker.message(m, in_suffix=True)
+    walker.generation_prompt()
+    buf = TokenBuffer(offset=len(prompt) + len(completion))
+    renderer.emit(walker.plan.finish(), buf)
+    token_ids = prompt + (completion + tuple(buf.ids))
+    owners = (-1,) * len(prompt) + ((assistant,) * len(completion) + tuple(buf.owners))
+    mm = merge_multi_modal_data(previous, buf.multi_modal_data() if buf.images else None)
+    return trusted_rendered(token_ids, owners, mm)

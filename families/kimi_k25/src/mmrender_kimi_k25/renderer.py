@@ -1,0 +1,198 @@
+"""The Kimi K2.5 / K2.6 renderer: plan the template's output, encode each text run once, splice images."""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from mmrender import (
+    ConfigError,
+    Conversation,
+    ImageLayout,
+    MultiModalData,
+    ParsedResponse,
+    ProcessedMMItem,
+    RenderedTokens,
+    Renderer,
+    TokenBuffer,
+)
+from mmrender.images import ImageBytes
+
+from . import bridge, parsing
+from .engine import DEFAULT_PARAMS, kimi_image_layout
+from .options import KimiK25Options
+from .plan import IMAGE, SPECIAL, TEXT
+from .result import trusted_rendered
+from .template import K26, TOKENS, Specials, TemplateRules, TemplateWalker, build_plan, tool_declaration
+
+TEMPLATE_KWARGS = ("thinking", "preserve_thinking")
+_CONSTANTS = ("user", "assistant", "system", "tool", "image", "\n", "tool_declare")
+_TOOLS_CACHE_SIZE = 32
+
+
+def _lookup(tokenizer: Any, token: str) -> int:
+    """A structural token's id; it must be one id that decodes back to the token."""
+    try:
+        tid = tokenizer.convert_tokens_to_ids(token)
+    except KeyError:
+        tid = None
+    if not isinstance(tid, int) or tokenizer.decode([tid]) != token:
+        raise ConfigError(f"tokenizer has no single-token {token!r}; it is not a Kimi K2.5 tokenizer")
+    return tid
+
+
+class KimiK25Renderer(Renderer):
+    """Token-exact Kimi rendering: K2.6 verified against the official template; K2.5 per its documented rules.
+
+    Extra constructor arguments: ``rules`` (:data:`~.template.K26` or :data:`~.template.K25`),
+    ``layout_params`` (the four ``media_proc_cfg`` values that decide the layout) and
+    ``media_cfg`` (the whole ``media_proc_cfg`` block, for processed mode's normalisation).
+    The tokenizer must encode plain text with ``encode(text)`` (special-token text stays text).
+    """
+
+    options_class = KimiK25Options
+
+    def __init__(
+        self,
+        *,
+        rules: TemplateRules = K26,
+        layout_params: Mapping[str, int] = DEFAULT_PARAMS,
+        media_cfg: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.rules = rules
+        self.layout_params = dict(layout_params)
+        self.media_cfg = dict(media_cfg or {})
+        self.specials = Specials(**{name: _lookup(self.tokenizer, token) for name, token in TOKENS.items()})
+        eos = getattr(self.tokenizer, "eos_token_id", None)
+        self.stop_ids = frozenset({self.specials.im_end} | ({eos} if isinstance(eos, int) else set()))
+        self._encode = self.tokenizer.encode
+        self._const = {text: tuple(self._encode(text)) for text in _CONSTANTS}
+        self._tools: OrderedDict[str, str] = OrderedDict()  # tools key -> declaration text
+        self._bodies: dict[str, tuple[int, ...]] = {}  # declaration text -> ids
+
+    # -- settings -----------------------------------------------------------------------------
+    def settings(self, template_kwargs: Mapping[str, Any]) -> tuple[bool, bool]:
+        """``(thinking, preserve_thinking)`` for one call: per-call kwargs over the options."""
+        unknown = sorted(set(template_kwargs) - set(TEMPLATE_KWARGS))
+        if unknown:
+            raise ConfigError(
+                f"unknown template argument(s) {', '.join(unknown)} for Kimi K2.5; valid: {', '.join(TEMPLATE_KWARGS)}"
+            )
+        thinking = template_kwargs.get("thinking")
+        preserve = template_kwargs.get("preserve_thinking")
+        thinking = self.options.thinking if thinking is None else thinking
+        preserve = self.options.preserve_thinking if preserve is None else preserve
+        for name, value in (("thinking", thinking), ("preserve_thinking", preserve)):
+            if value is not None and not isinstance(value, bool):
+                raise ConfigError(f"{name} must be a bool, got {value!r}")
+        return bool(thinking), bool(preserve)
+
+    def walker(self, thinking: bool, preserve_thinking: bool) -> TemplateWalker:
+        return TemplateWalker(self.specials, self.rules, thinking=thinking, preserve_thinking=preserve_thinking)
+
+    # -- rendering ----------------------------------------------------------------------------
+    def render_conversation(self, conversation: Conversation) -> RenderedTokens:
+        thinking, preserve = self.settings(conversation.template_kwargs)
+        walker = self.walker(thinking, preserve)
+        body = self.tools_body(conversation.tools) if conversation.tools else None
+        ops = build_plan(conversation, walker, body)
+        buf = TokenBuffer()
+        self.emit(ops, buf)
+        return trusted_rendered(tuple(buf.ids), tuple(buf.owners), buf.multi_modal_data())
+
+    def tools_body(self, tools: Sequence[Mapping[str, Any]]) -> str:
+        """The ``tool_declare`` text, cached with its ids (tools repeat on every turn)."""
+        try:
+            key = json.dumps(list(tools), sort_keys=True, ensure_ascii=False, default=repr)
+        except (TypeError, ValueError):
+            return tool_declaration(tools)
+        body = self._tools.get(key)
+        if body is None:
+            body = tool_declaration(tools)
+            self._tools[key] = body
+            self._bodies[body] = tuple(self._encode(body))
+            while len(self._tools) > _TOOLS_CACHE_SIZE:
+                self._bodies.pop(self._tools.popitem(last=False)[1], None)
+        else:
+            self._tools.move_to_end(key)
+        return body
+
+    def tools_ids(self, tools: Sequence[Mapping[str, Any]]) -> tuple[int, ...]:
+        """Ids of the whole tools block, as a full render starts with them."""
+        s = self.specials
+        body = self.tools_body(tools)
+        return (s.im_system, *self._const["tool_declare"], s.im_middle, *self._text_ids(body), s.im_end)
+
+    def _text_ids(self, text: str) -> tuple[int, ...] | list[int]:
+        run = self._const.get(text) or self._bodies.get(text)
+        return run if run is not None else self._encode(text)
+
+    def emit(self, ops: list[tuple[int, Any, int]], buf: TokenBuffer) -> None:
+        """Append the ops' ids to ``buf``: one encode call per text run, images in stream order."""
+        ids, owners, pad = buf.ids, buf.owners, self.specials.media_pad
+        for kind, payload, owner in ops:
+            if kind == SPECIAL:
+                ids.append(payload)
+                owners.append(owner)
+            elif kind == TEXT:
+                run = self._text_ids(payload)
+                ids.extend(run)
+                owners.extend([owner] * len(run))
+            elif kind == IMAGE:
+                buf.add_image(self.prepare_image(payload), pad, owner)
+
+    # -- layout and processed mode ------------------------------------------------------------
+    def compute_layout(self, width: int, height: int) -> ImageLayout:
+        return kimi_image_layout(width, height, self.layout_params)
+
+    def process_image(self, image: ImageBytes) -> ProcessedMMItem:
+        from .vision import process_kimi_image
+
+        item = process_kimi_image(image, self.layout_params, self.media_cfg)
+        grid = [int(v) for v in item.data["grid_thws"].reshape(-1)]
+        expected = list(self.compute_layout(image.width, image.height).grid)
+        if grid != expected:
+            raise ConfigError(f"image processor grid {grid} differs from the layout grid {expected} ({image.origin})")
+        return item
+
+    # -- parsing and bridging -----------------------------------------------------------------
+    def parse_response(self, completion_ids: Sequence[int]) -> ParsedResponse:
+        return parsing.parse(self, completion_ids)
+
+    def bridge_to_next_turn(
+        self,
+        previous_prompt_ids: Sequence[int],
+        previous_completion_ids: Sequence[int],
+        new_messages: Sequence[Mapping[str, Any]],
+        *,
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        previous_multi_modal_data: MultiModalData | Mapping[str, Any] | None = None,
+        start_index: int = 0,
+        preserve_thinking: bool | None = None,
+        thinking_retention: str | None = None,
+    ) -> RenderedTokens | None:
+        """Extend prompt + completion with new non-assistant messages and a generation prompt (see ``bridge``).
+
+        ``start_index`` numbers the new messages as a full render would (the number of messages
+        before them, the sampled assistant included); ``preserve_thinking`` and
+        ``thinking_retention`` default to the options.
+        """
+        preserve = self.options.preserve_thinking if preserve_thinking is None else preserve_thinking
+        retention = self.options.thinking_retention if thinking_retention is None else thinking_retention
+        if retention not in (None, "tool_cycle", "all"):
+            raise ConfigError(f"thinking_retention must be 'tool_cycle', 'all' or None, got {retention!r}")
+        return bridge.bridge(
+            self,
+            previous_prompt_ids,
+            previous_completion_ids,
+            new_messages,
+            tools=tools,
+            previous_multi_modal_data=previous_multi_modal_data,
+            start_index=start_index,
+            preserve_thinking=bool(preserve),
+            retention=retention,
+        )
