@@ -37,8 +37,6 @@ from mmrender import ConversationError, MultiModalData, RenderedTokens, TokenBuf
 from mmrender.conversation import normalize_conversation
 from mmrender.merge import as_multi_modal_data
 
-from .result import trusted_rendered
-
 
 def _as_tuple(ids: Sequence[int]) -> tuple[int, ...]:
     if isinstance(ids, tuple):
@@ -158,4 +156,4 @@ def bridge(
     token_ids = prompt + (completion + tuple(buf.ids))
     owners = (-1,) * len(prompt) + ((assistant,) * len(completion) + tuple(buf.owners))
     mm = merge_multi_modal_data(previous, buf.multi_modal_data() if buf.images else None)
-    return trusted_rendered(token_ids, owners, mm)
+    return RenderedTokens.trusted(token_ids, owners, mm)

@@ -24,7 +24,6 @@ from . import bridge, parsing
 from .engine import DEFAULT_PARAMS, kimi_image_layout
 from .options import KimiK25Options
 from .plan import IMAGE, SPECIAL, TEXT
-from .result import trusted_rendered
 from .template import K26, TOKENS, Specials, TemplateRules, TemplateWalker, build_plan, tool_declaration
 
 TEMPLATE_KWARGS = ("thinking", "preserve_thinking")
@@ -102,7 +101,7 @@ class KimiK25Renderer(Renderer):
         ops = build_plan(conversation, walker, body)
         buf = TokenBuffer()
         self.emit(ops, buf)
-        return trusted_rendered(tuple(buf.ids), tuple(buf.owners), buf.multi_modal_data())
+        return buf.result()
 
     def tools_body(self, tools: Sequence[Mapping[str, Any]]) -> str:
         """The ``tool_declare`` text, cached with its ids (tools repeat on every turn)."""
