@@ -7,16 +7,16 @@ rather than copying the math.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import smart_resize
-
 from mmrender import ImageLayout, LayoutEngine
 from mmrender.errors import ImageSourceError
 from mmrender.refs import layout_fingerprint
+from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import smart_resize
 
 FAMILY = "qwen_vl"
 ASSETS = Path(__file__).parent / "assets"
@@ -46,6 +46,12 @@ def load_params(path: Path = DEFAULT_PREPROCESSOR) -> dict[str, int]:
 DEFAULT_PARAMS: dict[str, int] = load_params()
 
 
+@functools.lru_cache(maxsize=64)
+def _fingerprint(items: tuple[tuple[str, Any], ...]) -> str:
+    """The layout fingerprint, cached: it depends only on the settings, not on the image."""
+    return layout_fingerprint(FAMILY, dict(items))
+
+
 def qwen_layout(width: int, height: int, params: Mapping[str, Any] = DEFAULT_PARAMS) -> ImageLayout:
     """Grid ``[1, h/patch, w/patch]`` from transformers' own ``smart_resize``; tokens = product // merge²."""
     patch, merge = int(params["patch_size"]), int(params["merge_size"])
@@ -59,7 +65,7 @@ def qwen_layout(width: int, height: int, params: Mapping[str, Any] = DEFAULT_PAR
     tokens = grid[0] * grid[1] * grid[2] // (merge * merge)
     return ImageLayout(
         family=FAMILY,
-        fingerprint=layout_fingerprint(FAMILY, params),
+        fingerprint=_fingerprint(tuple(sorted(params.items()))),
         grid=grid,
         num_tokens=tokens,
         num_placeholders=tokens,

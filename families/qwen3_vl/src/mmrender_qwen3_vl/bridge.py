@@ -1,0 +1,120 @@
+"""Multi-turn bridge: extend ``prompt + completion`` with new user/tool turns without re-rendering history.
+
+What is appended is exactly what a full render of the conversation would put after the assistant's
+content: ``<|im_end|>`` (only when the completion lacks it: truncated, or stopped on ``<|endoftext|>``),
+``\\n``, the new turns (tool responses grouped into one user turn, as the template does) and the
+generation prompt. The previous ids are kept byte for byte, so the trainer sees the sampled tokens.
+
+Refused (None): an assistant message among the new ones, no new messages, a prompt that does not
+end with this checkpoint's generation prompt, a completion with ``<|im_end|>`` anywhere but at its
+end (it already started another turn), and — Instruct only — a system message (the template drops
+those after the first position).
+
+Cost is O(new tokens) in Python: the previous ids are joined with C-level tuple concatenation,
+never iterated. ``message_indices``: -1 for the previous prompt (its owners are in the previous
+render), ``start_index - 1`` for the completion and its closing ids (the assistant message), and
+``start_index + k`` for the k-th new message. Pass ``start_index`` = number of messages before the
+new ones (the assistant included) to get full-render numbering.
+
+``add_vision_id`` numbering continues from the previous images: their count is taken from
+``previous_multi_modal_data`` when given, else from the ``<|vision_start|>`` ids in the prompt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from mmrender import ConversationError, MultiModalData, RenderedTokens, TokenBuffer, merge_multi_modal_data
+from mmrender.conversation import normalize_conversation
+from mmrender.merge import as_multi_modal_data
+
+from .result import trusted_rendered
+from .template import TemplateWalker
+from .walk import walk_tail
+
+
+def _as_tuple(ids: Sequence[int]) -> tuple[int, ...]:
+    """Tuples and lists are taken as they are (ids must be Python ints); arrays go through ``tolist``."""
+    if isinstance(ids, tuple):
+        return ids
+    if isinstance(ids, list):
+        return tuple(ids)
+    tolist = getattr(ids, "tolist", None)
+    return tuple(tolist()) if tolist is not None else tuple(int(i) for i in ids)
+
+
+def _closing(renderer: Any, completion: tuple[int, ...]) -> bool | None:
+    """True when the completion already ends its turn, False when ``<|im_end|>`` must be added, None if unsafe."""
+    im_end = renderer.specials.im_end
+    n = completion.count(im_end)
+    if n == 0:
+        return False
+    if n > 1:
+        return None
+    if completion[-1] == im_end:
+        return True
+    if len(completion) >= 2 and completion[-2] == im_end and completion[-1] == renderer.endoftext:
+        return True
+    return None
+
+
+def _previous_images(prompt: tuple[int, ...], previous: MultiModalData, vision_start: int) -> int:
+    if previous:
+        return len(previous.mm_hashes.get("image", ()))
+    return prompt.count(vision_start)
+
+
+def bridge(
+    renderer: Any,
+    previous_prompt_ids: Sequence[int],
+    previous_completion_ids: Sequence[int],
+    new_messages: Sequence[Mapping[str, Any]],
+    *,
+    previous_multi_modal_data: MultiModalData | Mapping[str, Any] | None,
+    start_index: int,
+    add_vision_id: bool,
+) -> RenderedTokens | None:
+    """See the module docstring."""
+    if not new_messages or any(isinstance(m, Mapping) and m.get("role") == "assistant" for m in new_messages):
+        return None
+    conv = normalize_conversation(new_messages, start_index=start_index)
+    roles = {m.role for m in conv.messages}
+    if "assistant" in roles or ("system" in roles and not renderer.thinking):
+        return None
+    prompt = _as_tuple(previous_prompt_ids)
+    completion = _as_tuple(previous_completion_ids)
+    gen = renderer.generation_prompt_ids
+    if prompt[-len(gen) :] != gen:
+        return None
+    closed = _closing(renderer, completion)
+    if closed is None:
+        return None
+    previous = as_multi_modal_data(previous_multi_modal_data)
+    for ranges in previous.mm_placeholders.values():
+        if ranges and ranges[-1].end > len(prompt):
+            raise ConversationError(
+                f"previous_multi_modal_data has a placeholder ending at {ranges[-1].end}, "
+                f"beyond the {len(prompt)} previous prompt ids"
+            )
+
+    assistant = start_index - 1
+    count = _previous_images(prompt, previous, renderer.specials.vision_start) if add_vision_id else 0
+    walker = TemplateWalker(renderer.specials, add_vision_id=add_vision_id, thinking=renderer.thinking)
+    walker.image_count = count
+    if not closed:
+        walker.plan.special(renderer.specials.im_end, assistant)
+    walker.plan.text("\n", assistant)
+    walk_tail(walker, conv.messages, add_generation_prompt=True)
+
+    buf = TokenBuffer(offset=len(prompt) + len(completion))
+    renderer.emit(walker.plan.finish(), buf)
+    # one C-level copy of the long prefix per sequence (the rest is new and short)
+    token_ids = prompt + (completion + tuple(buf.ids))
+    owners = (-1,) * len(prompt) + ((assistant,) * len(completion) + tuple(buf.owners))
+    mm = merge_multi_modal_data(previous, buf.multi_modal_data()) if buf.images else _copy(previous)
+    return trusted_rendered(token_ids, owners, mm)
+
+
+def _copy(data: MultiModalData) -> MultiModalData:
+    return merge_multi_modal_data(data, None)

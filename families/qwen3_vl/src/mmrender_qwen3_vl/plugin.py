@@ -1,0 +1,121 @@
+"""Entry point of ``mmrender-qwen3-vl``: registers the ``qwen3_vl`` family (routes, aliases, options, factory)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from mmrender import ConfigError, FamilySpec, ModelRoute, Store, hookimpl
+
+from . import layout
+from .options import Qwen3VLOptions
+from .renderer import Qwen3VLRenderer
+from .tokenizer import has_tokenizer_files, load_tokenizer
+
+_SIZES = (("2B", False), ("4B", False), ("8B", False), ("32B", False), ("30B-A3B", True), ("235B-A22B", True))
+_TEMPLATE_FILES = ("chat_template.jinja", "chat_template.json", "tokenizer_config.json")
+
+
+def _routes() -> tuple[ModelRoute, ...]:
+    routes = []
+    for size, moe in _SIZES:
+        for variant in ("Instruct", "Thinking"):
+            settings = {"thinking": variant == "Thinking", "model_type": "qwen3_vl_moe" if moe else "qwen3_vl"}
+            routes.append(ModelRoute(f"Qwen/Qwen3-VL-{size}-{variant}", settings))
+    return tuple(routes)
+
+
+ROUTES = _routes()
+#: Lower-case short names (no organisation) for every checkpoint, e.g. ``qwen3-vl-8b-instruct``.
+ALIASES = {r.model_id.split("/", 1)[1].lower(): r.model_id for r in ROUTES}
+
+
+def _chat_template(path: Path) -> str:
+    """The checkpoint's chat template text (``.jinja``, or the ``chat_template`` key of a JSON file)."""
+    for name in _TEMPLATE_FILES:
+        f = path / name
+        if not f.is_file():
+            continue
+        text = f.read_text(encoding="utf-8", errors="replace")
+        if name.endswith(".jinja"):
+            return text
+        try:
+            template = json.loads(text).get("chat_template")
+        except (json.JSONDecodeError, AttributeError):
+            continue
+        if isinstance(template, str):
+            return template
+    return ""
+
+
+def _local_thinking(path: Path) -> bool:
+    """A local checkpoint is a Thinking one when its name says so or its chat template writes ``<think>``
+    (the Instruct template never does; the tokenizer's token table always lists it, so only the template counts)."""
+    return "thinking" in path.name.lower() or "<think>" in _chat_template(path)
+
+
+def _tokenizer(tokenizer: Any, checkpoint: Path | None) -> Any:
+    if tokenizer is None:
+        if checkpoint is not None and has_tokenizer_files(checkpoint):
+            return load_tokenizer(checkpoint)
+        return load_tokenizer(None)
+    if isinstance(tokenizer, str | os.PathLike):
+        return load_tokenizer(tokenizer)
+    return tokenizer
+
+
+def create(*, route: ModelRoute, tokenizer: Any, store: Store, options: Qwen3VLOptions | None) -> Qwen3VLRenderer:
+    """Build a renderer; a local checkpoint directory supplies its preprocessor config and tokenizer."""
+    options = options if options is not None else Qwen3VLOptions()
+    if not isinstance(options, Qwen3VLOptions):
+        raise ConfigError(f"qwen3_vl options must be Qwen3VLOptions, got {type(options).__name__}")
+    local = route.settings.get("local_path")
+    checkpoint = Path(local) if local else None
+    preprocessor = layout.DEFAULT_PREPROCESSOR
+    if checkpoint is not None and (checkpoint / "preprocessor_config.json").is_file():
+        preprocessor = checkpoint / "preprocessor_config.json"
+    try:
+        params = layout.load_params(preprocessor)
+    except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"unreadable preprocessor config {str(preprocessor)!r}: {exc}") from exc
+    if options.min_pixels is not None:
+        params["min_pixels"] = options.min_pixels
+    if options.max_pixels is not None:
+        params["max_pixels"] = options.max_pixels
+    if params["min_pixels"] > params["max_pixels"]:
+        raise ConfigError(f"min_pixels {params['min_pixels']} exceeds max_pixels {params['max_pixels']}")
+    if options.thinking is not None:
+        thinking = options.thinking
+    elif "thinking" in route.settings:
+        thinking = bool(route.settings["thinking"])
+    else:
+        thinking = checkpoint is not None and _local_thinking(checkpoint)
+    return Qwen3VLRenderer(
+        family=FAMILY,
+        route=route,
+        tokenizer=_tokenizer(tokenizer, checkpoint),
+        store=store,
+        options=options,
+        layout_params=params,
+        preprocessor_config=preprocessor,
+        thinking=thinking,
+    )
+
+
+FAMILY = FamilySpec(
+    id="qwen3_vl",
+    routes=ROUTES,
+    create=create,
+    options_class=Qwen3VLOptions,
+    aliases=ALIASES,
+    model_types=("qwen3_vl", "qwen3_vl_moe"),
+    layout=layout.ENGINE,
+    description="Qwen3-VL Instruct and Thinking (2B-235B): token-exact rendering with raw image refs",
+)
+
+
+@hookimpl
+def register_families(register: Any) -> None:
+    register(FAMILY)

@@ -1,0 +1,195 @@
+"""The Qwen3-VL renderer: plan the template's output, tokenize every text run in one batch, splice images."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from mmrender import (
+    ConfigError,
+    Conversation,
+    ConversationError,
+    ImageLayout,
+    MultiModalData,
+    ParsedResponse,
+    ProcessedMMItem,
+    RenderedTokens,
+    Renderer,
+    TokenBuffer,
+)
+from mmrender.images import ImageBytes
+
+from . import bridge, parsing
+from .layout import DEFAULT_PREPROCESSOR, qwen_layout
+from .plan import IMAGE, MIXED, SPECIAL, TEXT
+from .result import trusted_rendered
+from .template import Specials
+from .tokenizer import Encoder
+from .vision import process_qwen_image
+from .walk import build_plan
+
+TEMPLATE_KWARGS = ("add_vision_id",)
+_REQUIRED = ("<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>")
+
+
+class Qwen3VLRenderer(Renderer):
+    """Token-exact Qwen3-VL rendering (Instruct verified against the official template; Thinking is not).
+
+    Extra constructor arguments: ``layout_params`` (the five layout settings, from the checkpoint's
+    ``preprocessor_config.json`` with the options' pixel overrides), ``preprocessor_config`` (the
+    file processed mode builds transformers' image processor from) and ``thinking``.
+    """
+
+    def __init__(
+        self,
+        *,
+        layout_params: Mapping[str, int],
+        preprocessor_config: Path = DEFAULT_PREPROCESSOR,
+        thinking: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.layout_params = dict(layout_params)
+        self.preprocessor_config = Path(preprocessor_config)
+        self.thinking = thinking
+        self.encoder = Encoder(self.tokenizer)
+        ids = {}
+        for token in _REQUIRED:
+            tid = self.encoder.token_id(token)
+            if tid is None or not self.encoder.splits_cleanly(token, tid):
+                raise ConfigError(f"tokenizer has no clean single-token {token!r}; it is not a Qwen3-VL tokenizer")
+            ids[token] = tid
+        optional = {}
+        for token in ("<tool_response>", "</tool_response>"):
+            tid = self.encoder.token_id(token)
+            optional[token] = tid if tid is not None and self.encoder.splits_cleanly(token, tid) else None
+        self.specials = Specials(
+            im_start=ids["<|im_start|>"],
+            im_end=ids["<|im_end|>"],
+            vision_start=ids["<|vision_start|>"],
+            vision_end=ids["<|vision_end|>"],
+            image_pad=ids["<|image_pad|>"],
+            tool_response=optional["<tool_response>"],
+            tool_response_end=optional["</tool_response>"],
+        )
+        self.video_pad = self.encoder.token_id("<|video_pad|>")
+        self.endoftext = self.encoder.token_id("<|endoftext|>")
+        self.think_ids = (self.encoder.token_id("<think>"), self.encoder.token_id("</think>"))
+        self.tool_call_ids = (self.encoder.token_id("<tool_call>"), self.encoder.token_id("</tool_call>"))
+        constants = ("\n", "user", "assistant\n", "assistant\n<think>\n", "user\n", "system\n", "\n\n")
+        self._const = {text: self.encoder.encode(text) for text in constants}
+        self.generation_prompt_ids = (self.specials.im_start, *self._const[self._gen_text()])
+
+    def _gen_text(self) -> str:
+        return "assistant\n<think>\n" if self.thinking else "assistant\n"
+
+    # -- rendering ----------------------------------------------------------------------------
+    def _vision_id_flag(self, template_kwargs: Mapping[str, Any]) -> bool:
+        unknown = sorted(set(template_kwargs) - set(TEMPLATE_KWARGS))
+        if unknown:
+            raise ConfigError(
+                f"unknown template argument(s) {', '.join(unknown)} for Qwen3-VL; valid: {', '.join(TEMPLATE_KWARGS)}"
+                " (Thinking and Instruct are separate checkpoints: there is no enable_thinking switch)"
+            )
+        return bool(template_kwargs.get("add_vision_id", self.options.add_vision_id))
+
+    def render_conversation(self, conversation: Conversation) -> RenderedTokens:
+        add_vision_id = self._vision_id_flag(conversation.template_kwargs)
+        ops = build_plan(conversation, self.specials, add_vision_id=add_vision_id, thinking=self.thinking)
+        buf = TokenBuffer()
+        self.emit(ops, buf)
+        return trusted_rendered(tuple(buf.ids), tuple(buf.owners), buf.multi_modal_data())
+
+    def emit(self, ops: list[tuple[int, Any, int]], buf: TokenBuffer) -> None:
+        """Append the ops' ids to ``buf``: one batch tokenizer call for all text runs, images in order."""
+        const = self._const
+        fresh = self.encoder.encode_many([p for k, p, _ in ops if k == TEXT and p not in const])
+        pos = 0
+        ids, owners = buf.ids, buf.owners
+        pad, vpad = self.specials.image_pad, self.video_pad
+        for kind, payload, owner in ops:
+            if kind == SPECIAL:
+                ids.append(payload)
+                owners.append(owner)
+            elif kind == TEXT:
+                run = const.get(payload)
+                if run is None:
+                    run = fresh[pos]
+                    pos += 1
+                    if pad in run or vpad in run:
+                        raise _stray_pad(owner)
+                ids.extend(run)
+                owners.extend([owner] * len(run))
+            elif kind == IMAGE:
+                buf.add_image(self.prepare_image(payload), pad, owner)
+            elif kind == MIXED:
+                self._emit_mixed(payload, buf)
+
+    def _emit_mixed(self, pieces: list[tuple[str, int]], buf: TokenBuffer) -> None:
+        """A run spanning several owners: one encode, each token owned by the piece its first char is in."""
+        run, starts = self.encoder.encode_offsets("".join(p[0] for p in pieces))
+        bounds, owners, end = [], [], 0
+        for text, owner in pieces:
+            end += len(text)
+            bounds.append(end)
+            owners.append(owner)
+        k = 0
+        for tid, s in zip(run, starts, strict=True):
+            while k < len(bounds) - 1 and s >= bounds[k]:
+                k += 1
+            if tid in (self.specials.image_pad, self.video_pad):
+                raise _stray_pad(owners[k])
+            buf.ids.append(tid)
+            buf.owners.append(owners[k])
+
+    # -- layout and processed mode ------------------------------------------------------------
+    def compute_layout(self, width: int, height: int) -> ImageLayout:
+        return qwen_layout(width, height, self.layout_params)
+
+    def process_image(self, image: ImageBytes) -> ProcessedMMItem:
+        item = process_qwen_image(
+            image,
+            self.preprocessor_config,
+            self.options.min_pixels,
+            self.options.max_pixels,
+        )
+        grid = [int(v) for v in item.data["image_grid_thw"].reshape(-1)]
+        expected = list(self.compute_layout(image.width, image.height).grid)
+        if grid != expected:
+            raise ConfigError(f"image processor grid {grid} differs from the layout grid {expected} ({image.origin})")
+        return item
+
+    # -- parsing and bridging -----------------------------------------------------------------
+    def parse_response(self, completion_ids: Sequence[int]) -> ParsedResponse:
+        return parsing.parse(self, completion_ids)
+
+    def bridge_to_next_turn(
+        self,
+        previous_prompt_ids: Sequence[int],
+        previous_completion_ids: Sequence[int],
+        new_messages: Sequence[Mapping[str, Any]],
+        *,
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        previous_multi_modal_data: MultiModalData | Mapping[str, Any] | None = None,
+        start_index: int = 0,
+        add_vision_id: bool | None = None,
+    ) -> RenderedTokens | None:
+        """Extend prompt + completion with new user/tool messages and a generation prompt (see ``bridge``)."""
+        return bridge.bridge(
+            self,
+            previous_prompt_ids,
+            previous_completion_ids,
+            new_messages,
+            previous_multi_modal_data=previous_multi_modal_data,
+            start_index=start_index,
+            add_vision_id=self.options.add_vision_id if add_vision_id is None else add_vision_id,
+        )
+
+
+def _stray_pad(owner: int) -> ConversationError:
+    """Text spelling a placeholder token would give vLLM a placeholder with no image behind it."""
+    return ConversationError(
+        "text contains an image/video placeholder token literally; pass images as content parts",
+        message_index=owner if owner >= 0 else None,
+    )

@@ -1,0 +1,224 @@
+"""The Qwen3-VL chat template, re-expressed as plan building (one function per template branch).
+
+Instruct follows the official Qwen3-VL-8B-Instruct ``chat_template.json`` (bundled, byte-verified)
+and is tested token for token against it. Thinking follows what is publicly known about the
+Qwen3-VL Thinking template (no verifiable copy was found): the Qwen3 thinking-model structure
+(``<think>`` generation prompt, ``reasoning_content`` kept only after the last real user query,
+system messages rendered in place) on top of the Instruct content handling.
+
+Ownership (``message_indices``): every id of a message's turn, from its ``<|im_start|>`` through the
+``\\n`` after its ``<|im_end|>``, carries the message's index; grouped tool responses give the shared
+``<|im_start|>user`` header to the first tool message and the closing ``<|im_end|>\\n`` to the last.
+The tools block of the system turn and the generation prompt are scaffold (-1).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+from mmrender import Conversation, ConversationError, ImagePart, Message, TextPart
+
+from .plan import Plan
+
+TOOLS_HEAD = (
+    "# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
+    "You are provided with function signatures within <tools></tools> XML tags:\n<tools>"
+)
+TOOLS_TAIL = (
+    "\n</tools>\n\nFor each function call, return a json object with function name and arguments within "
+    '<tool_call></tool_call> XML tags:\n<tool_call>\n{"name": <function-name>, "arguments": '
+    "<args-json-object>}\n</tool_call>"
+)
+_TEMPLATE_IMAGE_KEYS = ("image", "image_url", "video")
+
+
+@attrs.frozen
+class Specials:
+    """Structural token ids, looked up from the tokenizer; None = render that marker as text."""
+
+    im_start: int
+    im_end: int
+    vision_start: int
+    vision_end: int
+    image_pad: int
+    tool_response: int | None = None
+    tool_response_end: int | None = None
+
+
+def tojson(value: Any, message_index: int | None = None) -> str:
+    """transformers' chat-template ``tojson``: ``json.dumps(ensure_ascii=False)``, default separators."""
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError) as exc:
+        where = "tool definition" if message_index is None else "tool call arguments"
+        raise ConversationError(f"{where} not JSON-serialisable: {exc}", message_index=message_index) from exc
+
+
+def _check_raw_parts(message: Message, *, vision: bool) -> None:
+    """Reject parts the template would read differently from mmrender's normalisation.
+
+    ``vision``: the message's role goes through the template's image test (user and tool turns).
+    """
+    raw = message.raw.get("content") if isinstance(message.raw, Mapping) else None
+    if not isinstance(raw, list | tuple):
+        return
+    for pi, part in enumerate(raw):
+        if isinstance(part, str):
+            raise ConversationError(
+                "bare string content part: the Qwen3-VL template drops it; use {'type': 'text', 'text': ...}",
+                message_index=message.index,
+                part_index=pi,
+            )
+        is_text = isinstance(part, Mapping) and part.get("type") in ("text", "input_text")
+        if vision and is_text and any(k in part for k in _TEMPLATE_IMAGE_KEYS):
+            raise ConversationError(
+                "text part also has an 'image'/'image_url'/'video' key (even null): the Qwen3-VL template "
+                "renders it as a vision placeholder; drop the key",
+                message_index=message.index,
+                part_index=pi,
+            )
+
+
+def text_only(message: Message, role_label: str) -> str:
+    """Text of a system/assistant message; the template silently drops images there, so refuse them."""
+    if message.content is None or isinstance(message.content, str):
+        return message.content or ""
+    _check_raw_parts(message, vision=False)
+    for part in message.content:
+        if isinstance(part, ImagePart):
+            raise ConversationError(
+                f"images in {role_label} messages are dropped by the Qwen3-VL template; "
+                "put them in a user or tool message",
+                message_index=part.message_index,
+                part_index=part.part_index,
+            )
+    return "".join(p.text for p in message.content if isinstance(p, TextPart))
+
+
+class TemplateWalker:
+    """Builds the plan for one conversation; ``thinking`` selects the Thinking checkpoints' rules."""
+
+    def __init__(self, specials: Specials, *, add_vision_id: bool, thinking: bool, image_count: int = 0) -> None:
+        self.s = specials
+        self.add_vision_id = add_vision_id
+        self.thinking = thinking
+        self.image_count = image_count
+        self.plan = Plan()
+
+    # -- pieces -------------------------------------------------------------------------------
+    def turn_end(self, owner: int) -> None:
+        self.plan.special(self.s.im_end, owner)
+        self.plan.text("\n", owner)
+
+    def tagged(self, token_id: int | None, literal: str, owner: int) -> None:
+        if token_id is None:
+            self.plan.text(literal, owner)
+        else:
+            self.plan.special(token_id, owner)
+
+    def vision_content(self, message: Message, owner: int) -> None:
+        """User/tool content: text parts verbatim, images as vision_start + pads + vision_end."""
+        content = message.content
+        if content is None or isinstance(content, str):
+            self.plan.text(content or "", owner)
+            return
+        _check_raw_parts(message, vision=True)
+        for part in content:
+            if isinstance(part, TextPart):
+                self.plan.text(part.text, owner)
+                continue
+            self.image_count += 1
+            if self.add_vision_id:
+                self.plan.text(f"Picture {self.image_count}: ", owner)
+            self.plan.special(self.s.vision_start, owner)
+            self.plan.image(part, owner)
+            self.plan.special(self.s.vision_end, owner)
+
+    # -- turns --------------------------------------------------------------------------------
+    def system_block(self, conv: Conversation) -> None:
+        messages = conv.messages
+        first = messages[0] if messages and messages[0].role == "system" else None
+        owner = first.index if first is not None else -1
+        if conv.tools:
+            self.plan.special(self.s.im_start, owner)
+            self.plan.text("system\n", owner)
+            if first is not None:
+                self.plan.text(text_only(first, "system"), owner)
+                self.plan.text("\n\n", owner)
+            tools = "".join("\n" + tojson(t) for t in conv.tools)
+            self.plan.text(TOOLS_HEAD + tools + TOOLS_TAIL, -1)
+            self.turn_end(owner)
+        elif first is not None:
+            self.plan.special(self.s.im_start, owner)
+            self.plan.text("system\n" + text_only(first, "system"), owner)
+            self.turn_end(owner)
+
+    def user(self, message: Message) -> None:
+        i = message.index
+        self.plan.special(self.s.im_start, i)
+        self.plan.text(message.role + "\n", i)
+        self.vision_content(message, i)
+        self.turn_end(i)
+
+    def tool(self, message: Message, opens: bool, closes: bool) -> None:
+        i = message.index
+        if opens:
+            self.plan.special(self.s.im_start, i)
+            self.plan.text("user", i)
+        self.plan.text("\n", i)
+        self.tagged(self.s.tool_response, "<tool_response>", i)
+        self.plan.text("\n", i)
+        self.vision_content(message, i)
+        self.plan.text("\n", i)
+        self.tagged(self.s.tool_response_end, "</tool_response>", i)
+        if closes:
+            self.turn_end(i)
+
+    def plain(self, message: Message, text: str) -> None:
+        """A text-only turn (a system message the Thinking template renders in place)."""
+        i = message.index
+        self.plan.special(self.s.im_start, i)
+        self.plan.text(message.role + "\n" + text, i)
+        self.turn_end(i)
+
+    def assistant(self, message: Message, content: str, head: str, has_content: bool) -> None:
+        """``head`` follows ``<|im_start|>`` (``assistant\\n`` + any kept think block); ``has_content`` is
+        the template's truthiness test that decides the newline before the first tool call."""
+        i = message.index
+        self.plan.special(self.s.im_start, i)
+        self.plan.text(head + content, i)
+        for ci, call in enumerate(message.tool_calls):
+            if ci > 0 or has_content:
+                self.plan.text("\n", i)
+            self.plan.text(
+                '<tool_call>\n{"name": "'
+                + call.name
+                + '", "arguments": '
+                + _arguments(message, ci, call)
+                + "}\n</tool_call>",
+                i,
+            )
+        self.turn_end(i)
+
+    def generation_prompt(self) -> None:
+        self.plan.special(self.s.im_start, -1)
+        self.plan.text("assistant\n<think>\n" if self.thinking else "assistant\n", -1)
+
+
+def _arguments(message: Message, ci: int, call: Any) -> str:
+    """Arguments as the template prints them: strings verbatim, anything else (None too) via tojson."""
+    raw_calls = message.raw.get("tool_calls") if isinstance(message.raw, Mapping) else None
+    if isinstance(raw_calls, list | tuple) and ci < len(raw_calls) and isinstance(raw_calls[ci], Mapping):
+        raw = raw_calls[ci]
+        fn = raw["function"] if raw.get("function") else raw
+        if not isinstance(fn, Mapping) or "arguments" not in fn:
+            raise ConversationError(
+                f"tool_calls[{ci}] has no 'arguments' (the Qwen3-VL template fails on it)", message_index=message.index
+            )
+        args = fn["arguments"]
+    else:
+        args = call.arguments
+    return args if isinstance(args, str) else tojson(args, message.index)

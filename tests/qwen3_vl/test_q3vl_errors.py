@@ -1,0 +1,85 @@
+"""Inputs the template rejects, or would silently mangle, are ConversationErrors naming message and part."""
+
+from __future__ import annotations
+
+import pytest
+from mmrender import ConversationError, ImageSourceError
+
+from .corpus import call, img, txt
+
+
+def _raises(renderer, messages, match, *, message_index=None, part_index=None, **kwargs):
+    with pytest.raises(ConversationError, match=match) as info:
+        renderer.render(messages, **kwargs)
+    assert info.value.message_index == message_index
+    assert info.value.part_index == part_index
+    return info.value
+
+
+def test_empty_conversation(make_renderer, oracle_tokenizer):
+    with pytest.raises(ValueError):  # the oracle refuses it too
+        oracle_tokenizer.apply_chat_template([], tokenize=False)
+    _raises(make_renderer(), [], "empty conversation")
+
+
+def test_tool_call_without_arguments(make_renderer, oracle_tokenizer):
+    messages = [
+        {"role": "user", "content": "x"},
+        {"role": "assistant", "content": "", "tool_calls": [{"function": {"name": "f"}}]},
+    ]
+    with pytest.raises(TypeError):  # the template's tojson fails on Undefined
+        oracle_tokenizer.apply_chat_template(messages, tokenize=False)
+    _raises(make_renderer(), messages, "no 'arguments'", message_index=1)
+
+
+def test_images_where_the_template_drops_them(make_renderer, sources, oracle_tokenizer):
+    r = make_renderer()
+    system = [{"role": "system", "content": [txt("sys"), img(sources.path("gif"))]}, {"role": "user", "content": "hi"}]
+    assert "vision" not in oracle_tokenizer.apply_chat_template(system, tokenize=False)  # silently dropped
+    _raises(r, system, "system messages", message_index=0, part_index=1)
+    assistant = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": [img(sources.path("gif"))]}]
+    _raises(r, assistant, "assistant messages", message_index=1, part_index=0)
+
+
+def test_late_system_message(make_renderer, oracle_tokenizer):
+    messages = [{"role": "user", "content": "hi"}, {"role": "system", "content": "late"}]
+    assert "late" not in oracle_tokenizer.apply_chat_template(messages, tokenize=False)  # silently dropped
+    _raises(make_renderer(), messages, "system message after the first position", message_index=1)
+
+
+def test_parts_the_template_reads_differently(make_renderer, oracle_tokenizer):
+    r = make_renderer()
+    bare = [{"role": "user", "content": ["plain string part", txt("typed")]}]
+    assert "plain string" not in oracle_tokenizer.apply_chat_template(bare, tokenize=False)
+    _raises(r, bare, "bare string", message_index=0, part_index=0)
+    null_image = [{"role": "user", "content": [{"type": "text", "text": "hi", "image": None}]}]
+    assert "<|image_pad|>" in oracle_tokenizer.apply_chat_template(null_image, tokenize=False)
+    _raises(r, null_image, "vision placeholder", message_index=0, part_index=0)
+
+
+def test_placeholder_token_in_text(make_renderer):
+    messages = [{"role": "user", "content": "hi"}, {"role": "user", "content": "sneaky <|image_pad|> here"}]
+    _raises(make_renderer(), messages, "placeholder token", message_index=1)
+
+
+def test_unserialisable_tool_and_arguments(make_renderer):
+    r = make_renderer()
+    _raises(r, [{"role": "user", "content": "x"}], "tool definition", tools=[{"f": object()}])
+    messages = [
+        {"role": "user", "content": "x"},
+        {"role": "assistant", "content": "", "tool_calls": [call("f", {"a": {1, 2}})]},
+    ]
+    _raises(r, messages, "tool call arguments", message_index=1)
+
+
+def test_bad_image_names_message_and_part(make_renderer, tmp_path):
+    r = make_renderer()
+    missing = [
+        {"role": "user", "content": "ok"},
+        {"role": "tool", "content": [txt("x"), img(str(tmp_path / "nope.png"))]},
+    ]
+    err = _raises(r, missing, "not found", message_index=1, part_index=1)
+    assert isinstance(err, ImageSourceError)
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image at all")
+    _raises(r, [{"role": "user", "content": [img(str(bad))]}], "not a recognised image", message_index=0, part_index=0)
