@@ -72,9 +72,22 @@ def test_temporaries_are_listed_and_only_they_can_be_deleted(tmp_path: Path) -> 
     assert os.listdir(tmp_path / "s") == [asset.sha256]
 
 
-def test_file_backend_takes_no_options(tmp_path: Path) -> None:
-    with pytest.raises(StorageError, match="no options"):
+def test_file_backend_rejects_unknown_options(tmp_path: Path) -> None:
+    with pytest.raises(StorageError, match="only the option 'fsync'.*endpoint_url"):
         open_store(str(tmp_path), endpoint_url="x")
+
+
+def test_fsync_is_opt_in_and_writes_the_same_asset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (calls.append(fd), real_fsync(fd))[1])
+    plain = open_store(str(tmp_path / "a")).put(b"x" * 100)
+    assert calls == []
+    durable = open_store(str(tmp_path / "b"), fsync=True).put(b"x" * 100)
+    assert len(calls) == 1 and durable.sha256 == plain.sha256
+    monkeypatch.setenv("MMRENDER_STORE_FSYNC", "1")
+    open_store(str(tmp_path / "c")).put(b"y")
+    assert len(calls) == 2
 
 
 def test_inline_store_keeps_the_image_media_type() -> None:

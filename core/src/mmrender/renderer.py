@@ -13,8 +13,7 @@ from .conversation import Conversation, ImagePart, normalize_conversation
 from .errors import ImageSourceError, StorageError
 from .family import FamilySpec, ModelRoute
 from .images import ImageBytes, load_image
-from .refs import mm_hash_of
-from .storage import Store
+from .storage import Store, sha256_hex
 from .types import (
     ImageLayout,
     MultiModalData,
@@ -173,11 +172,12 @@ class Renderer(abc.ABC):
 
     def prepare_loaded(self, image: ImageBytes) -> PreparedImage:
         layout = self.image_layout(image.width, image.height)
-        mm_hash = mm_hash_of(image.data)
+        digest = sha256_hex(image.data)  # hashed once: mm_hash is its prefix, the asset name all of it
+        mm_hash = digest[:32]
         if self.options.multimodal_output == "processed":
             item: Any = self._processed_item(mm_hash, image)
         else:
-            asset = self.store.put(image.data, mime=image.mime)
+            asset = self.store.put(image.data, mime=image.mime, sha256=digest)
             item = RawMMItem(
                 modality=layout.modality,
                 family=layout.family,

@@ -46,8 +46,12 @@ class Store(abc.ABC):
     url: str
 
     @abc.abstractmethod
-    def put(self, data: bytes, *, mime: str | None = None) -> StoredAsset:
-        """Store ``data`` once (idempotent) and say where it is."""
+    def put(self, data: bytes, *, mime: str | None = None, sha256: str | None = None) -> StoredAsset:
+        """Store ``data`` once (idempotent) and say where it is.
+
+        ``sha256`` is the caller's hex digest of ``data`` when it already has one (renderers hash
+        each image once for ``mm_hash`` and the asset name); compute it when it is None.
+        """
 
     @abc.abstractmethod
     def get(self, locator: str) -> bytes:

@@ -16,11 +16,11 @@ class InlineStore(Store):
 
     url = "data:"
 
-    def put(self, data: bytes, *, mime: str | None = None) -> StoredAsset:
+    def put(self, data: bytes, *, mime: str | None = None, sha256: str | None = None) -> StoredAsset:
         if not (mime and mime.startswith("image/")):
             mime = mime_of(data)
         uri = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
-        return StoredAsset(sha256=sha256_hex(data), raw_uri=uri, raw_image_id=None)
+        return StoredAsset(sha256=sha256 or sha256_hex(data), raw_uri=uri, raw_image_id=None)
 
     def get(self, locator: str) -> bytes:
         if not locator.startswith("data:"):

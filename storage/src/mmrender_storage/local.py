@@ -56,18 +56,29 @@ def read_file(path: Path, what: str) -> bytes:
         raise StorageError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
 
 
-class LocalStore(Store):
-    """Assets named by full sha256 under one root; a temp file + ``os.replace`` makes each write whole."""
+FSYNC_ENV = "MMRENDER_STORE_FSYNC"
 
-    def __init__(self, root: Path) -> None:
+
+class LocalStore(Store):
+    """Assets named by full sha256 under one root; a temp file + ``os.replace`` makes each write whole.
+
+    ``fsync`` (off by default, ``MMRENDER_STORE_FSYNC=1`` or ``fsync=True``) also survives power loss;
+    without it a crash can at worst leave a short file, which the size check rewrites and every
+    read's hash check refuses.
+    """
+
+    def __init__(self, root: Path, *, fsync: bool | None = None) -> None:
         self.root = root.expanduser().resolve()
         self.url = self.root.as_uri()
+        if fsync is None:
+            fsync = os.environ.get(FSYNC_ENV, "").strip().lower() in ("1", "true", "yes")
+        self.fsync = fsync
 
     def _path(self, sha: str) -> Path:
         return self.root / check_asset_name(sha)
 
-    def put(self, data: bytes, *, mime: str | None = None) -> StoredAsset:
-        sha = sha256_hex(data)
+    def put(self, data: bytes, *, mime: str | None = None, sha256: str | None = None) -> StoredAsset:
+        sha = sha256 or sha256_hex(data)
         path = self._path(sha)
         if not self._present(path, len(data)):
             self._write(path, data)
@@ -92,8 +103,9 @@ class LocalStore(Store):
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
+                if self.fsync:
+                    fh.flush()
+                    os.fsync(fh.fileno())
             os.chmod(tmp, 0o644)
             os.replace(tmp, path)
         except BaseException as exc:
@@ -162,9 +174,10 @@ class FileBackend(StorageBackend):
     schemes = ("file",)
 
     def open_store(self, url: str, **options: Any) -> Store:
+        fsync = options.pop("fsync", None)
         if options:
-            raise StorageError(f"the file backend takes no options, got {sorted(options)}")
-        return LocalStore(path_of(url))
+            raise StorageError(f"the file backend takes only the option 'fsync', got {sorted(options)}")
+        return LocalStore(path_of(url), fsync=fsync)
 
     def read(self, uri: str, **options: Any) -> bytes:
         """Read a local file; a file named by a sha256 (an asset) is verified against its name."""

@@ -152,8 +152,8 @@ class RemoteStore(Store):
         return self.fs.unstrip_protocol(self._path(sha))
 
     # -- writing -----------------------------------------------------------------------------
-    def put(self, data: bytes, *, mime: str | None = None) -> StoredAsset:
-        sha = sha256_hex(data)
+    def put(self, data: bytes, *, mime: str | None = None, sha256: str | None = None) -> StoredAsset:
+        sha = sha256 or sha256_hex(data)
         path = self._path(sha)
         try:
             if not self._present(path, len(data)):

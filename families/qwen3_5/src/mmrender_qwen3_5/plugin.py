@@ -19,9 +19,7 @@ from mmrender.errors import ConfigError
 from mmrender_qwen3_vl.layout import ENGINE
 
 from .options import Qwen35Options
-from .renderer import Qwen35Renderer
 from .templates import VARIANTS, detect_variant
-from .tokenizer import bundled_tokenizer, load_tokenizer_dir
 
 _VERIFIED = "official template bytes pinned by sha256/git blob for this repository"
 _COPY = "byte-identical template in a public conversion of this checkpoint"
@@ -53,12 +51,16 @@ ROUTES = tuple(
 )
 
 
-def create(*, route: ModelRoute, tokenizer: Any, store: Store, options: Qwen35Options) -> Qwen35Renderer:
+def create(*, route: ModelRoute, tokenizer: Any, store: Store, options: Qwen35Options) -> Any:
     """Build the renderer: the route's template, and the bundled tokenizer unless one is given.
 
     A local checkpoint (resolved by ``model_type``) uses its own template, which must be one of
-    the two official ones, and its own tokenizer files when present.
+    the two official ones, and its own tokenizer files when present. The renderer and tokenizer
+    modules import transformers, so they load here rather than when the plugin registers.
     """
+    from .renderer import Qwen35Renderer
+    from .tokenizer import bundled_tokenizer, load_tokenizer_dir
+
     local = route.settings.get("local_path")
     if local is not None:
         variant = detect_variant(Path(local))

@@ -16,7 +16,6 @@ from typing import Any
 from mmrender import ImageLayout, LayoutEngine
 from mmrender.errors import ImageSourceError
 from mmrender.refs import layout_fingerprint
-from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import smart_resize
 
 FAMILY = "qwen_vl"
 ASSETS = Path(__file__).parent / "assets"
@@ -46,6 +45,15 @@ def load_params(path: Path = DEFAULT_PREPROCESSOR) -> dict[str, int]:
 DEFAULT_PARAMS: dict[str, int] = load_params()
 
 
+@functools.cache
+def _smart_resize() -> Any:
+    """transformers' own ``smart_resize``, imported on first use: its module pulls in the whole image
+    stack (torchvision when installed, ~4 s), which plugin loading and text-only renders never need."""
+    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import smart_resize
+
+    return smart_resize
+
+
 @functools.lru_cache(maxsize=64)
 def _fingerprint(items: tuple[tuple[str, Any], ...]) -> str:
     """The layout fingerprint, cached: it depends only on the settings, not on the image."""
@@ -56,7 +64,7 @@ def qwen_layout(width: int, height: int, params: Mapping[str, Any] = DEFAULT_PAR
     """Grid ``[1, h/patch, w/patch]`` from transformers' own ``smart_resize``; tokens = product // merge²."""
     patch, merge = int(params["patch_size"]), int(params["merge_size"])
     try:
-        resized_h, resized_w = smart_resize(
+        resized_h, resized_w = _smart_resize()(
             height, width, factor=patch * merge, min_pixels=params["min_pixels"], max_pixels=params["max_pixels"]
         )
     except ValueError as exc:

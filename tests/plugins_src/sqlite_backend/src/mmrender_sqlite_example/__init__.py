@@ -55,8 +55,8 @@ class SqliteStore(Store):
         finally:
             conn.close()
 
-    def put(self, data: bytes, *, mime: str | None = None) -> StoredAsset:
-        sha = sha256_hex(data)
+    def put(self, data: bytes, *, mime: str | None = None, sha256: str | None = None) -> StoredAsset:
+        sha = sha256 or sha256_hex(data)
         try:
             with self._connect() as conn:  # one transaction: the row is there whole, or not at all
                 conn.execute("INSERT OR IGNORE INTO assets VALUES (?, ?, ?)", (sha, mime, data))
