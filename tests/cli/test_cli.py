@@ -8,9 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 import mmrender
+import pytest
 from mmrender.storage import sha256_hex
 
 ROOT = Path(__file__).resolve().parents[2]

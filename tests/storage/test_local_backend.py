@@ -73,7 +73,7 @@ def test_temporaries_are_listed_and_only_they_can_be_deleted(tmp_path: Path) -> 
 
 
 def test_file_backend_rejects_unknown_options(tmp_path: Path) -> None:
-    with pytest.raises(StorageError, match="only the option 'fsync'.*endpoint_url"):
+    with pytest.raises(StorageError, match=r"only the option 'fsync'.*endpoint_url"):
         open_store(str(tmp_path), endpoint_url="x")
 
 
