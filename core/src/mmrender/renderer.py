@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import abc
+import os
+import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Literal
 
 import attrs
@@ -82,6 +85,39 @@ class TokenBuffer:
 
     def result(self) -> RenderedTokens:
         return RenderedTokens.trusted(tuple(self.ids), tuple(self.owners), self.multi_modal_data())
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _image_pool() -> ThreadPoolExecutor:
+    """Shared threads for image preparation: hashing, file I/O and uploads release the GIL."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="mmrender-image")
+        return _pool
+
+
+def _forget_pool() -> None:
+    global _pool
+    _pool = None  # a forked child has the executor object but none of its threads
+
+
+os.register_at_fork(after_in_child=_forget_pool)
+
+
+class _Ready:
+    """A Future-like wrapper that prepares one image on demand, in the caller's thread."""
+
+    __slots__ = ("_call",)
+
+    def __init__(self, call: Any) -> None:
+        self._call = call
+
+    def result(self) -> PreparedImage:
+        return self._call()
 
 
 class Renderer(abc.ABC):
@@ -169,6 +205,17 @@ class Renderer(abc.ABC):
             return self.prepare_loaded(image)
         except StorageError as exc:
             raise type(exc)(f"message {part.message_index}, part {part.part_index}: {exc}") from exc
+
+    def prepare_images(self, parts: Sequence[ImagePart]) -> list[Future[PreparedImage] | _Ready]:
+        """Start preparing every image of a render; ``.result()`` of each, in order, gives it or raises.
+
+        In raw mode several images are prepared on shared threads while the caller tokenizes;
+        processed mode and single images run in the caller's thread when their result is asked for.
+        """
+        if len(parts) > 1 and self.options.multimodal_output == "raw":
+            pool = _image_pool()
+            return [pool.submit(self.prepare_image, part) for part in parts]
+        return [_Ready(lambda part=part: self.prepare_image(part)) for part in parts]
 
     def prepare_loaded(self, image: ImageBytes) -> PreparedImage:
         layout = self.image_layout(image.width, image.height)

@@ -33,18 +33,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mmrender import ConversationError, MultiModalData, RenderedTokens, TokenBuffer, merge_multi_modal_data
+from mmrender import MultiModalData, RenderedTokens, TokenBuffer
+from mmrender.bridging import id_tuple, join_turn, previous_sidecar
 from mmrender.conversation import normalize_conversation
-from mmrender.merge import as_multi_modal_data
-
-
-def _as_tuple(ids: Sequence[int]) -> tuple[int, ...]:
-    if isinstance(ids, tuple):
-        return ids
-    if isinstance(ids, list):
-        return tuple(ids)
-    tolist = getattr(ids, "tolist", None)
-    return tuple(tolist()) if tolist is not None else tuple(int(i) for i in ids)
 
 
 def generation_mode(renderer: Any, prompt: tuple[int, ...]) -> bool | None:
@@ -121,8 +112,8 @@ def bridge(
     if retention == "tool_cycle" and any(m.role == "user" for m in conv.messages):
         return None
     s = renderer.specials
-    prompt = _as_tuple(previous_prompt_ids)
-    completion = _as_tuple(previous_completion_ids)
+    prompt = id_tuple(previous_prompt_ids)
+    completion = id_tuple(previous_completion_ids)
     thinking = generation_mode(renderer, prompt)
     if thinking is None:
         return None
@@ -137,13 +128,7 @@ def bridge(
     if retention is None and not _template_allows(renderer, prompt, completion, thinking, preserve_thinking):
         return None
 
-    previous = as_multi_modal_data(previous_multi_modal_data)
-    for ranges in previous.mm_placeholders.values():
-        if ranges and ranges[-1].end > len(prompt):
-            raise ConversationError(
-                f"previous_multi_modal_data has a placeholder ending at {ranges[-1].end}, "
-                f"beyond the {len(prompt)} previous prompt ids"
-            )
+    previous = previous_sidecar(previous_multi_modal_data, len(prompt))
     assistant = start_index - 1
     walker = renderer.walker(thinking, preserve_thinking)
     if not closed:
@@ -153,7 +138,4 @@ def bridge(
     walker.generation_prompt()
     buf = TokenBuffer(offset=len(prompt) + len(completion))
     renderer.emit(walker.plan.finish(), buf)
-    token_ids = prompt + (completion + tuple(buf.ids))
-    owners = (-1,) * len(prompt) + ((assistant,) * len(completion) + tuple(buf.owners))
-    mm = merge_multi_modal_data(previous, buf.multi_modal_data() if buf.images else None)
-    return RenderedTokens.trusted(token_ids, owners, mm)
+    return join_turn(prompt, completion, assistant, buf, previous)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
+from collections import ChainMap, OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,11 +19,11 @@ from mmrender import (
     TokenBuffer,
 )
 from mmrender.images import ImageBytes
+from mmrender.plan import emit
 
 from . import bridge, parsing
 from .engine import DEFAULT_PARAMS, kimi_image_layout
 from .options import KimiK25Options
-from .plan import IMAGE, SPECIAL, TEXT
 from .template import K26, TOKENS, Specials, TemplateRules, TemplateWalker, build_plan, tool_declaration
 
 TEMPLATE_KWARGS = ("thinking", "preserve_thinking")
@@ -72,6 +72,7 @@ class KimiK25Renderer(Renderer):
         self._const = {text: tuple(self._encode(text)) for text in _CONSTANTS}
         self._tools: OrderedDict[str, str] = OrderedDict()  # tools key -> declaration text
         self._bodies: dict[str, tuple[int, ...]] = {}  # declaration text -> ids
+        self._cached = ChainMap(self._const, self._bodies)
 
     # -- settings -----------------------------------------------------------------------------
     def settings(self, template_kwargs: Mapping[str, Any]) -> tuple[bool, bool]:
@@ -131,18 +132,8 @@ class KimiK25Renderer(Renderer):
         return run if run is not None else self._encode(text)
 
     def emit(self, ops: list[tuple[int, Any, int]], buf: TokenBuffer) -> None:
-        """Append the ops' ids to ``buf``: one encode call per text run, images in stream order."""
-        ids, owners, pad = buf.ids, buf.owners, self.specials.media_pad
-        for kind, payload, owner in ops:
-            if kind == SPECIAL:
-                ids.append(payload)
-                owners.append(owner)
-            elif kind == TEXT:
-                run = self._text_ids(payload)
-                ids.extend(run)
-                owners.extend([owner] * len(run))
-            elif kind == IMAGE:
-                buf.add_image(self.prepare_image(payload), pad, owner)
+        """Append the ops' ids to ``buf`` (core's plan emitter; constants and tool bodies come from caches)."""
+        emit(self, ops, buf, self.tokenizer, placeholder_id=self.specials.media_pad, cached=self._cached)
 
     # -- layout and processed mode ------------------------------------------------------------
     def compute_layout(self, width: int, height: int) -> ImageLayout:

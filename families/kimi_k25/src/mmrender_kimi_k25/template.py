@@ -21,8 +21,8 @@ from typing import Any
 import attrs
 from mmrender import Conversation, ConversationError, ImagePart, Message
 from mmrender.conversation import arguments_json
+from mmrender.plan import Plan
 
-from .plan import Plan
 from .tools_ts import deep_sort, encode_tools_to_typescript
 
 logger = logging.getLogger(__name__)

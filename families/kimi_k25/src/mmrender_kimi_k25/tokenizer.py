@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, overload
@@ -134,6 +134,15 @@ class KimiTokenizer:
         for piece in split_like_moonshot(text):
             ids.extend(encode_piece(piece))
         return ids
+
+    def encode_many(self, texts: Sequence[str]) -> list[list[int]]:
+        """Plain-text ids of each text (the batch interface core's plan emitter uses)."""
+        return [self.encode(text) for text in texts]
+
+    def encode_offsets(self, text: str) -> tuple[list[int], list[int]]:
+        """Plain-text ids and the start character of each (for runs that span two messages)."""
+        ids = self.encode(text)
+        return ids, list(self._encoding.decode_with_offsets(ids)[1])
 
     def _encode_with_specials(self, piece: str) -> list[int]:
         return self._encoding.encode(piece, allowed_special="all")

@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mmrender import MultiModalData, RenderedTokens, merge_multi_modal_data
+from mmrender.bridging import id_tuple
 from mmrender.conversation import normalize_conversation
 from mmrender.merge import as_multi_modal_data
 
@@ -99,10 +100,12 @@ def bridge(
             nxt = messages[position + 1].role if position + 1 < len(messages) else None
             em.tool(message, opens=prev != "tool", closes=nxt != "tool")
     em.generation_prompt(thinking_open=renderer.thinking_open())
-    prefix = list(previous_prompt_ids) + completion
+    prefix = id_tuple(previous_prompt_ids) + tuple(completion)
     new = renderer.finish(em, offset=len(prefix))
-    return RenderedTokens(
-        prefix + list(new.token_ids),
-        [-1] * len(prefix) + list(new.message_indices),
+    # C-level tuple joins: the history is copied once, never iterated in Python
+    return RenderedTokens.trusted(
+        prefix + new.token_ids,
+        (-1,) * len(prefix) + new.message_indices,
         merge_multi_modal_data(before, new.multi_modal_data),
     )
+

@@ -1,4 +1,4 @@
-"""Write each kind of message exactly as the Qwen3.5 chat template writes it, as :class:`Pieces`.
+"""Write each kind of message exactly as the Qwen3.5 chat template writes it, into a core :class:`Plan`.
 
 Shared by full renders and by the multi-turn bridge, so both produce the same text for the same
 message in the same context (previous/next role, image count so far).
@@ -6,32 +6,30 @@ message in the same context (previous/next role, image count so far).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mmrender import ImagePart, Message, PreparedImage
+from mmrender import Message
+from mmrender.plan import Plan
 
 from . import content as C
-from .assemble import Pieces
 from .toolcalls import call_arguments, call_body, tools_block
 
 
 class Emitter:
-    """Template output for one render: pieces, the running image number and the template switches."""
+    """Template output for one render: the plan, the running image number and the template switches."""
 
     def __init__(
         self,
         ids: Mapping[str, int],
-        prepare: Callable[[ImagePart], PreparedImage],
         *,
         add_vision_id: bool,
         images_before: int = 0,
     ) -> None:
         self.ids = ids
-        self.prepare = prepare
         self.add_vision_id = add_vision_id
         self.image_count = images_before
-        self.out = Pieces()
+        self.out = Plan()
 
     def _special(self, token: str, owner: int) -> None:
         self.out.special(self.ids[token], owner)
@@ -45,7 +43,7 @@ class Emitter:
             if self.add_vision_id:
                 self.out.text(f"Picture {self.image_count}: ", owner)
             self._special("<|vision_start|>", owner)
-            self.out.image(self.prepare(item), owner)
+            self.out.image(item, owner)
             self._special("<|vision_end|>", owner)
 
     def system(self, message: Message | None, tools: Sequence[Any] | None) -> None:

@@ -1,8 +1,8 @@
 """The Qwen3.5 renderer: token-exact with the official chat templates, Qwen3-VL image layout.
 
 The template logic is mirrored in :mod:`.emit` (per message) and here (conversation order,
-which assistant turns keep their thinking, the generation prompt); :mod:`.assemble` turns the
-result into ids. Images use the Qwen vision layout shared with Qwen3-VL (the same processor
+which assistant turns keep their thinking, the generation prompt); :func:`mmrender.plan.emit` turns
+the result into ids. Images use the Qwen vision layout shared with Qwen3-VL (the same processor
 settings, proven equal in the tests) and, in processed mode, transformers' Qwen image processor.
 """
 
@@ -13,15 +13,24 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mmrender import Conversation, ImageLayout, MultiModalData, ParsedResponse, RenderedTokens, Renderer
+from mmrender import (
+    Conversation,
+    ImageLayout,
+    MultiModalData,
+    ParsedResponse,
+    RenderedTokens,
+    Renderer,
+    TokenBuffer,
+)
+from mmrender.encoders import HFEncoder
 from mmrender.errors import ConfigError, ConversationError
 from mmrender.images import ImageBytes
+from mmrender.plan import emit
 from mmrender.types import ProcessedMMItem
 from mmrender_qwen3_vl.layout import params_from_preprocessor, qwen_layout
 from mmrender_qwen3_vl.vision import process_qwen_image
 
 from . import content as C
-from .assemble import assemble, encode_runs
 from .bridge import bridge
 from .emit import Emitter
 from .options import Qwen35Options
@@ -52,6 +61,7 @@ class Qwen35Renderer(Renderer):
         self.variant = variant
         self.ids = special_token_ids(self.tokenizer)
         self._forbidden = {self.ids[t]: t for t in ("<|image_pad|>", "<|video_pad|>")}
+        self.encoder = HFEncoder(self.tokenizer)
 
     # -- template switches ---------------------------------------------------------------------
     def _switches(self, template_kwargs: Mapping[str, Any]) -> tuple[Any, bool]:
@@ -74,21 +84,17 @@ class Qwen35Renderer(Renderer):
     @functools.cached_property
     def generation_prompts(self) -> dict[str, list[int]]:
         """The two generation prompts as ids: ``open`` (``<think>\\n``) and ``closed`` (empty think block)."""
-        (assistant, _), (one, _), (two, _) = encode_runs(self.tokenizer, ["assistant\n", "\n", "\n\n"])
+        assistant, one, two = self.encoder.encode_many(["assistant\n", "\n", "\n\n"])
         head = [self.ids["<|im_start|>"], *assistant, self.ids["<think>"]]
         return {"open": head + one, "closed": head + two + [self.ids["</think>"], *two]}
 
     def emitter(self, *, add_vision_id: bool, images_before: int = 0) -> Emitter:
-        return Emitter(self.ids, self.prepare_image, add_vision_id=add_vision_id, images_before=images_before)
+        return Emitter(self.ids, add_vision_id=add_vision_id, images_before=images_before)
 
     def finish(self, emitter: Emitter, offset: int = 0) -> RenderedTokens:
-        buf = assemble(
-            emitter.out,
-            self.tokenizer,
-            image_pad_id=self.ids["<|image_pad|>"],
-            forbidden=self._forbidden,
-            offset=offset,
-        )
+        buf = TokenBuffer(offset)
+        pad = self.ids["<|image_pad|>"]
+        emit(self, emitter.out.finish(), buf, self.encoder, placeholder_id=pad, forbidden=self._forbidden)
         return buf.result()
 
     # -- Renderer API --------------------------------------------------------------------------

@@ -25,23 +25,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mmrender import ConversationError, MultiModalData, RenderedTokens, TokenBuffer, merge_multi_modal_data
+from mmrender import MultiModalData, RenderedTokens, TokenBuffer
+from mmrender.bridging import id_tuple, join_turn, previous_sidecar
 from mmrender.conversation import normalize_conversation
-from mmrender.merge import as_multi_modal_data
 
-from .result import trusted_rendered
 from .template import TemplateWalker
 from .walk import walk_tail
-
-
-def _as_tuple(ids: Sequence[int]) -> tuple[int, ...]:
-    """Tuples and lists are taken as they are (ids must be Python ints); arrays go through ``tolist``."""
-    if isinstance(ids, tuple):
-        return ids
-    if isinstance(ids, list):
-        return tuple(ids)
-    tolist = getattr(ids, "tolist", None)
-    return tuple(tolist()) if tolist is not None else tuple(int(i) for i in ids)
 
 
 def _closing(renderer: Any, completion: tuple[int, ...]) -> bool | None:
@@ -82,21 +71,15 @@ def bridge(
     roles = {m.role for m in conv.messages}
     if "assistant" in roles or ("system" in roles and not renderer.thinking):
         return None
-    prompt = _as_tuple(previous_prompt_ids)
-    completion = _as_tuple(previous_completion_ids)
+    prompt = id_tuple(previous_prompt_ids)
+    completion = id_tuple(previous_completion_ids)
     gen = renderer.generation_prompt_ids
     if prompt[-len(gen) :] != gen:
         return None
     closed = _closing(renderer, completion)
     if closed is None:
         return None
-    previous = as_multi_modal_data(previous_multi_modal_data)
-    for ranges in previous.mm_placeholders.values():
-        if ranges and ranges[-1].end > len(prompt):
-            raise ConversationError(
-                f"previous_multi_modal_data has a placeholder ending at {ranges[-1].end}, "
-                f"beyond the {len(prompt)} previous prompt ids"
-            )
+    previous = previous_sidecar(previous_multi_modal_data, len(prompt))
 
     assistant = start_index - 1
     count = _previous_images(prompt, previous, renderer.specials.vision_start) if add_vision_id else 0
@@ -109,12 +92,5 @@ def bridge(
 
     buf = TokenBuffer(offset=len(prompt) + len(completion))
     renderer.emit(walker.plan.finish(), buf)
-    # one C-level copy of the long prefix per sequence (the rest is new and short)
-    token_ids = prompt + (completion + tuple(buf.ids))
-    owners = (-1,) * len(prompt) + ((assistant,) * len(completion) + tuple(buf.owners))
-    mm = merge_multi_modal_data(previous, buf.multi_modal_data()) if buf.images else _copy(previous)
-    return trusted_rendered(token_ids, owners, mm)
+    return join_turn(prompt, completion, assistant, buf, previous)
 
-
-def _copy(data: MultiModalData) -> MultiModalData:
-    return merge_multi_modal_data(data, None)

@@ -9,7 +9,6 @@ from typing import Any
 from mmrender import (
     ConfigError,
     Conversation,
-    ConversationError,
     ImageLayout,
     MultiModalData,
     ParsedResponse,
@@ -18,14 +17,13 @@ from mmrender import (
     Renderer,
     TokenBuffer,
 )
+from mmrender.encoders import HFEncoder
 from mmrender.images import ImageBytes
+from mmrender.plan import emit
 
 from . import bridge, parsing
 from .layout import DEFAULT_PREPROCESSOR, qwen_layout
-from .plan import IMAGE, MIXED, SPECIAL, TEXT
-from .result import trusted_rendered
 from .template import Specials
-from .tokenizer import Encoder
 from .vision import process_qwen_image
 from .walk import build_plan
 
@@ -53,7 +51,7 @@ class Qwen3VLRenderer(Renderer):
         self.layout_params = dict(layout_params)
         self.preprocessor_config = Path(preprocessor_config)
         self.thinking = thinking
-        self.encoder = Encoder(self.tokenizer)
+        self.encoder = HFEncoder(self.tokenizer)
         ids = {}
         for token in _REQUIRED:
             tid = self.encoder.token_id(token)
@@ -74,6 +72,9 @@ class Qwen3VLRenderer(Renderer):
             tool_response_end=optional["</tool_response>"],
         )
         self.video_pad = self.encoder.token_id("<|video_pad|>")
+        self._forbidden = {self.specials.image_pad: "<|image_pad|>"}
+        if self.video_pad is not None:
+            self._forbidden[self.video_pad] = "<|video_pad|>"
         self.endoftext = self.encoder.token_id("<|endoftext|>")
         self.think_ids = (self.encoder.token_id("<think>"), self.encoder.token_id("</think>"))
         self.tool_call_ids = (self.encoder.token_id("<tool_call>"), self.encoder.token_id("</tool_call>"))
@@ -99,49 +100,12 @@ class Qwen3VLRenderer(Renderer):
         ops = build_plan(conversation, self.specials, add_vision_id=add_vision_id, thinking=self.thinking)
         buf = TokenBuffer()
         self.emit(ops, buf)
-        return trusted_rendered(tuple(buf.ids), tuple(buf.owners), buf.multi_modal_data())
+        return buf.result()
 
     def emit(self, ops: list[tuple[int, Any, int]], buf: TokenBuffer) -> None:
-        """Append the ops' ids to ``buf``: one batch tokenizer call for all text runs, images in order."""
-        const = self._const
-        fresh = self.encoder.encode_many([p for k, p, _ in ops if k == TEXT and p not in const])
-        pos = 0
-        ids, owners = buf.ids, buf.owners
-        pad, vpad = self.specials.image_pad, self.video_pad
-        for kind, payload, owner in ops:
-            if kind == SPECIAL:
-                ids.append(payload)
-                owners.append(owner)
-            elif kind == TEXT:
-                run = const.get(payload)
-                if run is None:
-                    run = fresh[pos]
-                    pos += 1
-                    if pad in run or vpad in run:
-                        raise _stray_pad(owner)
-                ids.extend(run)
-                owners.extend([owner] * len(run))
-            elif kind == IMAGE:
-                buf.add_image(self.prepare_image(payload), pad, owner)
-            elif kind == MIXED:
-                self._emit_mixed(payload, buf)
-
-    def _emit_mixed(self, pieces: list[tuple[str, int]], buf: TokenBuffer) -> None:
-        """A run spanning several owners: one encode, each token owned by the piece its first char is in."""
-        run, starts = self.encoder.encode_offsets("".join(p[0] for p in pieces))
-        bounds, owners, end = [], [], 0
-        for text, owner in pieces:
-            end += len(text)
-            bounds.append(end)
-            owners.append(owner)
-        k = 0
-        for tid, s in zip(run, starts, strict=True):
-            while k < len(bounds) - 1 and s >= bounds[k]:
-                k += 1
-            if tid in (self.specials.image_pad, self.video_pad):
-                raise _stray_pad(owners[k])
-            buf.ids.append(tid)
-            buf.owners.append(owners[k])
+        """Append the ops' ids to ``buf`` (core's plan emitter: one batch tokenizer call, images in order)."""
+        pad = self.specials.image_pad
+        emit(self, ops, buf, self.encoder, placeholder_id=pad, cached=self._const, forbidden=self._forbidden)
 
     # -- layout and processed mode ------------------------------------------------------------
     def compute_layout(self, width: int, height: int) -> ImageLayout:
@@ -186,10 +150,3 @@ class Qwen3VLRenderer(Renderer):
             add_vision_id=self.options.add_vision_id if add_vision_id is None else add_vision_id,
         )
 
-
-def _stray_pad(owner: int) -> ConversationError:
-    """Text spelling a placeholder token would give vLLM a placeholder with no image behind it."""
-    return ConversationError(
-        "text contains an image/video placeholder token literally; pass images as content parts",
-        message_index=owner if owner >= 0 else None,
-    )

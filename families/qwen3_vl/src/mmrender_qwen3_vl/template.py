@@ -20,8 +20,7 @@ from typing import Any
 
 import attrs
 from mmrender import Conversation, ConversationError, ImagePart, Message, TextPart
-
-from .plan import Plan
+from mmrender.plan import Plan
 
 TOOLS_HEAD = (
     "# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"

@@ -1,0 +1,143 @@
+"""Render plans: a chat template's output as special ids, text runs and images, each tagged with its message.
+
+A family walks a conversation the way its Jinja template does and writes into a :class:`Plan`;
+:func:`emit` then tokenizes every text run in one batched call and splices the images. Text written
+back to back is one run even across messages (BPE merges across such joins), so a run only ends at
+a structural special token, an image, or the end; a run spanning several messages is encoded once
+and each token is owned by the message its first character came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+from .errors import ConversationError
+
+if TYPE_CHECKING:
+    from .renderer import Renderer, TokenBuffer
+
+SPECIAL, TEXT, MIXED, IMAGE = 0, 1, 2, 3
+
+
+class TextEncoder(Protocol):
+    """What :func:`emit` needs from a tokenizer: batch encoding, and offsets for multi-message runs."""
+
+    def encode_many(self, texts: Sequence[str]) -> Sequence[Sequence[int]]: ...
+
+    def encode_offsets(self, text: str) -> tuple[Sequence[int], Sequence[int]]:
+        """Ids of ``text`` and the start character of each id."""
+        ...
+
+
+class Plan:
+    """Ops are ``(kind, payload, owner)``; MIXED runs carry ``[(text, owner), ...]`` pieces instead."""
+
+    __slots__ = ("_owner", "_pieces", "ops")
+
+    def __init__(self) -> None:
+        self.ops: list[tuple[int, Any, int]] = []
+        self._pieces: list[tuple[str, int]] = []
+        self._owner: int | None = None  # set while every pending piece has one owner
+
+    def text(self, text: str, owner: int) -> None:
+        if not text:
+            return
+        if not self._pieces:
+            self._owner = owner
+        elif self._owner != owner:
+            self._owner = None
+        self._pieces.append((text, owner))
+
+    def special(self, token_id: int, owner: int) -> None:
+        self._flush()
+        self.ops.append((SPECIAL, token_id, owner))
+
+    def image(self, part: Any, owner: int) -> None:
+        self._flush()
+        self.ops.append((IMAGE, part, owner))
+
+    def finish(self) -> list[tuple[int, Any, int]]:
+        self._flush()
+        return self.ops
+
+    def _flush(self) -> None:
+        pieces = self._pieces
+        if not pieces:
+            return
+        if self._owner is not None:
+            text = pieces[0][0] if len(pieces) == 1 else "".join(p[0] for p in pieces)
+            self.ops.append((TEXT, text, self._owner))
+        else:
+            self.ops.append((MIXED, list(pieces), -1))
+        self._pieces = []
+        self._owner = None
+
+
+def _stray(token_name: str, owner: int) -> ConversationError:
+    return ConversationError(
+        f"text contains the literal placeholder token {token_name}, which would not match any image; "
+        "pass images as content parts",
+        message_index=owner if owner >= 0 else None,
+    )
+
+
+def emit(
+    renderer: Renderer,
+    ops: Sequence[tuple[int, Any, int]],
+    buf: TokenBuffer,
+    encoder: TextEncoder,
+    *,
+    placeholder_id: int,
+    cached: Mapping[str, Sequence[int]] | None = None,
+    forbidden: Mapping[int, str] | None = None,
+) -> None:
+    """Append the plan's ids to ``buf``.
+
+    Images are prepared (read, hashed, laid out, stored) while the text is tokenized; every text
+    run not in ``cached`` goes to the tokenizer in one batch. ``forbidden`` maps ids that must never
+    come out of text (placeholder tokens) to their names.
+    """
+    cached = cached or {}
+    forbidden = forbidden or {}
+    images = renderer.prepare_images([payload for kind, payload, _ in ops if kind == IMAGE])
+    fresh = encoder.encode_many([p for k, p, _ in ops if k == TEXT and p not in cached])
+    pos = img = 0
+    ids, owners = buf.ids, buf.owners
+    for kind, payload, owner in ops:
+        if kind == SPECIAL:
+            ids.append(payload)
+            owners.append(owner)
+        elif kind == TEXT:
+            run = cached.get(payload)
+            if run is None:
+                run = fresh[pos]
+                pos += 1
+                for tid in forbidden:
+                    if tid in run:
+                        raise _stray(forbidden[tid], owner)
+            ids.extend(run)
+            owners.extend([owner] * len(run))
+        elif kind == IMAGE:
+            buf.add_image(images[img].result(), placeholder_id, owner)
+            img += 1
+        else:
+            _emit_mixed(payload, buf, encoder, forbidden)
+
+
+def _emit_mixed(pieces: list[tuple[str, int]], buf: TokenBuffer, encoder: TextEncoder, forbidden: Mapping[int, str]) -> None:
+    """A run spanning several messages: one encode; each token goes to the piece its first character is in."""
+    run, starts = encoder.encode_offsets("".join(p[0] for p in pieces))
+    bounds, owners, end = [], [], 0
+    for text, owner in pieces:
+        end += len(text)
+        bounds.append(end)
+        owners.append(owner)
+    k = 0
+    for tid, start in zip(run, starts, strict=True):
+        while k < len(bounds) - 1 and start >= bounds[k]:
+            k += 1
+        if tid in forbidden:
+            raise _stray(forbidden[tid], owners[k])
+        buf.ids.append(tid)
+        buf.owners.append(owners[k])
