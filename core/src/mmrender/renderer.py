@@ -13,7 +13,7 @@ from typing import Any, Literal
 import attrs
 
 from .conversation import Conversation, ImagePart, normalize_conversation
-from .errors import ImageSourceError, StorageError
+from .errors import ConfigError, ImageSourceError, StorageError
 from .family import FamilySpec, ModelRoute
 from .images import ImageBytes, load_image
 from .storage import Store, sha256_hex
@@ -106,6 +106,16 @@ def _forget_pool() -> None:
 
 
 os.register_at_fork(after_in_child=_forget_pool)
+
+
+def _check_processed_grid(item: ProcessedMMItem, layout: ImageLayout, image: ImageBytes) -> None:
+    """The processor's ``image_grid_thw`` must equal the header-only layout, or placeholders would lie."""
+    grid = item.data.get("image_grid_thw")
+    if grid is None:
+        return
+    got = [int(v) for v in getattr(grid, "reshape", lambda *_: grid)(-1)]
+    if got != list(layout.grid):
+        raise ConfigError(f"image processor grid {got} differs from the layout grid {list(layout.grid)} ({image.origin})")
 
 
 class _Ready:
@@ -223,6 +233,7 @@ class Renderer(abc.ABC):
         mm_hash = digest[:32]
         if self.options.multimodal_output == "processed":
             item: Any = self._processed_item(mm_hash, image)
+            _check_processed_grid(item, layout, image)
         else:
             asset = self.store.put(image.data, mime=image.mime, sha256=digest)
             item = RawMMItem(
