@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mmrender
 import numpy as np
 import pytest
 from mmrender import ProcessedMMItem
@@ -69,3 +70,19 @@ def test_processed_items_are_cached_by_hash(make_renderer, sources):
     messages = [{"role": "user", "content": [img(sources.path("png333")), img(sources.raw("png333"))]}]
     items = renderer.render(messages).multi_modal_data.mm_items["image"]
     assert items[0] is items[1]
+
+
+def test_processor_grid_that_disagrees_with_the_layout_is_refused(make_renderer, sources):
+    """Core re-checks every processed item: a processor configured differently from the layout must not pass."""
+    renderer = make_renderer(multimodal_output="processed")
+    real = renderer.process_image
+
+    def skewed(image):
+        item = real(image)
+        grid = np.array(item.data["image_grid_thw"]) + np.array([[0, 2, 0]])
+        return ProcessedMMItem(data={**item.data, "image_grid_thw": grid})
+
+    renderer.process_image = skewed
+    messages, tools, _ = CASES["pil_and_bytes"](sources)
+    with pytest.raises(mmrender.ConfigError, match="differs from the layout grid"):
+        renderer.render(messages, tools=tools)
