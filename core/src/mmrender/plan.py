@@ -94,15 +94,14 @@ def emit(
 ) -> None:
     """Append the plan's ids to ``buf``.
 
-    Images are prepared (read, hashed, laid out, stored) while the text is tokenized; every text
-    run not in ``cached`` goes to the tokenizer in one batch. ``forbidden`` maps ids that must never
+    Every text run not in ``cached`` goes to the tokenizer in one batch; images are prepared (read,
+    hashed, laid out from the header, stored) in stream order. ``forbidden`` maps ids that must never
     come out of text (placeholder tokens) to their names.
     """
     cached = cached or {}
     forbidden = forbidden or {}
-    images = renderer.prepare_images([payload for kind, payload, _ in ops if kind == IMAGE])
     fresh = encoder.encode_many([p for k, p, _ in ops if k == TEXT and p not in cached])
-    pos = img = 0
+    pos = 0
     ids, owners = buf.ids, buf.owners
     for kind, payload, owner in ops:
         if kind == SPECIAL:
@@ -119,8 +118,7 @@ def emit(
             ids.extend(run)
             owners.extend([owner] * len(run))
         elif kind == IMAGE:
-            buf.add_image(images[img].result(), placeholder_id, owner)
-            img += 1
+            buf.add_image(renderer.prepare_image(payload), placeholder_id, owner)
         else:
             _emit_mixed(payload, buf, encoder, forbidden)
 

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import abc
-import os
-import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Literal
 
 import attrs
@@ -87,27 +84,6 @@ class TokenBuffer:
         return RenderedTokens.trusted(tuple(self.ids), tuple(self.owners), self.multi_modal_data())
 
 
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
-def _image_pool() -> ThreadPoolExecutor:
-    """Shared threads for image preparation: hashing, file I/O and uploads release the GIL."""
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="mmrender-image")
-        return _pool
-
-
-def _forget_pool() -> None:
-    global _pool
-    _pool = None  # a forked child has the executor object but none of its threads
-
-
-os.register_at_fork(after_in_child=_forget_pool)
-
-
 def _check_processed_grid(item: ProcessedMMItem, layout: ImageLayout, image: ImageBytes) -> None:
     """The processor's ``image_grid_thw`` must equal the header-only layout, or placeholders would lie."""
     grid = item.data.get("image_grid_thw")
@@ -116,18 +92,6 @@ def _check_processed_grid(item: ProcessedMMItem, layout: ImageLayout, image: Ima
     got = [int(v) for v in getattr(grid, "reshape", lambda *_: grid)(-1)]
     if got != list(layout.grid):
         raise ConfigError(f"image processor grid {got} differs from the layout grid {list(layout.grid)} ({image.origin})")
-
-
-class _Ready:
-    """A Future-like wrapper that prepares one image on demand, in the caller's thread."""
-
-    __slots__ = ("_call",)
-
-    def __init__(self, call: Any) -> None:
-        self._call = call
-
-    def result(self) -> PreparedImage:
-        return self._call()
 
 
 class Renderer(abc.ABC):
@@ -215,17 +179,6 @@ class Renderer(abc.ABC):
             return self.prepare_loaded(image)
         except StorageError as exc:
             raise type(exc)(f"message {part.message_index}, part {part.part_index}: {exc}") from exc
-
-    def prepare_images(self, parts: Sequence[ImagePart]) -> list[Future[PreparedImage] | _Ready]:
-        """Start preparing every image of a render; ``.result()`` of each, in order, gives it or raises.
-
-        In raw mode several images are prepared on shared threads while the caller tokenizes;
-        processed mode and single images run in the caller's thread when their result is asked for.
-        """
-        if len(parts) > 1 and self.options.multimodal_output == "raw":
-            pool = _image_pool()
-            return [pool.submit(self.prepare_image, part) for part in parts]
-        return [_Ready(lambda part=part: self.prepare_image(part)) for part in parts]
 
     def prepare_loaded(self, image: ImageBytes) -> PreparedImage:
         layout = self.image_layout(image.width, image.height)
