@@ -38,3 +38,21 @@ def test_requirements_install_every_distribution() -> None:
 def test_ci_runs_the_readme_commands() -> None:
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "<!-- main-job -->" in ci and "<!-- tests -->" in ci, ".ci/run must execute the README's own lines"
+
+
+def test_quick_start_runs_as_written(tmp_path: Path) -> None:
+    """The README's Python quick start is executed verbatim (from the repo root, store in tmp)."""
+    import os
+    import subprocess
+    import sys
+
+    match = re.search(r"```python\n(.*?)\n```", README, re.S)
+    assert match, "README has no python quick start"
+    code = match.group(1).replace('store="./mmrender-store"', f"store={str(tmp_path / 'store')!r}")
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300, env={**os.environ}
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert "A quiet street." in lines
+    assert lines[-1] == "(1, 30, 40) (640, 480)"
