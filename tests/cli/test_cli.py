@@ -103,3 +103,29 @@ def test_layout_reads_header_only(tmp_path: Path) -> None:
 def test_ref_inspect_rejects_garbage() -> None:
     proc = run("ref", "inspect", "mmraw:v9:abc")
     assert proc.returncode == 1 and "unknown ref version" in proc.stderr
+
+
+def test_store_verify_and_gc_from_the_command_line(tmp_path: Path) -> None:
+    store, out = tmp_path / "store", tmp_path / "out.jsonl"
+    proc = run("render", str(EXAMPLES / "conversations.jsonl"), "-m", MODEL, "-o", str(out), "-q", store=store)
+    assert proc.returncode == 0, proc.stderr
+    assets = sorted(p.name for p in store.iterdir())
+    orphan = b"not referenced by any line"
+    (store / sha256_hex(orphan)).write_bytes(orphan)
+
+    verify = run("store", "verify", str(store))
+    assert verify.returncode == 0, verify.stderr
+    assert json.loads(verify.stdout)["checked"] == len(assets) + 1
+
+    dry = run("store", "gc", str(store), "--keep-referenced", str(out))
+    assert dry.returncode == 0, dry.stderr
+    assert json.loads(dry.stdout)["unreferenced"] == [sha256_hex(orphan)]
+    assert (store / sha256_hex(orphan)).exists(), "gc without --delete is a dry run"
+    gone = run("store", "gc", str(store), "--keep-referenced", str(out), "--delete")
+    assert gone.returncode == 0 and not (store / sha256_hex(orphan)).exists()
+    assert sorted(p.name for p in store.iterdir()) == assets
+
+    victim = store / assets[0]
+    victim.write_bytes(victim.read_bytes()[:-1] + b"\x00")  # same size, different content: tampering
+    tampered = run("store", "verify", str(store))
+    assert tampered.returncode == 1 and json.loads(tampered.stdout)["mismatched"] == [assets[0]]
