@@ -77,3 +77,4 @@ def _test_sources() -> str:
 @pytest.mark.parametrize("name", sorted(SPECS))
 def test_hook_has_a_test(name):
     assert re.search(rf"\b{name}\b", _test_sources()), f"no test under tests/ mentions hook {name}"
+

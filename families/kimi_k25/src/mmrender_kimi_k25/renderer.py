@@ -145,7 +145,10 @@ class KimiK25Renderer(Renderer):
         return process_kimi_image(image, self.layout_params, self.media_cfg)
 
     # -- parsing and bridging -----------------------------------------------------------------
-    def parse_response(self, completion_ids: Sequence[int]) -> ParsedResponse:
+    def parse_response(
+        self, completion_ids: Sequence[int], *, tools: Sequence[Mapping[str, Any]] | None = None
+    ) -> ParsedResponse:
+        """Content, reasoning and tool calls; ``tools`` is accepted for a uniform API. Kimi writes arguments as JSON text, so no schema is needed to type them."""
         return parsing.parse(self, completion_ids)
 
     def bridge_to_next_turn(

@@ -115,7 +115,10 @@ class Qwen3VLRenderer(Renderer):
         return process_qwen_image(image, self.preprocessor_config, self.options.min_pixels, self.options.max_pixels)
 
     # -- parsing and bridging -----------------------------------------------------------------
-    def parse_response(self, completion_ids: Sequence[int]) -> ParsedResponse:
+    def parse_response(
+        self, completion_ids: Sequence[int], *, tools: Sequence[Mapping[str, Any]] | None = None
+    ) -> ParsedResponse:
+        """Content, reasoning and tool calls; ``tools`` is accepted for a uniform API. Qwen3-VL writes arguments as JSON, so no schema is needed to type them."""
         return parsing.parse(self, completion_ids)
 
     def bridge_to_next_turn(
