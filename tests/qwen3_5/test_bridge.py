@@ -26,7 +26,9 @@ def _check_equal_to_full_render(r: Any, prefix: list[Any], answer: Any, new: lis
     prompt, completion = _turn(r, prefix, answer, tools)
     prev_mm = prompt.multi_modal_data
     snapshot = copy.deepcopy(prev_mm)
-    bridged = r.bridge_to_next_turn(prompt.token_ids, completion, new, tools=tools, previous_multi_modal_data=prev_mm)
+    bridged = r.bridge_to_next_turn(
+        prompt.token_ids, completion, new, tools=tools, previous_multi_modal_data=prev_mm, start_index=len(prefix) + 1
+    )
     assert bridged is not None
     head = list(prompt.token_ids) + completion
     assert list(bridged.token_ids[: len(head)]) == head
@@ -35,9 +37,9 @@ def _check_equal_to_full_render(r: Any, prefix: list[Any], answer: Any, new: lis
     assert bridged.multi_modal_data.mm_placeholders == full.multi_modal_data.mm_placeholders
     assert bridged.multi_modal_data.mm_hashes == full.multi_modal_data.mm_hashes
     assert prev_mm == snapshot  # the caller's sidecar is not mutated
-    # new messages are numbered from 0 in new_messages order; history is -1
-    tail = bridged.message_indices[len(head) :]
-    assert set(tail) - {-1} == set(range(len(new)))
+    # with start_index, everything after the previous prompt is numbered as the full render numbers it
+    assert bridged.message_indices[len(prompt.token_ids) :] == full.message_indices[len(prompt.token_ids) :]
+    assert set(bridged.message_indices[: len(prompt.token_ids)]) == {-1}
     return bridged
 
 

@@ -140,8 +140,14 @@ class Renderer(abc.ABC):
         *,
         tools: Sequence[Mapping[str, Any]] | None = None,
         previous_multi_modal_data: MultiModalData | None = None,
+        start_index: int = 0,
     ) -> RenderedTokens | None:
-        """Extend the previous ids with new non-assistant messages, or None when that is unsafe."""
+        """Extend the previous ids with new non-assistant messages, or None when that is unsafe.
+
+        ``start_index`` is the index of the first new message in the whole conversation (the
+        sampled assistant message is ``start_index - 1``), so ``message_indices`` after the previous
+        prompt match a full render's; the previous prompt's ids are -1.
+        """
 
     def process_image(self, image: ImageBytes) -> ProcessedMMItem:
         """Processor outputs for processed mode; families with a processor override this."""

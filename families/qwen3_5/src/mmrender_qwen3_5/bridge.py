@@ -68,11 +68,13 @@ def bridge(
     *,
     tools: Sequence[Mapping[str, Any]] | None,
     previous_multi_modal_data: MultiModalData | Mapping[str, Any] | None,
+    start_index: int = 0,
 ) -> RenderedTokens | None:
-    """See the module docstring; new messages are numbered from 0 in ``message_indices``."""
+    """See the module docstring; new messages are numbered from ``start_index``, the sampled
+    assistant message (its completion ids and closing newline) is ``start_index - 1``, history -1."""
     if not previous_prompt_ids or not new_messages:
         return None
-    messages = normalize_conversation(new_messages, tools=tools).messages
+    messages = normalize_conversation(new_messages, tools=tools, start_index=start_index).messages
     if any(m.role == "assistant" for m in messages):
         return None
     for message in messages:
@@ -91,7 +93,8 @@ def bridge(
         return None
     before = as_multi_modal_data(previous_multi_modal_data)
     em = renderer.emitter(add_vision_id=add_vision_id, images_before=len(before.mm_hashes.get("image", ())))
-    em.out.text("\n", -1)  # the template's newline after the previous turn's <|im_end|>
+    assistant = start_index - 1
+    em.out.text("\n", assistant)  # the template's newline after the previous turn's <|im_end|>
     for position, message in enumerate(messages):
         if message.role == "user":
             em.user(message)
@@ -100,12 +103,12 @@ def bridge(
             nxt = messages[position + 1].role if position + 1 < len(messages) else None
             em.tool(message, opens=prev != "tool", closes=nxt != "tool")
     em.generation_prompt(thinking_open=renderer.thinking_open())
-    prefix = id_tuple(previous_prompt_ids) + tuple(completion)
-    new = renderer.finish(em, offset=len(prefix))
+    prompt, closed = id_tuple(previous_prompt_ids), tuple(completion)
+    new = renderer.finish(em, offset=len(prompt) + len(closed))
     # C-level tuple joins: the history is copied once, never iterated in Python
     return RenderedTokens.trusted(
-        prefix + new.token_ids,
-        (-1,) * len(prefix) + new.message_indices,
+        prompt + (closed + new.token_ids),
+        (-1,) * len(prompt) + ((assistant,) * len(closed) + new.message_indices),
         merge_multi_modal_data(before, new.multi_modal_data),
     )
 

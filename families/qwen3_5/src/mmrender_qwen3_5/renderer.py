@@ -153,6 +153,7 @@ class Qwen35Renderer(Renderer):
         *,
         tools: Sequence[Mapping[str, Any]] | None = None,
         previous_multi_modal_data: MultiModalData | Mapping[str, Any] | None = None,
+        start_index: int = 0,
     ) -> RenderedTokens | None:
         return bridge(
             self,
@@ -161,4 +162,5 @@ class Qwen35Renderer(Renderer):
             new_messages,
             tools=tools,
             previous_multi_modal_data=previous_multi_modal_data,
+            start_index=start_index,
         )
