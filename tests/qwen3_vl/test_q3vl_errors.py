@@ -83,3 +83,20 @@ def test_bad_image_names_message_and_part(make_renderer, tmp_path):
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"not an image at all")
     _raises(r, [{"role": "user", "content": [img(str(bad))]}], "not a recognised image", message_index=0, part_index=0)
+
+
+def test_aspect_ratio_the_layout_refuses_names_message_and_part(make_renderer, tmp_path):
+    """transformers' smart_resize refuses ratios over 200; the error must say which image it was."""
+    import io
+
+    from mmrender import ImageSourceError
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (402, 2), "white").save(buf, format="PNG")
+    messages = [
+        {"role": "user", "content": "hi"},
+        {"role": "user", "content": [{"type": "text", "text": "look"}, {"type": "image", "image": buf.getvalue()}]},
+    ]
+    err = _raises(make_renderer(), messages, "aspect ratio", message_index=1, part_index=1)
+    assert isinstance(err, ImageSourceError)

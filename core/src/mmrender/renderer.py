@@ -178,11 +178,9 @@ class Renderer(abc.ABC):
     def prepare_image(self, part: ImagePart) -> PreparedImage:
         """Read, probe, lay out and store one image; errors name the message and part."""
         try:
-            image = load_image(part.source)
-        except ImageSourceError as exc:
+            return self.prepare_loaded(load_image(part.source))
+        except ImageSourceError as exc:  # unreadable, or a size the layout refuses
             raise exc.located(part.message_index, part.part_index) from exc
-        try:
-            return self.prepare_loaded(image)
         except StorageError as exc:
             raise type(exc)(f"message {part.message_index}, part {part.part_index}: {exc}") from exc
 
