@@ -67,14 +67,11 @@ def _media_cfg(checkpoint: Path | None) -> dict[str, Any]:
     return dict(block)
 
 
-def create(*, route: ModelRoute, tokenizer: Any, store: Store, options: KimiK25Options | None) -> Any:
+def create(*, route: ModelRoute, tokenizer: Any, store: Store, options: KimiK25Options) -> Any:
     """Build a renderer; a local checkpoint directory supplies its tokenizer, template kind and media config."""
     from .renderer import KimiK25Renderer
     from .template import RULES
 
-    options = options if options is not None else KimiK25Options()
-    if not isinstance(options, KimiK25Options):
-        raise ConfigError(f"kimi_k25 options must be KimiK25Options, got {type(options).__name__}")
     local = route.settings.get("local_path")
     checkpoint = Path(local) if local else None
     template = _template_of(route, checkpoint)

@@ -66,11 +66,8 @@ def _tokenizer(tokenizer: Any, checkpoint: Path | None) -> Any:
     return tokenizer
 
 
-def create(*, route: ModelRoute, tokenizer: Any, store: Store, options: Qwen3VLOptions | None) -> Qwen3VLRenderer:
+def create(*, route: ModelRoute, tokenizer: Any, store: Store, options: Qwen3VLOptions) -> Qwen3VLRenderer:
     """Build a renderer; a local checkpoint directory supplies its preprocessor config and tokenizer."""
-    options = options if options is not None else Qwen3VLOptions()
-    if not isinstance(options, Qwen3VLOptions):
-        raise ConfigError(f"qwen3_vl options must be Qwen3VLOptions, got {type(options).__name__}")
     local = route.settings.get("local_path")
     checkpoint = Path(local) if local else None
     preprocessor = layout.DEFAULT_PREPROCESSOR
