@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import stat
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -95,18 +95,22 @@ class LocalStore(Store):
             return False
 
     def _write(self, path: Path, data: bytes) -> None:
+        """Write ``data`` to a private temp file, then rename it into place (readers never see a part)."""
+        tmp = f"{self.root}/{TMP_PREFIX}{secrets.token_hex(8)}{TMP_SUFFIX}"
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.root, prefix=TMP_PREFIX, suffix=TMP_SUFFIX)
+            fd = self._create(tmp)
         except OSError as exc:
             raise StorageError(f"cannot write to store {self.url}: {exc}") from exc
         try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
+            try:
+                os.fchmod(fd, 0o644)  # readable by consumers whatever the writer's umask
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
                 if self.fsync:
-                    fh.flush()
-                    os.fsync(fh.fileno())
-            os.chmod(tmp, 0o644)
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
             os.replace(tmp, path)
         except BaseException as exc:
             with contextlib.suppress(FileNotFoundError):
@@ -114,6 +118,15 @@ class LocalStore(Store):
             if isinstance(exc, OSError):
                 raise StorageError(f"cannot write asset {path.name} to store {self.url}: {exc}") from exc
             raise
+
+    def _create(self, tmp: str) -> int:
+        """Open a new temp file (0644, never an existing one), creating the root on first use."""
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+        try:
+            return os.open(tmp, flags, 0o644)
+        except FileNotFoundError:
+            self.root.mkdir(parents=True, exist_ok=True)
+            return os.open(tmp, flags, 0o644)
 
     def locate(self, locator: str) -> tuple[str, Path]:
         """Map a ``raw_image_id`` or a ``file://`` URI to an asset path inside the root."""
