@@ -510,3 +510,16 @@ def test_unregister_plugin_restores_defaults():
     assert "mmraw:v9:" in plugins.registries().codecs
     mmrender.unregister_plugin(plugin)
     assert "mmraw:v9:" not in plugins.registries().codecs
+
+
+def test_restricted_loads_only_the_named_distributions_and_restores(monkeypatch) -> None:
+    import os
+
+    from mmrender import plugins
+
+    monkeypatch.setenv("MMRENDER_PLUGINS", "mmrender-storage")
+    with plugins.restricted():
+        assert os.environ["MMRENDER_PLUGINS"] == ""
+        assert plugins.registries().backends == {}, "an empty allow-list loads no entry points"
+    assert os.environ["MMRENDER_PLUGINS"] == "mmrender-storage"
+    assert "file" in plugins.registries().backends

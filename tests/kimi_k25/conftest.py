@@ -23,12 +23,9 @@ IMAGES = {
 @pytest.fixture(scope="package", autouse=True)
 def _only_this_family(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Load this family and the storage backends by entry point, and nothing else in the tree."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MMRENDER_PLUGINS", "mmrender-kimi-k25,mmrender-storage")
+    with pytest.MonkeyPatch.context() as mp, plugins.restricted("mmrender-kimi-k25", "mmrender-storage"):
         mp.setenv("MMRENDER_STORE", str(tmp_path_factory.mktemp("kimi-store")))
-        plugins.reset()
         yield
-    plugins.reset()
 
 
 @pytest.fixture(scope="package")

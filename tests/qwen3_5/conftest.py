@@ -27,12 +27,9 @@ MODEL = {"small": "Qwen/Qwen3.5-0.8B", "large": "Qwen/Qwen3.5-9B"}
 @pytest.fixture(scope="package", autouse=True)
 def _only_this_family(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Load this family and the storage backends by entry point, and nothing else in the tree."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MMRENDER_PLUGINS", "mmrender-qwen3-5,mmrender-storage")
+    with pytest.MonkeyPatch.context() as mp, plugins.restricted("mmrender-qwen3-5", "mmrender-storage"):
         mp.setenv("MMRENDER_STORE", str(tmp_path_factory.mktemp("qwen35-store")))
-        plugins.reset()
         yield
-    plugins.reset()
 
 
 @pytest.fixture(scope="package")

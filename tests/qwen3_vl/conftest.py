@@ -39,17 +39,8 @@ IMAGE_SPECS = {
 @pytest.fixture(scope="module", autouse=True)
 def _only_this_family() -> Iterator[None]:
     """Load only this family and the storage backends, so a sibling plugin mid-development cannot break us."""
-    old = os.environ.get(plugins.ALLOW_ENV)
-    os.environ[plugins.ALLOW_ENV] = OWN_PLUGINS
-    plugins.reset()
-    try:
+    with plugins.restricted(*OWN_PLUGINS.split(",")):
         yield
-    finally:
-        if old is None:
-            os.environ.pop(plugins.ALLOW_ENV, None)
-        else:
-            os.environ[plugins.ALLOW_ENV] = old
-        plugins.reset()
 
 
 @pytest.fixture(scope="session")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import attrs
@@ -154,6 +155,25 @@ def reset() -> None:
         _in_process.clear()
         _dists.clear()
         _versions.clear()
+
+
+@contextlib.contextmanager
+def restricted(*distributions: str) -> Iterator[None]:
+    """Load only these distributions' entry points inside the block (none when empty), then restore.
+
+    Tests use it so that other installed plugins cannot change what they exercise.
+    """
+    old = os.environ.get(ALLOW_ENV)
+    os.environ[ALLOW_ENV] = ",".join(distributions)
+    reset()
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(ALLOW_ENV, None)
+        else:
+            os.environ[ALLOW_ENV] = old
+        reset()
 
 
 def distribution_of(plugin_name: str) -> str:
