@@ -125,6 +125,9 @@ def bench_images(runs: int, workdir: Path, processor: Any, tokenizer_dir: Path) 
         path = workdir / f"photo{seed}.jpg"
         path.write_bytes(photo_jpeg(seed + 1))
         pool.append(path)
+    # Flush the ~300 MB just written: otherwise the kernel is still writing it back while timing
+    # runs, and the store writes of raw mode are throttled behind it (the floor only reads).
+    os.sync()
 
     def fresh_images() -> None:
         paths = [pool.pop() for _ in range(4)]

@@ -178,8 +178,12 @@ def test_inline_refs_need_no_store(renderer_for: Any) -> None:
 
 def test_dump_refuses_non_finite_payload_values() -> None:
     ref = RawMMRef(
-        family="qwen_vl", fingerprint="a" * 32, modality="image", mm_hash="b" * 32,
-        payload={"x": float("inf")}, raw_image_id="c" * 64,
+        family="qwen_vl",
+        fingerprint="a" * 32,
+        modality="image",
+        mm_hash="b" * 32,
+        payload={"x": float("inf")},
+        raw_image_id="c" * 64,
     )
     with pytest.raises(RefError, match="payload"):
         dump(ref)

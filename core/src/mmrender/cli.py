@@ -115,7 +115,9 @@ def cmd_plugins(args: argparse.Namespace) -> int:
             if row[label]:
                 print(f"  {label}: {', '.join(row[label])}")
         if row["models"]:
-            print(f"  models: {len(row['models'])} ({', '.join(row['models'][:4])}{', …' if len(row['models']) > 4 else ''})")
+            print(
+                f"  models: {len(row['models'])} ({', '.join(row['models'][:4])}{', …' if len(row['models']) > 4 else ''})"
+            )
     return 0
 
 
@@ -187,10 +189,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("render", help="render a conversation JSON or a JSONL dataset to JSONL")
-    p.add_argument("input", help="conversation .json (list of messages or {messages, tools}) or dataset .jsonl; - for stdin")
+    p.add_argument(
+        "input", help="conversation .json (list of messages or {messages, tools}) or dataset .jsonl; - for stdin"
+    )
     p.add_argument("-o", "--output", default="-", help="output JSONL path (default: stdout)")
     p.add_argument("-m", "--model", help="model id, alias or checkpoint dir (or a 'model' key per record)")
-    p.add_argument("--store", help="asset store URL: a directory, file://, data: (inline), s3://… (default $MMRENDER_STORE)")
+    p.add_argument(
+        "--store", help="asset store URL: a directory, file://, data: (inline), s3://… (default $MMRENDER_STORE)"
+    )
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="family option, repeatable")
     p.add_argument("--add-generation-prompt", action="store_true", help="end each prompt with the assistant header")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")

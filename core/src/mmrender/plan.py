@@ -123,7 +123,9 @@ def emit(
             _emit_mixed(payload, buf, encoder, forbidden)
 
 
-def _emit_mixed(pieces: list[tuple[str, int]], buf: TokenBuffer, encoder: TextEncoder, forbidden: Mapping[int, str]) -> None:
+def _emit_mixed(
+    pieces: list[tuple[str, int]], buf: TokenBuffer, encoder: TextEncoder, forbidden: Mapping[int, str]
+) -> None:
     """A run spanning several messages: one encode; each token goes to the piece its first character is in."""
     run, starts = encoder.encode_offsets("".join(p[0] for p in pieces))
     bounds, owners, end = [], [], 0

@@ -67,6 +67,23 @@ def _load_entry_points(pm: pluggy.PluginManager) -> None:
         _versions[ep.name] = ep.dist.version if ep.dist is not None else "?"
 
 
+_generation = 0
+
+
+def generation() -> int:
+    """A number that changes whenever plugins are registered, unregistered or reset.
+
+    Caches of hook results (a renderer's image layouts) compare it to know when to forget.
+    """
+    return _generation
+
+
+def _changed() -> None:
+    global _generation, _registries
+    _generation += 1
+    _registries = None
+
+
 def get_plugin_manager() -> pluggy.PluginManager:
     """Return the process-wide plugin manager, loading entry points on first use."""
     global _pm
@@ -129,8 +146,7 @@ def register_plugin(plugin: object, name: str | None = None) -> str:
                 pm.unregister(plugin)
                 raise PluginError(f"plugin implements a hook mmrender does not define: {exc}") from exc
         _in_process.append((plugin, name))
-        global _registries
-        _registries = None
+        _changed()
         plugin_name = pm.get_name(plugin) or str(name)
         _dists.setdefault(plugin_name, plugin_name)
         return plugin_name
@@ -138,20 +154,20 @@ def register_plugin(plugin: object, name: str | None = None) -> str:
 
 def unregister_plugin(plugin: object) -> None:
     """Remove an in-process plugin registered with :func:`register_plugin`."""
-    global _registries
     with _lock:
         pm = get_plugin_manager()
         if pm.is_registered(plugin):
             pm.unregister(plugin)
         _in_process[:] = [(p, n) for p, n in _in_process if p is not plugin]
-        _registries = None
+        _changed()
 
 
 def reset() -> None:
     """Forget loaded plugins so the next call reloads them (tests, long-lived shells)."""
-    global _pm, _registries
+    global _pm
     with _lock:
-        _pm, _registries = None, None
+        _pm = None
+        _changed()
         _in_process.clear()
         _dists.clear()
         _versions.clear()

@@ -199,6 +199,4 @@ def parse(text: str) -> RawMMRef:
         if text.startswith(prefix):
             return codecs[prefix][0].parse(text)
     version = text.split(":")[1] if text.count(":") >= 1 else "?"
-    raise UnknownRefVersionError(
-        f"unknown ref version {version!r} (known: {', '.join(sorted(codecs))})"
-    )
+    raise UnknownRefVersionError(f"unknown ref version {version!r} (known: {', '.join(sorted(codecs))})")

@@ -66,7 +66,10 @@ def _fix_paths(messages: Any, base: Path) -> Any:
                         if key in part:
                             part[key] = _absolutize(part[key], base)
                     if isinstance(part.get("image_url"), Mapping):
-                        part["image_url"] = {**part["image_url"], "url": _absolutize(part["image_url"].get("url"), base)}
+                        part["image_url"] = {
+                            **part["image_url"],
+                            "url": _absolutize(part["image_url"].get("url"), base),
+                        }
                 parts.append(part)
             msg = {**msg, "content": parts}
         out.append(msg)
@@ -167,4 +170,3 @@ def _render_record(
     if "id" in record:
         line = {"id": record["id"], **line}
     return {"model": name, **line}
-

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import abc
+import contextlib
+import functools
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, wait
+from typing import Any, Literal, TypeVar
 
 import attrs
 
+from . import background
 from .conversation import Conversation, ImagePart, normalize_conversation
 from .errors import ConfigError, ImageSourceError, StorageError
 from .family import FamilySpec, ModelRoute
@@ -36,13 +40,48 @@ class RendererOptions:
     processed_cache_size: int = 64
 
 
+T = TypeVar("T")
+
+
 @attrs.frozen
 class PreparedImage:
-    """An image ready to splice: its hash, layout and the ``mm_items`` entry."""
+    """An image ready to splice: its hash, layout and the ``mm_items`` entry.
+
+    ``item`` is a ``Future`` of the entry while the store writes the asset in the background;
+    :meth:`TokenBuffer.result` waits for it, so no rendered result names an asset not yet stored.
+    """
 
     mm_hash: str
     layout: ImageLayout
     item: Any
+
+
+def _settled_items(images: Sequence[PreparedImage]) -> list[Any]:
+    """Every image's ``mm_items`` entry; background puts are all awaited, then the first failure raised."""
+    pending = [image.item for image in images if isinstance(image.item, Future)]
+    if pending:
+        wait(pending)
+    return [image.item.result() if isinstance(image.item, Future) else image.item for image in images]
+
+
+@contextlib.contextmanager
+def _located(part: ImagePart | None) -> Iterator[None]:
+    """Prefix image and storage errors with the message and part they came from."""
+    try:
+        yield
+    except ImageSourceError as exc:  # unreadable, or a size the layout refuses
+        if part is None:
+            raise
+        raise exc.located(part.message_index, part.part_index) from exc
+    except StorageError as exc:
+        if part is None:
+            raise
+        raise type(exc)(f"message {part.message_index}, part {part.part_index}: {exc}") from exc
+
+
+def _run_located(fn: Callable[[], T], part: ImagePart | None) -> T:
+    with _located(part):
+        return fn()
 
 
 class TokenBuffer:
@@ -69,11 +108,12 @@ class TokenBuffer:
         hashes: dict[str, list[str]] = {}
         places: dict[str, list[PlaceholderRange]] = {}
         items: dict[str, list[Any]] = {}
-        for image, rng in self.images:
+        settled = _settled_items([image for image, _ in self.images])
+        for (image, rng), item in zip(self.images, settled, strict=True):
             key = image.layout.modality
             hashes.setdefault(key, []).append(image.mm_hash)
             places.setdefault(key, []).append(rng)
-            items.setdefault(key, []).append(image.item)
+            items.setdefault(key, []).append(item)
         return MultiModalData(
             mm_hashes={k: tuple(v) for k, v in hashes.items()},
             mm_placeholders={k: tuple(v) for k, v in places.items()},
@@ -91,7 +131,13 @@ def _check_processed_grid(item: ProcessedMMItem, layout: ImageLayout, image: Ima
         return
     got = [int(v) for v in getattr(grid, "reshape", lambda *_: grid)(-1)]
     if got != list(layout.grid):
-        raise ConfigError(f"image processor grid {got} differs from the layout grid {list(layout.grid)} ({image.origin})")
+        raise ConfigError(
+            f"image processor grid {got} differs from the layout grid {list(layout.grid)} ({image.origin})"
+        )
+
+
+#: Image layouts a renderer remembers: sizes repeat across a dataset, and each hook call costs ~15 µs.
+LAYOUT_CACHE_SIZE = 4096
 
 
 class Renderer(abc.ABC):
@@ -115,6 +161,8 @@ class Renderer(abc.ABC):
         self.store = store
         self.options = options
         self._processed: OrderedDict[str, ProcessedMMItem] = OrderedDict()
+        self._layouts: dict[tuple[int, int], ImageLayout] = {}
+        self._layouts_generation = -1
 
     # -- what families implement -------------------------------------------------------------
     @abc.abstractmethod
@@ -171,38 +219,52 @@ class Renderer(abc.ABC):
         return hook().mmrender_render(renderer=self, conversation=conv)
 
     def image_layout(self, width: int, height: int) -> ImageLayout:
-        from .plugins import hook
+        """The layout hook's answer for this size, remembered until the set of plugins changes."""
+        from .plugins import generation, hook
 
-        return hook().mmrender_image_layout(renderer=self, width=width, height=height)
+        if self._layouts_generation != generation():
+            self._layouts = {}
+            self._layouts_generation = generation()
+        layout = self._layouts.get((width, height))
+        if layout is None:
+            layout = hook().mmrender_image_layout(renderer=self, width=width, height=height)
+            if len(self._layouts) >= LAYOUT_CACHE_SIZE:
+                self._layouts = {}
+            self._layouts[(width, height)] = layout
+        return layout
 
     def prepare_image(self, part: ImagePart) -> PreparedImage:
-        """Read, probe, lay out and store one image; errors name the message and part."""
-        try:
-            return self.prepare_loaded(load_image(part.source))
-        except ImageSourceError as exc:  # unreadable, or a size the layout refuses
-            raise exc.located(part.message_index, part.part_index) from exc
-        except StorageError as exc:
-            raise type(exc)(f"message {part.message_index}, part {part.part_index}: {exc}") from exc
+        """Read, probe, lay out and hash one image, and store it; errors name the message and part."""
+        with _located(part):
+            return self.prepare_loaded(load_image(part.source), part=part)
 
-    def prepare_loaded(self, image: ImageBytes) -> PreparedImage:
+    def prepare_loaded(self, image: ImageBytes, *, part: ImagePart | None = None) -> PreparedImage:
+        """Lay out, hash and store loaded bytes; a store with ``background_puts`` writes on a worker thread."""
         layout = self.image_layout(image.width, image.height)
         digest = sha256_hex(image.data)  # hashed once: mm_hash is its prefix, the asset name all of it
         mm_hash = digest[:32]
         if self.options.multimodal_output == "processed":
             item: Any = self._processed_item(mm_hash, image)
             _check_processed_grid(item, layout, image)
+            return PreparedImage(mm_hash=mm_hash, layout=layout, item=item)
+        store_it = functools.partial(self._raw_item, image, layout, digest)
+        if self.store.background_puts:
+            item = background.submit(functools.partial(_run_located, store_it, part))
         else:
-            asset = self.store.put(image.data, mime=image.mime, sha256=digest)
-            item = RawMMItem(
-                modality=layout.modality,
-                family=layout.family,
-                layout_fingerprint=layout.fingerprint,
-                payload=dict(layout.payload),
-                vllm_modality=layout.vllm_modality,
-                raw_image_id=asset.raw_image_id,
-                raw_uri=asset.raw_uri,
-            )
+            item = store_it()
         return PreparedImage(mm_hash=mm_hash, layout=layout, item=item)
+
+    def _raw_item(self, image: ImageBytes, layout: ImageLayout, digest: str) -> RawMMItem:
+        asset = self.store.put(image.data, mime=image.mime, sha256=digest)
+        return RawMMItem(
+            modality=layout.modality,
+            family=layout.family,
+            layout_fingerprint=layout.fingerprint,
+            payload=dict(layout.payload),
+            vllm_modality=layout.vllm_modality,
+            raw_image_id=asset.raw_image_id,
+            raw_uri=asset.raw_uri,
+        )
 
     def _processed_item(self, mm_hash: str, image: ImageBytes) -> ProcessedMMItem:
         cached = self._processed.get(mm_hash)

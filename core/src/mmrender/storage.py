@@ -45,6 +45,10 @@ class Store(abc.ABC):
 
     url: str
 
+    #: True when ``put`` is thread-safe and spends its time in I/O that releases the GIL (files,
+    #: network): renderers then run it on worker threads while they hash the next image.
+    background_puts: bool = False
+
     @abc.abstractmethod
     def put(self, data: bytes, *, mime: str | None = None, sha256: str | None = None) -> StoredAsset:
         """Store ``data`` once (idempotent) and say where it is.

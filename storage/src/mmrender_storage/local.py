@@ -70,6 +70,8 @@ class LocalStore(Store):
     def __init__(self, root: Path, *, fsync: bool | None = None) -> None:
         self.root = root.expanduser().resolve()
         self.url = self.root.as_uri()
+        self._root = str(self.root)
+        self._uri_prefix = (self.root / "x").as_uri()[:-1]  # the asset URI up to its name
         if fsync is None:
             fsync = os.environ.get(FSYNC_ENV, "").strip().lower() in ("1", "true", "yes")
         self.fsync = fsync
@@ -78,25 +80,25 @@ class LocalStore(Store):
         return self.root / check_asset_name(sha)
 
     def put(self, data: bytes, *, mime: str | None = None, sha256: str | None = None) -> StoredAsset:
-        sha = sha256 or sha256_hex(data)
-        path = self._path(sha)
+        sha = check_asset_name(sha256 or sha256_hex(data))
+        path = f"{self._root}/{sha}"  # plain strings: this runs once per image of every render
         if not self._present(path, len(data)):
-            self._write(path, data)
-        return StoredAsset(sha256=sha, raw_uri=path.as_uri(), raw_image_id=sha)
+            self._write(path, sha, data)
+        return StoredAsset(sha256=sha, raw_uri=self._uri_prefix + sha, raw_image_id=sha)
 
     @staticmethod
-    def _present(path: Path, size: int) -> bool:
+    def _present(path: str, size: int) -> bool:
         """An asset of the right size is there (a wrong size means damage: rewrite it)."""
         try:
-            return path.stat().st_size == size
+            return os.stat(path).st_size == size
         except FileNotFoundError:
             return False
         except OSError:
             return False
 
-    def _write(self, path: Path, data: bytes) -> None:
+    def _write(self, path: str, sha: str, data: bytes) -> None:
         """Write ``data`` to a private temp file, then rename it into place (readers never see a part)."""
-        tmp = f"{self.root}/{TMP_PREFIX}{secrets.token_hex(8)}{TMP_SUFFIX}"
+        tmp = f"{self._root}/{TMP_PREFIX}{secrets.token_hex(8)}{TMP_SUFFIX}"
         try:
             fd = self._create(tmp)
         except OSError as exc:
@@ -116,7 +118,7 @@ class LocalStore(Store):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             if isinstance(exc, OSError):
-                raise StorageError(f"cannot write asset {path.name} to store {self.url}: {exc}") from exc
+                raise StorageError(f"cannot write asset {sha} to store {self.url}: {exc}") from exc
             raise
 
     def _create(self, tmp: str) -> int:

@@ -144,6 +144,8 @@ class RemoteStore(Store):
         self.atomic = bool(ATOMIC_PUT & set(self.protocols))
         self.is_s3 = bool(S3_PROTOCOLS & set(self.protocols)) and hasattr(fs, "call_s3")
         self.cache = ReadCache(cache_bytes)
+        # async filesystems (s3fs, gcsfs, adlfs …) serve sync calls from any thread on fsspec's loop
+        self.background_puts = bool(getattr(fs, "async_impl", False))
 
     def _path(self, sha: str) -> str:
         return f"{self.root}/{check_asset_name(sha)}"

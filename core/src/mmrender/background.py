@@ -1,0 +1,42 @@
+"""Worker threads for asset writes, so a store's put overlaps with hashing the next image.
+
+Why threads help here: a put is file or network I/O (and, on some file systems, a slow inode
+allocation) that runs with the GIL released, while the caller's next step, sha256 of the next image,
+releases it too. Only stores that declare ``Store.background_puts`` are written this way.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TypeVar
+
+T = TypeVar("T")
+
+#: Puts in flight at once per process; uploads wait on the network, so more than the cores.
+MAX_WORKERS = 4
+
+_pool: ThreadPoolExecutor | None = None
+_lock = threading.Lock()
+
+
+def submit(fn: Callable[[], T]) -> Future[T]:
+    """Run ``fn`` on the shared worker threads (started on first use)."""
+    global _pool
+    with _lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="mmrender-put")
+        pool = _pool
+    return pool.submit(fn)
+
+
+def _forget_pool_in_child() -> None:
+    """A forked child inherits the executor object but none of its threads: start afresh."""
+    global _pool, _lock
+    _pool = None
+    _lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pool_in_child)
