@@ -2,6 +2,8 @@
 
 The oracle files are the shared fixtures (hash-pinned in test_q3vl_assets.py); on a machine without
 them the byte-identical bundled copies are used, and the same hash test proves they are the official files.
+The Thinking oracle runs the bundled official Thinking ``chat_template.json`` (hash-pinned the same way)
+with the same tokenizer: only the chat template differs between the two checkpoints.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from PIL import Image
 
 SHARED = Path("/work/shared/fixtures/qwen3_vl/Qwen3-VL-8B-Instruct")
 ORACLE_DIR = Path(os.environ.get("MMRENDER_QWEN3_VL_FIXTURES", SHARED if SHARED.is_dir() else BUNDLED_TOKENIZER))
+THINKING_TEMPLATE_FILE = BUNDLED_TOKENIZER.parent / "Qwen3-VL-8B-Thinking" / "chat_template.json"
 OWN_PLUGINS = "mmrender-qwen3-vl,mmrender-storage"
 
 #: name -> (width, height, format); sizes chosen around smart_resize's rounding and pixel limits.
@@ -58,6 +61,20 @@ def oracle_image_processor():
     cfg = json.loads((ORACLE_DIR / "preprocessor_config.json").read_text(encoding="utf-8"))
     keys = ("size", "patch_size", "temporal_patch_size", "merge_size", "image_mean", "image_std")
     return Qwen2VLImageProcessorPil(**{k: cfg[k] for k in keys})
+
+
+@pytest.fixture(scope="session")
+def thinking_template() -> str:
+    """The official Qwen3-VL-8B-Thinking template text (sha256 pinned in test_q3vl_assets.py)."""
+    return json.loads(THINKING_TEMPLATE_FILE.read_text(encoding="utf-8"))["chat_template"]
+
+
+@pytest.fixture(scope="session")
+def thinking_oracle(oracle_tokenizer, oracle_image_processor, thinking_template):
+    """apply_chat_template with the official Thinking template; it writes system and assistant images too."""
+    from .oracle import THINKING_IMAGE_ROLES, Oracle
+
+    return Oracle(oracle_tokenizer, oracle_image_processor, thinking_template, THINKING_IMAGE_ROLES)
 
 
 def _noise_image(width: int, height: int, seed: int) -> Image.Image:

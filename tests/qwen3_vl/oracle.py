@@ -1,5 +1,9 @@
 """The reference pipeline: official template via apply_chat_template, then placeholder expansion with
-the grid transformers' image processor computes on the decoded image (what Qwen3VLProcessor does)."""
+the grid transformers' image processor computes on the decoded image (what Qwen3VLProcessor does).
+
+The tokenizer's own template is the Instruct one; the Thinking oracle passes the official Thinking
+template text, which also writes the images of system and assistant messages.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ from typing import Any
 from .conftest import decode_source
 
 IMAGE_PAD = "<|image_pad|>"
+INSTRUCT_IMAGE_ROLES = ("user", "tool")
+THINKING_IMAGE_ROLES = ("system", "user", "assistant", "tool")
 
 
 def is_image_part(part: Any) -> bool:
@@ -27,11 +33,12 @@ def part_source(part: Mapping[str, Any]) -> Any:
     raise AssertionError(f"test image part without a source: {part}")
 
 
-def image_parts(messages: list[dict]) -> list[Any]:
-    """Image sources in the order the template emits their placeholders (user and tool turns)."""
+def image_parts(messages: list[dict], roles: tuple[str, ...] = INSTRUCT_IMAGE_ROLES) -> list[Any]:
+    """Image sources in message order, for the roles whose images the template emits (Instruct: user and
+    tool turns). The oracle asserts the template wrote exactly that many placeholders."""
     out = []
     for m in messages:
-        if m["role"] in ("user", "tool") and isinstance(m.get("content"), list):
+        if m["role"] in roles and isinstance(m.get("content"), list):
             out += [part_source(p) for p in m["content"] if is_image_part(p)]
     return out
 
@@ -45,9 +52,17 @@ def _key(source: Any) -> Any:
 
 
 class Oracle:
-    def __init__(self, tokenizer: Any, image_processor: Any) -> None:
+    def __init__(
+        self,
+        tokenizer: Any,
+        image_processor: Any,
+        chat_template: str | None = None,
+        image_roles: tuple[str, ...] = INSTRUCT_IMAGE_ROLES,
+    ) -> None:
         self.tok = tokenizer
         self.improc = image_processor
+        self.chat_template = chat_template
+        self.image_roles = image_roles
         self.pad = tokenizer.convert_tokens_to_ids(IMAGE_PAD)
         self._grids: dict[Any, tuple[int, int, int]] = {}
 
@@ -59,12 +74,14 @@ class Oracle:
         return self._grids[key]
 
     def text(self, messages: list[dict], **kwargs: Any) -> str:
+        if self.chat_template is not None:
+            kwargs["chat_template"] = self.chat_template
         return self.tok.apply_chat_template(messages, tokenize=False, **kwargs)
 
     def render(self, messages: list[dict], **kwargs: Any) -> tuple[list[int], list[tuple[int, int]], list[tuple]]:
         """Expanded ids, placeholder (offset, length) ranges and grids, as the HF processor would."""
         ids = self.tok.encode(self.text(messages, **kwargs), add_special_tokens=False)
-        sources = image_parts(messages)
+        sources = image_parts(messages, self.image_roles)
         assert ids.count(self.pad) == len(sources), "template placeholders != image parts"
         out: list[int] = []
         ranges, grids = [], []

@@ -84,6 +84,30 @@ def test_local_thinking_detection(tmp_path, make_renderer):
     assert make_renderer(str(by_template), thinking=False).thinking is False
 
 
+def _official(name: str) -> str:
+    return (BUNDLED_TOKENIZER.parent / name / "chat_template.json").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("file", ["chat_template.json", "tokenizer_config.json", "chat_template.jinja"])
+def test_local_official_template_is_authoritative(file, tmp_path, make_renderer):
+    """The official templates are known by hash, in any of the files a checkpoint may carry, whatever the name."""
+    for variant, dirname, thinking in (
+        ("Thinking", "my-finetune", True),
+        ("Instruct", "Qwen3-VL-8B-Thinking-sft", False),
+    ):
+        ckpt = _checkpoint(tmp_path, f"{variant}-{file}-{dirname}", tokenizer=file == "tokenizer_config.json")
+        text = _official(f"Qwen3-VL-8B-{variant}")
+        template = json.loads(text)["chat_template"]
+        if file == "chat_template.jinja":
+            (ckpt / file).write_text(template, encoding="utf-8")
+        elif file == "tokenizer_config.json":
+            config = json.loads((ckpt / file).read_text(encoding="utf-8"))
+            (ckpt / file).write_text(json.dumps({**config, "chat_template": template}), encoding="utf-8")
+        else:
+            (ckpt / file).write_text(text, encoding="utf-8")
+        assert make_renderer(str(ckpt)).thinking is thinking, (variant, file)
+
+
 def test_options_are_typed(make_renderer):
     with pytest.raises(ConfigError, match="add_vision_id"):
         make_renderer(add_visionid=True)

@@ -7,8 +7,9 @@ generation prompt. The previous ids are kept byte for byte, so the trainer sees 
 
 Refused (None): an assistant message among the new ones, no new messages, a prompt that does not
 end with this checkpoint's generation prompt, a completion with ``<|im_end|>`` anywhere but at its
-end (it already started another turn), and — Instruct only — a system message (the template drops
-those after the first position).
+end (it already started another turn); Instruct: a system message (the template drops those after
+the first position); Thinking: every case where the template would re-render earlier turns
+differently, above all a new real user query (see ``thinking_bridge``).
 
 Cost is O(new tokens) in Python: the previous ids are joined with C-level tuple concatenation,
 never iterated. ``message_indices``: -1 for the previous prompt (its owners are in the previous
@@ -30,6 +31,7 @@ from mmrender.bridging import id_tuple, join_turn, previous_sidecar
 from mmrender.conversation import normalize_conversation
 
 from .template import TemplateWalker
+from .thinking_bridge import keeps_history
 from .walk import walk_tail
 
 
@@ -79,6 +81,8 @@ def bridge(
     closed = _closing(renderer, completion)
     if closed is None:
         return None
+    if renderer.thinking and not keeps_history(renderer, prompt, completion, conv.messages):
+        return None
     previous = previous_sidecar(previous_multi_modal_data, len(prompt))
 
     assistant = start_index - 1
@@ -93,4 +97,3 @@ def bridge(
     buf = TokenBuffer(offset=len(prompt) + len(completion))
     renderer.emit(walker.plan.finish(), buf)
     return join_turn(prompt, completion, assistant, buf, previous)
-

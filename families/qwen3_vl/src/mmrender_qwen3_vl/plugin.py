@@ -10,12 +10,12 @@ from typing import Any
 from mmrender import ConfigError, FamilySpec, ModelRoute, Store, hookimpl
 
 from . import layout
+from .checkpoint import is_thinking
 from .options import Qwen3VLOptions
 from .renderer import Qwen3VLRenderer
 from .tokenizer import has_tokenizer_files, load_tokenizer
 
 _SIZES = (("2B", False), ("4B", False), ("8B", False), ("32B", False), ("30B-A3B", True), ("235B-A22B", True))
-_TEMPLATE_FILES = ("chat_template.jinja", "chat_template.json", "tokenizer_config.json")
 
 
 def _routes() -> tuple[ModelRoute, ...]:
@@ -30,30 +30,6 @@ def _routes() -> tuple[ModelRoute, ...]:
 ROUTES = _routes()
 #: Lower-case short names (no organisation) for every checkpoint, e.g. ``qwen3-vl-8b-instruct``.
 ALIASES = {r.model_id.split("/", 1)[1].lower(): r.model_id for r in ROUTES}
-
-
-def _chat_template(path: Path) -> str:
-    """The checkpoint's chat template text (``.jinja``, or the ``chat_template`` key of a JSON file)."""
-    for name in _TEMPLATE_FILES:
-        f = path / name
-        if not f.is_file():
-            continue
-        text = f.read_text(encoding="utf-8", errors="replace")
-        if name.endswith(".jinja"):
-            return text
-        try:
-            template = json.loads(text).get("chat_template")
-        except (json.JSONDecodeError, AttributeError):
-            continue
-        if isinstance(template, str):
-            return template
-    return ""
-
-
-def _local_thinking(path: Path) -> bool:
-    """A local checkpoint is a Thinking one when its name says so or its chat template writes ``<think>``
-    (the Instruct template never does; the tokenizer's token table always lists it, so only the template counts)."""
-    return "thinking" in path.name.lower() or "<think>" in _chat_template(path)
 
 
 def _tokenizer(tokenizer: Any, checkpoint: Path | None) -> Any:
@@ -88,7 +64,7 @@ def create(*, route: ModelRoute, tokenizer: Any, store: Store, options: Qwen3VLO
     elif "thinking" in route.settings:
         thinking = bool(route.settings["thinking"])
     else:
-        thinking = checkpoint is not None and _local_thinking(checkpoint)
+        thinking = checkpoint is not None and is_thinking(checkpoint)
     return Qwen3VLRenderer(
         family=FAMILY,
         route=route,

@@ -32,7 +32,10 @@ _REQUIRED = ("<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
 
 
 class Qwen3VLRenderer(Renderer):
-    """Token-exact Qwen3-VL rendering (Instruct verified against the official template; Thinking is not).
+    """Token-exact Qwen3-VL rendering, tested against the official Instruct and Thinking templates.
+
+    ``thinking`` selects the Thinking template's rules: the chat template is what differs between the
+    two checkpoints (their published ``tokenizer.json`` hashes are equal; see ``assets/PROVENANCE.md``).
 
     Extra constructor arguments: ``layout_params`` (the five layout settings, from the checkpoint's
     ``preprocessor_config.json`` with the options' pixel overrides), ``preprocessor_config`` (the
@@ -142,4 +145,3 @@ class Qwen3VLRenderer(Renderer):
             start_index=start_index,
             add_vision_id=self.options.add_vision_id if add_vision_id is None else add_vision_id,
         )
-

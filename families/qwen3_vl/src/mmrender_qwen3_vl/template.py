@@ -1,10 +1,11 @@
-"""The Qwen3-VL chat template, re-expressed as plan building (one function per template branch).
+"""The Qwen3-VL chat templates, re-expressed as plan building (one function per template branch).
 
-Instruct follows the official Qwen3-VL-8B-Instruct ``chat_template.json`` (bundled, byte-verified)
-and is tested token for token against it. Thinking follows what is publicly known about the
-Qwen3-VL Thinking template (no verifiable copy was found): the Qwen3 thinking-model structure
-(``<think>`` generation prompt, ``reasoning_content`` kept only after the last real user query,
-system messages rendered in place) on top of the Instruct content handling.
+Both templates are bundled byte-verified official files and tested token for token against them:
+Instruct (``assets/Qwen3-VL-8B-Instruct/chat_template.json``) and Thinking
+(``assets/Qwen3-VL-8B-Thinking/chat_template.json``). They share the tools block, the user and
+tool turns and the tool-call format; Thinking renders every role's content through one macro
+(images in system and assistant messages too), writes system messages after the first in place,
+and decides per assistant turn whether its reasoning is kept (see ``reasoning.py``).
 
 Ownership (``message_indices``): every id of a message's turn, from its ``<|im_start|>`` through the
 ``\\n`` after its ``<|im_end|>``, carries the message's index; grouped tool responses give the shared
@@ -15,7 +16,7 @@ The tools block of the system turn and the generation prompt are scaffold (-1).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -32,6 +33,8 @@ TOOLS_TAIL = (
     "<args-json-object>}\n</tool_call>"
 )
 _TEMPLATE_IMAGE_KEYS = ("image", "image_url", "video")
+#: What a template's content macro produces: text, or an image (its placeholder run).
+Piece = str | ImagePart
 
 
 @attrs.frozen
@@ -59,7 +62,8 @@ def tojson(value: Any, message_index: int | None = None) -> str:
 def _check_raw_parts(message: Message, *, vision: bool) -> None:
     """Reject parts the template would read differently from mmrender's normalisation.
 
-    ``vision``: the message's role goes through the template's image test (user and tool turns).
+    ``vision``: the message's role goes through the template's image test (user and tool turns;
+    every role under Thinking).
     """
     raw = message.raw.get("content") if isinstance(message.raw, Mapping) else None
     if not isinstance(raw, list | tuple):
@@ -82,7 +86,7 @@ def _check_raw_parts(message: Message, *, vision: bool) -> None:
 
 
 def text_only(message: Message, role_label: str) -> str:
-    """Text of a system/assistant message; the template silently drops images there, so refuse them."""
+    """Text of a system/assistant message under Instruct, which silently drops images there, so refuse them."""
     if message.content is None or isinstance(message.content, str):
         return message.content or ""
     _check_raw_parts(message, vision=False)
@@ -118,48 +122,76 @@ class TemplateWalker:
         else:
             self.plan.special(token_id, owner)
 
-    def vision_content(self, message: Message, owner: int) -> None:
-        """User/tool content: text parts verbatim, images as vision_start + pads + vision_end."""
+    def pieces(self, message: Message, *, count: bool) -> list[Piece]:
+        """The template's content macro: text parts verbatim, each image as ``Picture N: `` (with
+        ``add_vision_id``) plus the image. ``count``: the macro's ``do_vision_count``; without it the
+        number printed is the current count, unchanged (the Thinking template's first system message)."""
         content = message.content
         if content is None or isinstance(content, str):
-            self.plan.text(content or "", owner)
-            return
+            return [content] if content else []
         _check_raw_parts(message, vision=True)
+        out: list[Piece] = []
         for part in content:
             if isinstance(part, TextPart):
-                self.plan.text(part.text, owner)
+                out.append(part.text)
                 continue
-            self.image_count += 1
+            if count:
+                self.image_count += 1
             if self.add_vision_id:
-                self.plan.text(f"Picture {self.image_count}: ", owner)
-            self.plan.special(self.s.vision_start, owner)
-            self.plan.image(part, owner)
-            self.plan.special(self.s.vision_end, owner)
+                out.append(f"Picture {self.image_count}: ")
+            out.append(part)
+        return out
+
+    def emit(self, pieces: Sequence[Piece], owner: int) -> None:
+        """Text runs as text, images as ``<|vision_start|>`` + placeholders + ``<|vision_end|>``."""
+        for piece in pieces:
+            if isinstance(piece, str):
+                self.plan.text(piece, owner)
+            else:
+                self.plan.special(self.s.vision_start, owner)
+                self.plan.image(piece, owner)
+                self.plan.special(self.s.vision_end, owner)
 
     # -- turns --------------------------------------------------------------------------------
     def system_block(self, conv: Conversation) -> None:
+        """The first turn: the first message when it is a system one, and the tools block.
+
+        Thinking renders that message with images (numbered with the count so far, i.e. ``Picture 0``,
+        and not counted: its main loop counts them when it meets the message again); Instruct keeps text only.
+        """
         messages = conv.messages
         first = messages[0] if messages and messages[0].role == "system" else None
         owner = first.index if first is not None else -1
+        if first is None:
+            body: list[Piece] = []
+        elif self.thinking:
+            body = self.pieces(first, count=False)
+        else:
+            body = [text_only(first, "system")]
         if conv.tools:
             self.plan.special(self.s.im_start, owner)
             self.plan.text("system\n", owner)
             if first is not None:
-                self.plan.text(text_only(first, "system"), owner)
-                self.plan.text("\n\n", owner)
+                self.emit([*body, "\n\n"], owner)
             tools = "".join("\n" + tojson(t) for t in conv.tools)
             self.plan.text(TOOLS_HEAD + tools + TOOLS_TAIL, -1)
             self.turn_end(owner)
         elif first is not None:
             self.plan.special(self.s.im_start, owner)
-            self.plan.text("system\n" + text_only(first, "system"), owner)
+            self.emit(["system\n", *body], owner)
             self.turn_end(owner)
 
     def user(self, message: Message) -> None:
         i = message.index
         self.plan.special(self.s.im_start, i)
-        self.plan.text(message.role + "\n", i)
-        self.vision_content(message, i)
+        self.emit([message.role + "\n", *self.pieces(message, count=True)], i)
+        self.turn_end(i)
+
+    def in_place(self, message: Message) -> None:
+        """A system message after the first, which the Thinking template writes where it stands."""
+        i = message.index
+        self.plan.special(self.s.im_start, i)
+        self.emit([message.role + "\n", *self.pieces(message, count=True)], i)
         self.turn_end(i)
 
     def tool(self, message: Message, opens: bool, closes: bool) -> None:
@@ -169,26 +201,17 @@ class TemplateWalker:
             self.plan.text("user", i)
         self.plan.text("\n", i)
         self.tagged(self.s.tool_response, "<tool_response>", i)
-        self.plan.text("\n", i)
-        self.vision_content(message, i)
-        self.plan.text("\n", i)
+        self.emit(["\n", *self.pieces(message, count=True), "\n"], i)
         self.tagged(self.s.tool_response_end, "</tool_response>", i)
         if closes:
             self.turn_end(i)
 
-    def plain(self, message: Message, text: str) -> None:
-        """A text-only turn (a system message the Thinking template renders in place)."""
+    def assistant(self, message: Message, pieces: Sequence[Piece], has_content: bool) -> None:
+        """``pieces`` follow ``<|im_start|>`` (``assistant\\n``, any kept think block, the content);
+        ``has_content`` is the template's truthiness test that decides the newline before the first tool call."""
         i = message.index
         self.plan.special(self.s.im_start, i)
-        self.plan.text(message.role + "\n" + text, i)
-        self.turn_end(i)
-
-    def assistant(self, message: Message, content: str, head: str, has_content: bool) -> None:
-        """``head`` follows ``<|im_start|>`` (``assistant\\n`` + any kept think block); ``has_content`` is
-        the template's truthiness test that decides the newline before the first tool call."""
-        i = message.index
-        self.plan.special(self.s.im_start, i)
-        self.plan.text(head + content, i)
+        self.emit(pieces, i)
         for ci, call in enumerate(message.tool_calls):
             if ci > 0 or has_content:
                 self.plan.text("\n", i)

@@ -43,5 +43,3 @@ def load_tokenizer(source: str | os.PathLike[str] | None) -> Any:
 def has_tokenizer_files(path: Path) -> bool:
     names = ("tokenizer.json", "vocab.json", "tokenizer_config.json")
     return any((path / n).is_file() for n in names)
-
-

@@ -1,4 +1,4 @@
-"""Walk a conversation in template order: the Instruct loop (verified) and the Thinking loop (not verified)."""
+"""Walk a conversation in template order: the Instruct loop and the Thinking loop (both official templates)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 from mmrender import Conversation, ConversationError, Message, TextPart
 
+from .reasoning import thinking_assistant
 from .template import Specials, TemplateWalker, text_only
 
 
@@ -43,7 +44,7 @@ def _instruct_turns(walker: TemplateWalker, messages: tuple[Message, ...], after
         if role == "user":
             walker.user(m)
         elif role == "assistant":
-            walker.assistant(m, text_only(m, "assistant"), "assistant\n", bool(m.content))
+            walker.assistant(m, ["assistant\n", text_only(m, "assistant")], bool(m.content))
         elif role == "tool":
             walker.tool(m, *_tool_flags(messages, k))
         elif k > 0 or after_assistant:
@@ -53,31 +54,21 @@ def _instruct_turns(walker: TemplateWalker, messages: tuple[Message, ...], after
             )
 
 
-def _is_tool_wrapper(m: Message) -> bool:
-    """The Thinking template's test for a user turn that only carries tool responses."""
+def is_tool_wrapper(m: Message) -> bool:
+    """The Thinking template's test for a user turn that only carries tool responses (not a real query)."""
     if m.content is None or isinstance(m.content, str):
         text = m.content or ""
-    else:
+    else:  # an image renders as a placeholder, never as either tag
         text = "".join(p.text if isinstance(p, TextPart) else "\x00" for p in m.content)
     return text.startswith("<tool_response>") and text.endswith("</tool_response>")
 
 
 def _last_query_index(messages: tuple[Message, ...]) -> int:
+    """The template's ``ns.last_query_index``: the last real user query, else the last message."""
     for k in range(len(messages) - 1, -1, -1):
-        if messages[k].role == "user" and not _is_tool_wrapper(messages[k]):
+        if messages[k].role == "user" and not is_tool_wrapper(messages[k]):
             return k
     return len(messages) - 1
-
-
-def _split_reasoning(m: Message) -> tuple[str, str]:
-    content = text_only(m, "assistant")
-    if isinstance(m.reasoning_content, str):
-        return m.reasoning_content, content
-    if "</think>" in content:
-        head, _, _ = content.partition("</think>")
-        reasoning = head.rstrip("\n").split("<think>")[-1].lstrip("\n")
-        return reasoning, content.split("</think>")[-1].lstrip("\n")
-    return "", content
 
 
 def _thinking_turns(walker: TemplateWalker, messages: tuple[Message, ...], after_assistant: bool = False) -> None:
@@ -87,17 +78,13 @@ def _thinking_turns(walker: TemplateWalker, messages: tuple[Message, ...], after
         role = m.role
         if role == "user":
             walker.user(m)
-        elif role == "system":
-            if k > 0 or after_assistant:
-                walker.plain(m, text_only(m, "system"))
+        elif role == "system" and (k > 0 or after_assistant):
+            walker.in_place(m)
+        elif role == "system":  # the system block already wrote it; the loop renders it again, counting its images
+            walker.pieces(m, count=True)
         elif role == "assistant":
-            reasoning, content = _split_reasoning(m)
-            has_content = bool(content)  # tested before the lstrip, which only applies to the output
-            if k > last_query and (k == last or reasoning):
-                head = "assistant\n<think>\n" + reasoning.strip("\n") + "\n</think>\n\n"
-                content = content.lstrip("\n")
-            else:
-                head = "assistant\n"
-            walker.assistant(m, content, head, has_content)
+            rendered = walker.pieces(m, count=True)
+            pieces, has_content = thinking_assistant(m, rendered, after_last_query=k > last_query, is_last=k == last)
+            walker.assistant(m, pieces, has_content)
         else:
             walker.tool(m, *_tool_flags(messages, k))

@@ -1,0 +1,74 @@
+"""The Thinking template's assistant turn: where its reasoning comes from, and whether the turn shows it.
+
+The official template first renders the content (images become placeholders and are counted), then
+works on that string: the reasoning is ``reasoning_content`` when it is a string, else the text
+before the first ``</think>`` (after the last ``<think>`` there), the content being the text after
+the last ``</think>``; whatever lies between is dropped. A turn after the last real user query shows
+``<think>\\n{reasoning}\\n</think>\\n\\n`` when it is the last message or its reasoning is non-empty.
+
+The same string operations run here on the rendered text with one private-use character standing
+in for each image, so an image lands exactly where the template's placeholder lands. An image the
+template drops (in the reasoning of an earlier turn, or around extra think tags) is refused: the
+template has already counted it, so the ``Picture N`` numbers would skip an image nobody sees.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from mmrender import ConversationError, ImagePart, Message
+
+from .template import Piece
+
+
+def _marks(pieces: Sequence[Piece], reasoning: str | None) -> dict[str, ImagePart]:
+    """One character per image, absent from every text it will be mixed with."""
+    used = "".join(p for p in pieces if isinstance(p, str)) + (reasoning or "")
+    images = [p for p in pieces if isinstance(p, ImagePart)]
+    if not images:
+        return {}
+    free = (chr(c) for c in range(0xE000, 0x110000) if chr(c) not in used)
+    return {next(free): image for image in images}
+
+
+def _unmark(text: str, marks: dict[str, ImagePart]) -> list[Piece]:
+    if not marks:
+        return [text] if text else []
+    split = re.split("([" + "".join(marks) + "])", text)
+    return [marks.get(s, s) for s in split if s]
+
+
+def _split(message: Message, text: str) -> tuple[str, str]:
+    """``(reasoning, content)`` as the template computes them from the rendered content."""
+    if isinstance(message.reasoning_content, str):
+        return message.reasoning_content, text
+    if "</think>" not in text:
+        return "", text
+    reasoning = text.split("</think>")[0].rstrip("\n").split("<think>")[-1].lstrip("\n")
+    return reasoning, text.split("</think>")[-1].lstrip("\n")
+
+
+def thinking_assistant(
+    message: Message, rendered: Sequence[Piece], *, after_last_query: bool, is_last: bool
+) -> tuple[list[Piece], bool]:
+    """The pieces after ``<|im_start|>`` and the template's ``content`` truthiness (the newline before
+    the first tool call is written only when the content after the split is non-empty)."""
+    marks = _marks(rendered, message.reasoning_content)
+    by_image = {id(image): mark for mark, image in marks.items()}
+    text = "".join(p if isinstance(p, str) else by_image[id(p)] for p in rendered)
+    reasoning, content = _split(message, text)
+    if after_last_query and (is_last or reasoning):
+        out = "assistant\n<think>\n" + reasoning.strip("\n") + "\n</think>\n\n" + content.lstrip("\n")
+    else:
+        out = "assistant\n" + content
+    for mark, image in marks.items():
+        if mark not in out:
+            raise ConversationError(
+                "image inside the reasoning of an assistant message (before '</think>'): the Qwen3-VL Thinking "
+                "template drops it here (an earlier turn's reasoning, or text around extra think tags) but still "
+                "counts it; move it after '</think>' or into a user or tool message",
+                message_index=image.message_index,
+                part_index=image.part_index,
+            )
+    return _unmark(out, marks), bool(content)
