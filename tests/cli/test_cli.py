@@ -32,8 +32,12 @@ def test_render_dataset_offloads_images_and_refs_verify(tmp_path: Path) -> None:
     records = [json.loads(line) for line in (EXAMPLES / "conversations.jsonl").read_text().splitlines()]
     assert [line["id"] for line in lines] == [r["id"] for r in records]
     images_in = sum(
-        1 for r in records for m in r["messages"] if isinstance(m["content"], list)
-        for p in m["content"] if p.get("type") in ("image", "image_url")
+        1
+        for r in records
+        for m in r["messages"]
+        if isinstance(m["content"], list)
+        for p in m["content"]
+        if p.get("type") in ("image", "image_url")
     )
     refs = [ref for line in lines for ref in line["refs"].get("image", [])]
     assert len(refs) == images_in

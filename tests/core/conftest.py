@@ -40,8 +40,19 @@ def pip_install(src: Path, target: Path, workdir: Path) -> Path:
     copy = workdir / "pip-src" / src.name
     shutil.copytree(src, copy, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--disable-pip-version-check", "--target", str(target), str(copy)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--disable-pip-version-check",
+            "--target",
+            str(target),
+            str(copy),
+        ],
         check=True,
         capture_output=True,
         text=True,

@@ -19,11 +19,16 @@ def test_plain_string_content_stays_a_string():
 
 
 def test_openai_image_url_parts():
-    msg = _one({"role": "user", "content": [
-        {"type": "text", "text": "look:"},
-        {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
-        {"type": "image_url", "image_url": "file:///tmp/x.png"},
-    ]})
+    msg = _one(
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "look:"},
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
+                {"type": "image_url", "image_url": "file:///tmp/x.png"},
+            ],
+        }
+    )
     text, first, second = msg.content
     assert text == TextPart("look:")
     assert isinstance(first, ImagePart) and first.source == "data:image/png;base64,AAAA"
@@ -61,31 +66,44 @@ def test_text_part_variants():
 
 
 def test_message_indices_follow_start_index():
-    conv = normalize_conversation([{"role": "user", "content": "a"}, {"role": "tool", "content": "b"}],
-                                  start_index=5)
+    conv = normalize_conversation([{"role": "user", "content": "a"}, {"role": "tool", "content": "b"}], start_index=5)
     assert [m.index for m in conv.messages] == [5, 6]
-    conv = normalize_conversation([{"role": "user", "content": [{"type": "image", "path": "/x.png"}]}],
-                                  start_index=3)
+    conv = normalize_conversation([{"role": "user", "content": [{"type": "image", "path": "/x.png"}]}], start_index=3)
     assert conv.messages[0].content[0].message_index == 3
 
 
 def test_conversation_fields():
     tools = [{"type": "function", "function": {"name": "f", "parameters": {}}}]
-    conv = normalize_conversation([{"role": "system", "content": "s"}], tools=tools, add_generation_prompt=True,
-                                  template_kwargs={"enable_thinking": False})
+    conv = normalize_conversation(
+        [{"role": "system", "content": "s"}],
+        tools=tools,
+        add_generation_prompt=True,
+        template_kwargs={"enable_thinking": False},
+    )
     assert conv.tools == tuple(tools) and conv.add_generation_prompt
     assert conv.template_kwargs == {"enable_thinking": False}
 
 
 def test_tool_calls_with_dict_and_string_arguments():
-    msg = _one({"role": "assistant", "content": None, "reasoning_content": "hmm", "tool_calls": [
-        {"id": "c1", "type": "function", "function": {"name": "get", "arguments": {"q": 1}}},
-        {"function": {"name": "put", "arguments": '{"x": "y"}'}},
-        {"name": "bare"},
-        {"function": {"name": "none", "arguments": None}},
-    ]})
-    assert msg.tool_calls == (ToolCall("get", {"q": 1}, "c1"), ToolCall("put", '{"x": "y"}'),
-                              ToolCall("bare", {}), ToolCall("none", {}))
+    msg = _one(
+        {
+            "role": "assistant",
+            "content": None,
+            "reasoning_content": "hmm",
+            "tool_calls": [
+                {"id": "c1", "type": "function", "function": {"name": "get", "arguments": {"q": 1}}},
+                {"function": {"name": "put", "arguments": '{"x": "y"}'}},
+                {"name": "bare"},
+                {"function": {"name": "none", "arguments": None}},
+            ],
+        }
+    )
+    assert msg.tool_calls == (
+        ToolCall("get", {"q": 1}, "c1"),
+        ToolCall("put", '{"x": "y"}'),
+        ToolCall("bare", {}),
+        ToolCall("none", {}),
+    )
     assert msg.content is None and msg.parts == () and msg.reasoning_content == "hmm"
 
 

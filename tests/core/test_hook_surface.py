@@ -17,16 +17,13 @@ from mmrender import hookspecs
 REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / "docs" / "hooks.md"
 SIGNATURE_RE = re.compile(r"^- \*\*Signature:\*\* `(?P<name>\w+)(?P<sig>\(.*)`\s*$", re.MULTILINE)
-FIRSTRESULT_RE = re.compile(r"^### `(?P<name>\w+)`$.*?^- \*\*firstresult:\*\* (?P<flag>yes|no)\s*$",
-                            re.MULTILINE | re.DOTALL)
+FIRSTRESULT_RE = re.compile(
+    r"^### `(?P<name>\w+)`$.*?^- \*\*firstresult:\*\* (?P<flag>yes|no)\s*$", re.MULTILINE | re.DOTALL
+)
 
 
 def _specs() -> dict[str, object]:
-    return {
-        name: fn
-        for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)
-        if hasattr(fn, "mmrender_spec")
-    }
+    return {name: fn for name, fn in inspect.getmembers(hookspecs, inspect.isfunction) if hasattr(fn, "mmrender_spec")}
 
 
 SPECS = _specs()
@@ -38,8 +35,14 @@ def _signature(fn: object) -> str:
 
 
 def test_there_are_hooks():
-    assert {"register_families", "register_storage_backends", "register_ref_codecs",
-            "mmrender_image_layout", "mmrender_render", "mmrender_serialize_ref"} <= set(SPECS)
+    assert {
+        "register_families",
+        "register_storage_backends",
+        "register_ref_codecs",
+        "mmrender_image_layout",
+        "mmrender_render",
+        "mmrender_serialize_ref",
+    } <= set(SPECS)
 
 
 def _documented() -> dict[str, str]:
@@ -77,4 +80,3 @@ def _test_sources() -> str:
 @pytest.mark.parametrize("name", sorted(SPECS))
 def test_hook_has_a_test(name):
     assert re.search(rf"\b{name}\b", _test_sources()), f"no test under tests/ mentions hook {name}"
-

@@ -23,8 +23,13 @@ FP = "f" * 32
 
 
 def _item(n: int, modality: str = "image") -> RawMMItem:
-    return RawMMItem(modality=modality, family="qwen_vl", layout_fingerprint=FP,
-                     payload={"image_grid_thw": [[1, 2, 2 * n]]}, raw_image_id=f"{n:064x}")
+    return RawMMItem(
+        modality=modality,
+        family="qwen_vl",
+        layout_fingerprint=FP,
+        payload={"image_grid_thw": [[1, 2, 2 * n]]},
+        raw_image_id=f"{n:064x}",
+    )
 
 
 def _data(start: int, *numbers: int, modality: str = "image") -> MultiModalData:
@@ -43,8 +48,11 @@ def test_merge_keeps_order_and_values():
     prev, new = _data(0, 1, 2), _data(100, 3)
     merged = merge_multi_modal_data(prev, new)
     assert merged.mm_hashes == {"image": (f"{1:032x}", f"{2:032x}", f"{3:032x}")}
-    assert merged.mm_placeholders["image"] == (PlaceholderRange(0, 1), PlaceholderRange(10, 2),
-                                               PlaceholderRange(100, 3))
+    assert merged.mm_placeholders["image"] == (
+        PlaceholderRange(0, 1),
+        PlaceholderRange(10, 2),
+        PlaceholderRange(100, 3),
+    )
     assert merged.mm_items["image"] == (_item(1), _item(2), _item(3))
 
 

@@ -136,7 +136,9 @@ def test_two_distributions_with_one_entry_point_name_conflict(throwaway_site, ma
 
 def test_entry_point_with_misspelled_hook_fails_loudly(make_dist, run_python):
     site = make_dist(
-        "mmrender-typo", "typo_plugin", "from mmrender import hookimpl\n\n@hookimpl\ndef register_familys(register):\n    pass\n"
+        "mmrender-typo",
+        "typo_plugin",
+        "from mmrender import hookimpl\n\n@hookimpl\ndef register_familys(register):\n    pass\n",
     )
     code = "import mmrender\ntry:\n    mmrender.families()\nexcept mmrender.PluginError as e:\n    print(type(e).__name__, e)"
     proc = run_python(code, site, env={"MMRENDER_PLUGINS": "mmrender-typo"})
@@ -158,8 +160,11 @@ def test_in_process_plugin_claiming_a_model_conflicts(throwaway_module):
     class Rival:
         @hookimpl
         def register_families(self, register):
-            register(FamilySpec(id="rival", routes=(ModelRoute("toy-vl"),), create=None,
-                                options_class=mmrender.RendererOptions))
+            register(
+                FamilySpec(
+                    id="rival", routes=(ModelRoute("toy-vl"),), create=None, options_class=mmrender.RendererOptions
+                )
+            )
 
     plugins.register_plugin(Rival(), name="rival-b")
     with pytest.raises(PluginConflictError) as info:
@@ -314,8 +319,14 @@ def test_trace_plugins_prints_hook_calls(throwaway_site, run_python):
     assert "mmrender_" not in quiet.stderr and "register_families" not in quiet.stderr
     loud = run_python(TRACE_CODE, throwaway_site, env={"MMRENDER_TRACE_PLUGINS": "1", "MMRENDER_PLUGINS": ALLOW})
     assert loud.returncode == 0, loud.stderr
-    for hook_name in ("register_families", "register_storage_backends", "register_ref_codecs",
-                      "mmrender_image_layout", "mmrender_render", "mmrender_serialize_ref"):
+    for hook_name in (
+        "register_families",
+        "register_storage_backends",
+        "register_ref_codecs",
+        "mmrender_image_layout",
+        "mmrender_render",
+        "mmrender_serialize_ref",
+    ):
         assert hook_name in loud.stderr, hook_name
     assert "mmrender.default" in loud.stderr  # names the implementations called
 
@@ -399,7 +410,11 @@ class _FixedLayout:
         if renderer.family.id != "acme_toy":
             return None
         return mmrender.ImageLayout(
-            family="acme_toy", fingerprint="f" * 32, grid=(1, 1, 7), num_tokens=7, num_placeholders=7,
+            family="acme_toy",
+            fingerprint="f" * 32,
+            grid=(1, 1, 7),
+            num_tokens=7,
+            num_placeholders=7,
             payload={"toy_grid": [[1, 1, 7]]},
         )
 
@@ -453,8 +468,9 @@ def test_render_override_replaces_the_family_renderer(toy):
     assert mmrender.get_renderer(TOY).render([{"role": "user", "content": "hi"}]).token_ids == (1, 2, 3)
 
 
-REF = RawMMRef(family="acme_toy", fingerprint="a" * 32, modality="image", mm_hash="b" * 32, payload={"k": 1},
-               raw_image_id="c" * 64)
+REF = RawMMRef(
+    family="acme_toy", fingerprint="a" * 32, modality="image", mm_hash="b" * 32, payload={"k": 1}, raw_image_id="c" * 64
+)
 
 
 def test_serialize_ref_override_changes_dump():
@@ -468,8 +484,9 @@ def test_serialize_ref_override_changes_dump():
 
     plugins.register_plugin(Serializer(), name="acme-serializer")
     assert refs.dump(REF) == "mmraw:x-acme:" + "b" * 32
-    other = RawMMRef(family="other", fingerprint="a" * 32, modality="image", mm_hash="b" * 32, payload={},
-                     raw_uri="file:///x")
+    other = RawMMRef(
+        family="other", fingerprint="a" * 32, modality="image", mm_hash="b" * 32, payload={}, raw_uri="file:///x"
+    )
     assert refs.dump(other).startswith("mmraw:v3:")  # None falls through to the default
 
 
@@ -480,8 +497,14 @@ class _V9Codec:
         return self.prefix + ref.mm_hash
 
     def parse(self, text: str) -> RawMMRef:
-        return RawMMRef(family="acme_toy", fingerprint="a" * 32, modality="image",
-                        mm_hash=text[len(self.prefix):], payload={}, raw_image_id="x")
+        return RawMMRef(
+            family="acme_toy",
+            fingerprint="a" * 32,
+            modality="image",
+            mm_hash=text[len(self.prefix) :],
+            payload={},
+            raw_image_id="x",
+        )
 
 
 def test_register_ref_codecs_adds_a_version():

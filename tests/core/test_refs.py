@@ -19,8 +19,7 @@ QWEN_PREIMAGE = (
     "image-layout:v1:qwen_vl:max_pixels=16777216:merge_size=2:min_pixels=65536:patch_size=16:temporal_patch_size=2"
 )
 QWEN_FINGERPRINT = "c2f096345b0d84e6bd2ee38b815cc329"  # from the brief
-QWEN_PARAMS = {"patch_size": 16, "merge_size": 2, "temporal_patch_size": 2, "min_pixels": 65536,
-               "max_pixels": 16777216}
+QWEN_PARAMS = {"patch_size": 16, "merge_size": 2, "temporal_patch_size": 2, "min_pixels": 65536, "max_pixels": 16777216}
 V3_KEYS = {"family", "fingerprint", "modality", "mm_hash", "payload", "raw_image_id", "raw_uri", "run_id"}
 
 IMAGE_BYTES = b"\x89PNG\r\n\x1a\n not really a png, but bytes are bytes"
@@ -29,9 +28,16 @@ ASSET = hashlib.sha256(IMAGE_BYTES).hexdigest()
 
 
 def _ref(**changes) -> RawMMRef:
-    fields = dict(family="qwen_vl", fingerprint=QWEN_FINGERPRINT, modality="image", mm_hash=MM_HASH,
-                  payload={"image_grid_thw": [[1, 30, 40]]}, raw_image_id=ASSET,
-                  raw_uri=f"file:///data/assets/{ASSET}", run_id="run-7.a_b")
+    fields = dict(
+        family="qwen_vl",
+        fingerprint=QWEN_FINGERPRINT,
+        modality="image",
+        mm_hash=MM_HASH,
+        payload={"image_grid_thw": [[1, 30, 40]]},
+        raw_image_id=ASSET,
+        raw_uri=f"file:///data/assets/{ASSET}",
+        run_id="run-7.a_b",
+    )
     fields.update(changes)
     return RawMMRef(**fields)
 
@@ -42,7 +48,7 @@ def _b64url(data: bytes) -> str:
 
 def _decode_body(text: str) -> bytes:
     assert text.startswith("mmraw:v3:")
-    body = text[len("mmraw:v3:"):]
+    body = text[len("mmraw:v3:") :]
     assert re.fullmatch(r"[A-Za-z0-9_-]+", body), "v3 body must be unpadded base64url"
     return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
 
@@ -51,8 +57,15 @@ def _v3(body: object) -> str:
     return "mmraw:v3:" + _b64url(json.dumps(body, sort_keys=True, separators=(",", ":")).encode())
 
 
-def _v2(run_id="run1", family="qwen_vl", fingerprint=QWEN_FINGERPRINT, modality="image", mm_hash=MM_HASH,
-        raw_image_id=ASSET, payload: object = None) -> str:
+def _v2(
+    run_id="run1",
+    family="qwen_vl",
+    fingerprint=QWEN_FINGERPRINT,
+    modality="image",
+    mm_hash=MM_HASH,
+    raw_image_id=ASSET,
+    payload: object = None,
+) -> str:
     payload = {"image_grid_thw": [[1, 30, 40]]} if payload is None else payload
     encoded = payload if isinstance(payload, str) else _b64url(json.dumps(payload).encode())
     return f"mmraw:v2:{run_id}:{family}:{fingerprint}:{modality}:{mm_hash}:{raw_image_id}:{encoded}"
@@ -104,9 +117,16 @@ def test_v3_exact_wire_form():
     raw = _decode_body(text)
     body = json.loads(raw)
     assert set(body) == V3_KEYS
-    assert body == {"family": "qwen_vl", "fingerprint": QWEN_FINGERPRINT, "modality": "image", "mm_hash": MM_HASH,
-                    "payload": {"image_grid_thw": [[1, 30, 40]]}, "raw_image_id": ASSET,
-                    "raw_uri": f"file:///data/assets/{ASSET}", "run_id": "run-7.a_b"}
+    assert body == {
+        "family": "qwen_vl",
+        "fingerprint": QWEN_FINGERPRINT,
+        "modality": "image",
+        "mm_hash": MM_HASH,
+        "payload": {"image_grid_thw": [[1, 30, 40]]},
+        "raw_image_id": ASSET,
+        "raw_uri": f"file:///data/assets/{ASSET}",
+        "run_id": "run-7.a_b",
+    }
     assert raw == json.dumps(body, sort_keys=True, separators=(",", ":")).encode()  # compact, sorted keys
     assert text == _v3(body)
 
@@ -117,16 +137,34 @@ def test_v3_omits_absent_optional_keys():
 
 
 def test_v3_parses_a_hand_built_string():
-    body = {"family": "qwen_vl", "fingerprint": QWEN_FINGERPRINT, "modality": "image", "mm_hash": MM_HASH,
-            "payload": {"image_grid_thw": [[1, 2, 4]]}, "raw_uri": "s3://bucket/x/" + ASSET}
+    body = {
+        "family": "qwen_vl",
+        "fingerprint": QWEN_FINGERPRINT,
+        "modality": "image",
+        "mm_hash": MM_HASH,
+        "payload": {"image_grid_thw": [[1, 2, 4]]},
+        "raw_uri": "s3://bucket/x/" + ASSET,
+    }
     ref = refs.parse(_v3(body))
-    assert ref == RawMMRef(family="qwen_vl", fingerprint=QWEN_FINGERPRINT, modality="image", mm_hash=MM_HASH,
-                           payload={"image_grid_thw": [[1, 2, 4]]}, raw_uri="s3://bucket/x/" + ASSET)
+    assert ref == RawMMRef(
+        family="qwen_vl",
+        fingerprint=QWEN_FINGERPRINT,
+        modality="image",
+        mm_hash=MM_HASH,
+        payload={"image_grid_thw": [[1, 2, 4]]},
+        raw_uri="s3://bucket/x/" + ASSET,
+    )
 
 
 def test_v3_accepts_padded_body():
-    body = {"family": "f", "fingerprint": QWEN_FINGERPRINT, "modality": "image", "mm_hash": MM_HASH,
-            "payload": {}, "raw_image_id": "a"}
+    body = {
+        "family": "f",
+        "fingerprint": QWEN_FINGERPRINT,
+        "modality": "image",
+        "mm_hash": MM_HASH,
+        "payload": {},
+        "raw_image_id": "a",
+    }
     raw = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
     padded = base64.urlsafe_b64encode(raw).decode()
     assert refs.parse("mmraw:v3:" + padded).raw_image_id == "a"
@@ -137,8 +175,15 @@ def test_v3_accepts_padded_body():
 
 def test_v2_parses_hand_built_string():
     ref = refs.parse(_v2())
-    assert ref == RawMMRef(family="qwen_vl", fingerprint=QWEN_FINGERPRINT, modality="image", mm_hash=MM_HASH,
-                           payload={"image_grid_thw": [[1, 30, 40]]}, raw_image_id=ASSET, run_id="run1")
+    assert ref == RawMMRef(
+        family="qwen_vl",
+        fingerprint=QWEN_FINGERPRINT,
+        modality="image",
+        mm_hash=MM_HASH,
+        payload={"image_grid_thw": [[1, 30, 40]]},
+        raw_image_id=ASSET,
+        run_id="run1",
+    )
 
 
 def test_v2_field_charset_allows_dots_dashes_underscores():

@@ -26,8 +26,14 @@ H1, H2, H3 = "1" * 32, "2" * 32, "3" * 32
 
 def _item(n: int, *, vllm_modality: str | None = None, modality: str = "image", **locator) -> RawMMItem:
     locator = locator or {"raw_image_id": f"{n:064x}", "raw_uri": f"file:///assets/{n:064x}"}
-    return RawMMItem(modality=modality, family="qwen_vl", layout_fingerprint=FP,
-                     payload={"image_grid_thw": [[1, 2, 2 * n]]}, vllm_modality=vllm_modality, **locator)
+    return RawMMItem(
+        modality=modality,
+        family="qwen_vl",
+        layout_fingerprint=FP,
+        payload={"image_grid_thw": [[1, 2, 2 * n]]},
+        vllm_modality=vllm_modality,
+        **locator,
+    )
 
 
 def _rendered(n_tokens: int, modality_items: dict[str, list[tuple[str, tuple[int, int], object]]]) -> RenderedTokens:
@@ -60,7 +66,12 @@ def test_generate_request_shape():
         ref = refs.parse(text)
         assert ref == RawMMRef.from_item(item, mm_hash)
         assert (ref.family, ref.fingerprint, ref.payload, ref.raw_image_id, ref.raw_uri) == (
-            item.family, item.layout_fingerprint, item.payload, item.raw_image_id, item.raw_uri)
+            item.family,
+            item.layout_fingerprint,
+            item.payload,
+            item.raw_image_id,
+            item.raw_uri,
+        )
 
 
 def test_generate_request_is_json_ready_and_does_not_alias_input():
@@ -86,8 +97,15 @@ def test_text_only_request_has_no_features():
 
 
 def test_vllm_modality_is_the_key():
-    rendered = _rendered(30, {"image": [(H1, (3, 1), _item(1, vllm_modality="vision_chunk")),
-                                        (H2, (9, 1), _item(2, vllm_modality="vision_chunk"))]})
+    rendered = _rendered(
+        30,
+        {
+            "image": [
+                (H1, (3, 1), _item(1, vllm_modality="vision_chunk")),
+                (H2, (9, 1), _item(2, vllm_modality="vision_chunk")),
+            ]
+        },
+    )
     features = generate_request(rendered)["features"]
     for name in ("mm_hashes", "mm_placeholders", "kwargs_data"):
         assert set(features[name]) == {"vision_chunk"}
@@ -113,8 +131,11 @@ def test_same_image_twice_gets_two_full_refs():
 
 
 def test_rejects_differing_modality_keys_in_sidecar():
-    data = MultiModalData(mm_hashes={"image": (H1,)}, mm_placeholders={"video": (PlaceholderRange(0, 1),)},
-                          mm_items={"image": (_item(1),)})
+    data = MultiModalData(
+        mm_hashes={"image": (H1,)},
+        mm_placeholders={"video": (PlaceholderRange(0, 1),)},
+        mm_items={"image": (_item(1),)},
+    )
     with pytest.raises(WireValidationError):
         generate_request(RenderedTokens([1, 2], [0, 0], data))
 
@@ -149,8 +170,11 @@ def test_validate_rejects_unequal_list_lengths(name):
 
 
 def test_sidecar_with_unequal_lengths_is_rejected():
-    data = MultiModalData(mm_hashes={"image": (H1, H2)}, mm_placeholders={"image": (PlaceholderRange(0, 1),)},
-                          mm_items={"image": (_item(1), _item(2))})
+    data = MultiModalData(
+        mm_hashes={"image": (H1, H2)},
+        mm_placeholders={"image": (PlaceholderRange(0, 1),)},
+        mm_items={"image": (_item(1), _item(2))},
+    )
     with pytest.raises(WireValidationError, match="2 hashes, 1 placeholders"):
         generate_request(RenderedTokens([1, 2], [0, 0], data))
 
@@ -169,8 +193,7 @@ def test_rejects_overlapping_placeholders(first, second):
 
 
 def test_rejects_overlap_across_modalities():
-    rendered = _rendered(20, {"image": [(H1, (2, 5), _item(1))],
-                              "video": [(H2, (4, 2), _item(2, modality="video"))]})
+    rendered = _rendered(20, {"image": [(H1, (2, 5), _item(1))], "video": [(H2, (4, 2), _item(2, modality="video"))]})
     with pytest.raises(WireValidationError, match="overlap"):
         generate_request(rendered)
 
@@ -227,8 +250,7 @@ def test_vllm_prompt_request_collapses_placeholder_runs():
 
 
 def test_vllm_prompt_request_orders_parts_by_position_across_modalities():
-    rendered = _rendered(20, {"video": [(H2, (12, 2), _item(2, modality="video"))],
-                              "image": [(H1, (3, 2), _item(1))]})
+    rendered = _rendered(20, {"video": [(H2, (12, 2), _item(2, modality="video"))], "image": [(H1, (3, 2), _item(1))]})
     assert [p["uuid"] for p in vllm_prompt_request(rendered, model="m")["content_parts"]] == [H1, H2]
 
 

@@ -54,9 +54,26 @@ def _sizes() -> list[tuple[int, int]]:
                 sizes.append((w, h))
     sizes += [(255, 256), (256, 255), (200, 327), (327, 200), (181, 362), (128, 512), (100, 100), (250, 262)]
     # aspect ratio near the 200 limit (allowed up to exactly 200)
-    sizes += [(1, 200), (200, 1), (1, 199), (2, 399), (2, 400), (10, 1999), (1999, 10), (10, 2000), (32, 6399),
-              (32, 6400), (6400, 32), (33, 6599), (13, 2599), (7, 1400), (20, 3990), (3990, 20), (16, 3200),
-              (100, 19999)]
+    sizes += [
+        (1, 200),
+        (200, 1),
+        (1, 199),
+        (2, 399),
+        (2, 400),
+        (10, 1999),
+        (1999, 10),
+        (10, 2000),
+        (32, 6399),
+        (32, 6400),
+        (6400, 32),
+        (33, 6599),
+        (13, 2599),
+        (7, 1400),
+        (20, 3990),
+        (3990, 20),
+        (16, 3200),
+        (100, 19999),
+    ]
     # a seeded log-uniform spread of ordinary sizes
     rng = random.Random(20240501)
     while len(sizes) < 300:
@@ -71,8 +88,11 @@ SIZES = _sizes()
 BIG_SIZES = [(4096, 4096), (4112, 4096), (4113, 4096), (4095, 4097), (2048, 8208), (16384, 1024)]
 # Checked against transformers' smart_resize only (same function the processor's resize calls).
 NEAR_MAX = sorted(
-    {(32 * a + d1, 32 * b + d2) for a, b in ((128, 128), (64, 256), (256, 64), (32, 512), (512, 32), (16, 1024))
-     for d1, d2 in ((0, 0), (15, 0), (16, 0), (17, 0), (-16, 0), (-17, 0), (1, 1), (-1, -1), (16, 16))}
+    {
+        (32 * a + d1, 32 * b + d2)
+        for a, b in ((128, 128), (64, 256), (256, 64), (32, 512), (512, 32), (16, 1024))
+        for d1, d2 in ((0, 0), (15, 0), (16, 0), (17, 0), (-16, 0), (-17, 0), (1, 1), (-1, -1), (16, 16))
+    }
     | {(5000, 5000), (8000, 6000), (20000, 100), (12345, 6789)}
 )
 TOO_ELONGATED = [(1, 201), (201, 1), (2, 401), (10, 2001), (2001, 10), (32, 6401), (33, 6601), (100, 20001)]
@@ -98,8 +118,13 @@ def _transformers_grid(width: int, height: int) -> list[int]:
 def test_processor_is_configured_from_the_bundled_preprocessor_config():
     assert (PROCESSOR.patch_size, PROCESSOR.merge_size, PROCESSOR.temporal_patch_size) == (16, 2, 2)
     assert (PROCESSOR.size.shortest_edge, PROCESSOR.size.longest_edge) == (MIN_PIXELS, MAX_PIXELS)
-    assert qwen.DEFAULT_PARAMS == {"patch_size": 16, "merge_size": 2, "temporal_patch_size": 2,
-                                   "min_pixels": MIN_PIXELS, "max_pixels": MAX_PIXELS}
+    assert qwen.DEFAULT_PARAMS == {
+        "patch_size": 16,
+        "merge_size": 2,
+        "temporal_patch_size": 2,
+        "min_pixels": MIN_PIXELS,
+        "max_pixels": MAX_PIXELS,
+    }
 
 
 def test_enough_sizes_and_the_traps_are_in():

@@ -31,7 +31,11 @@ def test_main_job_installs_then_renders_the_bundled_example() -> None:
 
 def test_requirements_install_every_distribution() -> None:
     reqs = (ROOT / "requirements.txt").read_text(encoding="utf-8")
-    for folder in ["core", "storage", *(p.parent.relative_to(ROOT).as_posix() for p in ROOT.glob("families/*/pyproject.toml"))]:
+    for folder in [
+        "core",
+        "storage",
+        *(p.parent.relative_to(ROOT).as_posix() for p in ROOT.glob("families/*/pyproject.toml")),
+    ]:
         assert f"./{folder}" in reqs, f"requirements.txt does not install {folder}"
 
 

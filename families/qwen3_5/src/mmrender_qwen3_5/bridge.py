@@ -111,4 +111,3 @@ def bridge(
         (-1,) * len(prompt) + ((assistant,) * len(closed) + new.message_indices),
         merge_multi_modal_data(before, new.multi_modal_data),
     )
-
