@@ -1,6 +1,6 @@
 """A test-only family that renders images only (text ignored), so storage tests need no real model.
 
-It goes through the real ``Renderer.prepare_image`` path (read, header probe, layout, store put)
+It goes through the real ``Renderer.prepare_images`` path (read, header probe, layout, hash, store put)
 and registers a ``LayoutEngine`` so ``mmrender.materialize`` can re-check its refs. Register it
 in-process with ``mmrender.register_plugin(storetest_family)``.
 """
@@ -47,9 +47,9 @@ def compute(width: int, height: int, params: Mapping[str, Any]) -> ImageLayout:
 class ImagesOnlyRenderer(Renderer):
     def render_conversation(self, conversation: Any) -> RenderedTokens:
         buf = TokenBuffer()
-        for message in conversation.messages:
-            for part in message.images:
-                buf.add_image(self.prepare_image(part), PLACEHOLDER, message.index)
+        parts = [part for message in conversation.messages for part in message.images]
+        for part, image in zip(parts, self.prepare_images(parts), strict=True):
+            buf.add_image(image, PLACEHOLDER, part.message_index)
         return buf.result()
 
     def compute_layout(self, width: int, height: int) -> ImageLayout:

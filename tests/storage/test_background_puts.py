@@ -58,7 +58,7 @@ def test_render_returns_only_after_every_background_put_finished(renderer_for: A
     images = [png_bytes(i) for i in range(6)]
     out = renderer_for(store).render([image_message(*images)])
     assert sorted(store.finished) == sorted(sha256_hex(d) for d in images)
-    assert all(t.startswith("mmrender-put") for t in store.threads)  # not the caller's thread
+    assert all(t.startswith("mmrender-worker") for t in store.threads)  # not the caller's thread
     items = out.multi_modal_data.mm_items["image"]
     assert [item.raw_image_id for item in items] == [sha256_hex(d) for d in images]  # stream order kept
 
@@ -131,3 +131,33 @@ def test_forked_child_renders_with_background_puts(renderer_for: Any, tmp_path: 
         pytest.fail("the forked child hung on the inherited worker pool")
     assert child.exitcode == 0
     assert queue.get(timeout=5) == 2
+
+
+def test_images_are_prepared_in_a_bounded_window_and_errors_come_in_stream_order(
+    renderer_for: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import mmrender.renderer as renderer_module
+
+    loads: list[int] = []
+    real_load = renderer_module.load_image
+    monkeypatch.setattr(renderer_module, "load_image", lambda source: (loads.append(1), real_load(source))[1])
+
+    class WindowStore(SlowDictStore):
+        ahead: list[int] = []  # noqa: RUF012
+
+        def put(self, data: bytes, **kw: Any) -> StoredAsset:
+            self.ahead.append(len(loads) - len(self.finished))
+            return super().put(data, **kw)
+
+    store = WindowStore(delay=0)
+    store.background_puts = False
+    images = [png_bytes(300 + i) for i in range(10)]
+    renderer_for(store).render([image_message(*images)])
+    assert len(loads) == 10 and max(store.ahead) == renderer_module.PIPELINE_DEPTH
+
+    bad = tmp_path / "not-an-image.png"
+    bad.write_bytes(b"plain text, not a PNG")
+    sources = [png_bytes(1), str(bad), png_bytes(2), str(tmp_path / "missing.png")]
+    with pytest.raises(mmrender.errors.ImageSourceError) as info:
+        renderer_for(SlowDictStore(delay=0)).render([image_message(*sources)])
+    assert "message 0, part 2" in str(info.value) and "not a recognised image" in str(info.value)

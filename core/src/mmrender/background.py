@@ -1,8 +1,8 @@
-"""Worker threads for asset writes, so a store's put overlaps with hashing the next image.
+"""Shared worker threads for work that runs with the GIL released, overlapped with the caller's.
 
-Why threads help here: a put is file or network I/O (and, on some file systems, a slow inode
-allocation) that runs with the GIL released, while the caller's next step, sha256 of the next image,
-releases it too. Only stores that declare ``Store.background_puts`` are written this way.
+Two users: a render's text batch is tokenized (Rust, GIL released) while the caller reads and
+hashes its images, and stores that declare ``Store.background_puts`` upload on these threads
+while the caller hashes the next image.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
-#: Puts in flight at once per process; uploads wait on the network, so more than the cores.
+#: Jobs in flight at once per process; uploads wait on the network, so more than the cores.
 MAX_WORKERS = 4
 
 _pool: ThreadPoolExecutor | None = None
@@ -27,7 +27,7 @@ def submit(fn: Callable[[], T]) -> Future[T]:
     global _pool
     with _lock:
         if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="mmrender-put")
+            _pool = ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="mmrender-worker")
         pool = _pool
     return pool.submit(fn)
 

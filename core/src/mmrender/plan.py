@@ -9,9 +9,11 @@ and each token is owned by the message its first character came from.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from . import background
 from .errors import ConversationError
 
 if TYPE_CHECKING:
@@ -95,12 +97,22 @@ def emit(
     """Append the plan's ids to ``buf``.
 
     Every text run not in ``cached`` goes to the tokenizer in one batch; images are prepared (read,
-    hashed, laid out from the header, stored) in stream order. ``forbidden`` maps ids that must never
-    come out of text (placeholder tokens) to their names.
+    laid out from the header, hashed, stored) with :meth:`Renderer.prepare_images`. When there are
+    both, the batch is tokenized on a worker thread while this one prepares the images: the
+    tokenizer, file reads and sha256 all release the GIL. ``forbidden`` maps ids that must never come out of text
+    (placeholder tokens) to their names.
     """
     cached = cached or {}
     forbidden = forbidden or {}
-    fresh = encoder.encode_many([p for k, p, _ in ops if k == TEXT and p not in cached])
+    texts = [p for k, p, _ in ops if k == TEXT and p not in cached]
+    parts = [p for k, p, _ in ops if k == IMAGE]
+    if texts and parts:
+        tokenized = background.submit(functools.partial(encoder.encode_many, texts))
+        prepared = iter(renderer.prepare_images(parts))
+        fresh = tokenized.result()
+    else:
+        fresh = encoder.encode_many(texts)
+        prepared = iter(renderer.prepare_images(parts))
     pos = 0
     ids, owners = buf.ids, buf.owners
     for kind, payload, owner in ops:
@@ -118,7 +130,7 @@ def emit(
             ids.extend(run)
             owners.extend([owner] * len(run))
         elif kind == IMAGE:
-            buf.add_image(renderer.prepare_image(payload), placeholder_id, owner)
+            buf.add_image(next(prepared), placeholder_id, owner)
         else:
             _emit_mixed(payload, buf, encoder, forbidden)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import functools
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, wait
 from typing import Any, Literal, TypeVar
@@ -136,6 +136,9 @@ def _check_processed_grid(item: ProcessedMMItem, layout: ImageLayout, image: Ima
         )
 
 
+#: Images of one render held in memory at once while earlier ones are hashed on worker threads.
+PIPELINE_DEPTH = 4
+
 #: Image layouts a renderer remembers: sizes repeat across a dataset, and each hook call costs ~15 µs.
 LAYOUT_CACHE_SIZE = 4096
 
@@ -238,11 +241,38 @@ class Renderer(abc.ABC):
         with _located(part):
             return self.prepare_loaded(load_image(part.source), part=part)
 
+    def prepare_images(self, parts: Sequence[ImagePart]) -> list[PreparedImage]:
+        """Prepare a render's images in order, hashing on worker threads while the next one is read.
+
+        sha256 releases the GIL, so image ``i`` is hashed on a worker while this thread reads and
+        probes image ``i + 1``; each is then stored in order. At most ``PIPELINE_DEPTH`` images are
+        held in memory at once. Errors still come in stream order for reading and layout.
+        """
+        if len(parts) < 2:
+            return [self.prepare_image(part) for part in parts]
+        done: list[PreparedImage] = []
+        window: deque[tuple[ImagePart, ImageBytes, ImageLayout, Future[str]]] = deque()
+        for part in parts:
+            with _located(part):
+                image = load_image(part.source)
+                layout = self.image_layout(image.width, image.height)
+            window.append((part, image, layout, background.submit(functools.partial(sha256_hex, image.data))))
+            if len(window) >= PIPELINE_DEPTH:
+                done.append(self._finish(*window.popleft()))
+        done.extend(self._finish(*item) for item in list(window))
+        return done
+
+    def _finish(self, part: ImagePart, image: ImageBytes, layout: ImageLayout, digest: Future[str]) -> PreparedImage:
+        with _located(part):
+            return self._prepare(image, layout, digest.result(), part)
+
     def prepare_loaded(self, image: ImageBytes, *, part: ImagePart | None = None) -> PreparedImage:
         """Lay out, hash and store loaded bytes; a store with ``background_puts`` writes on a worker thread."""
         layout = self.image_layout(image.width, image.height)
-        digest = sha256_hex(image.data)  # hashed once: mm_hash is its prefix, the asset name all of it
-        mm_hash = digest[:32]
+        return self._prepare(image, layout, sha256_hex(image.data), part)
+
+    def _prepare(self, image: ImageBytes, layout: ImageLayout, digest: str, part: ImagePart | None) -> PreparedImage:
+        mm_hash = digest[:32]  # hashed once: mm_hash is its prefix, the asset name all of it
         if self.options.multimodal_output == "processed":
             item: Any = self._processed_item(mm_hash, image)
             _check_processed_grid(item, layout, image)
