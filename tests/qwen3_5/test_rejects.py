@@ -122,3 +122,28 @@ def test_unreadable_image_names_message_and_part(tmp_path: Any) -> None:
 def test_unknown_template_kwarg_is_refused() -> None:
     with pytest.raises(ConfigError, match="enable_thinkin"):
         renderer("large").render([{"role": "user", "content": "u"}], enable_thinkin=False)
+
+
+@pytest.mark.parametrize(
+    "part",
+    [
+        {"type": "input_image", "url": None},
+        {"type": "input_image", "path": None},
+        {"type": "input_image", "url": None, "text": "t"},
+    ],
+    ids=["input_image_url", "input_image_path", "input_image_with_text"],
+)
+def test_image_parts_the_template_does_not_see_as_images_are_refused(
+    part: dict[str, Any], tok: Any, images: dict[str, str]
+) -> None:
+    """mmrender's normaliser reads these as images; the template's image test does not match them."""
+    key = "url" if "url" in part else "path"
+    messages = [{"role": "user", "content": [{"type": "text", "text": "look"}, {**part, key: images["tiny"]}]}]
+    try:
+        text = oracle(tok, "large", messages)
+    except Exception:  # the template raises "Unexpected item type in content."
+        text = None
+    assert text is None or "<|image_pad|>" not in text  # never an image to the template
+    with pytest.raises(ConversationError, match="Unexpected item type") as err:
+        renderer("large").render(messages)
+    assert (err.value.message_index, err.value.part_index) == (0, 1)

@@ -47,7 +47,7 @@ def test_late_system_message(make_renderer, oracle_tokenizer):
     _raises(make_renderer(), messages, "system message after the first position", message_index=1)
 
 
-def test_parts_the_template_reads_differently(make_renderer, oracle_tokenizer):
+def test_parts_the_template_reads_differently(make_renderer, sources, oracle_tokenizer):
     r = make_renderer()
     bare = [{"role": "user", "content": ["plain string part", txt("typed")]}]
     assert "plain string" not in oracle_tokenizer.apply_chat_template(bare, tokenize=False)
@@ -55,6 +55,13 @@ def test_parts_the_template_reads_differently(make_renderer, oracle_tokenizer):
     null_image = [{"role": "user", "content": [{"type": "text", "text": "hi", "image": None}]}]
     assert "<|image_pad|>" in oracle_tokenizer.apply_chat_template(null_image, tokenize=False)
     _raises(r, null_image, "vision placeholder", message_index=0, part_index=0)
+    for part in (
+        {"type": "input_image", "url": sources.path("gif")},
+        {"type": "input_image", "path": sources.path("gif")},
+    ):
+        unseen = [{"role": "user", "content": [txt("look"), part]}]
+        assert "vision" not in oracle_tokenizer.apply_chat_template(unseen, tokenize=False)  # silently dropped
+        _raises(r, unseen, "does not see it", message_index=0, part_index=1)
 
 
 def test_placeholder_token_in_text(make_renderer):

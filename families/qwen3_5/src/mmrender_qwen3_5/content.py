@@ -19,6 +19,14 @@ TOOL_RESPONSE_OPEN = "<tool_response>"
 TOOL_RESPONSE_CLOSE = "</tool_response>"
 
 
+def _unseen_image(item: object) -> bool:
+    """An image to mmrender's normaliser that fails the template's ``'image' in item or 'image_url' in
+    item or item.type == 'image'`` test (the template then raises, or reads it as video or text)."""
+    if not isinstance(item, Mapping) or item.get("type") != "input_image":
+        return False
+    return "image" not in item and "image_url" not in item
+
+
 def check_message(message: Message, position: int) -> None:
     """Reject what the template rejects (or renders meaninglessly) for one message."""
     raw = message.raw.get("content") if isinstance(message.raw, Mapping) else None
@@ -28,6 +36,13 @@ def check_message(message: Message, position: int) -> None:
                 raise ConversationError(
                     "Unexpected item type in content. (a plain string is not a content part; "
                     'use {"type": "text", "text": ...})',
+                    message_index=message.index,
+                    part_index=pi,
+                )
+            if _unseen_image(item):
+                raise ConversationError(
+                    f"Unexpected item type in content. (the template does not see a {item['type']!r} part "
+                    'without an \'image\' or \'image_url\' key as an image; use {"type": "image", "image": ...})',
                     message_index=message.index,
                     part_index=pi,
                 )

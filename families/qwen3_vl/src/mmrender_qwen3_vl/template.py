@@ -59,6 +59,14 @@ def tojson(value: Any, message_index: int | None = None) -> str:
         raise ConversationError(f"{where} not JSON-serialisable: {exc}", message_index=message_index) from exc
 
 
+def unseen_image(part: Any) -> bool:
+    """An image part to mmrender (an ``input_image`` with only ``url``/``path``) that the
+    template's image test (``type == 'image'`` or an ``image``/``image_url`` key) does not match."""
+    if not isinstance(part, Mapping) or part.get("type") != "input_image":
+        return False
+    return "image" not in part and "image_url" not in part
+
+
 def _check_raw_parts(message: Message, *, vision: bool) -> None:
     """Reject parts the template would read differently from mmrender's normalisation.
 
@@ -72,6 +80,13 @@ def _check_raw_parts(message: Message, *, vision: bool) -> None:
         if isinstance(part, str):
             raise ConversationError(
                 "bare string content part: the Qwen3-VL template drops it; use {'type': 'text', 'text': ...}",
+                message_index=message.index,
+                part_index=pi,
+            )
+        if unseen_image(part):
+            raise ConversationError(
+                f"image part of type {part.get('type')!r} without an 'image' or 'image_url' key: the Qwen3-VL "
+                "template does not see it and drops it; use {'type': 'image', 'image': ...}",
                 message_index=message.index,
                 part_index=pi,
             )
