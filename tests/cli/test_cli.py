@@ -96,6 +96,14 @@ def test_resolve_and_plugins_json() -> None:
     assert {"file", "data"} <= {s for row in rows for s in row["schemes"]}
 
 
+def test_resolve_text_lists_option_defaults_as_literals() -> None:
+    proc = run("resolve", "qwen3-vl-8b-thinking")
+    assert proc.returncode == 0, proc.stderr
+    lines = dict(line.split(": ", 1) for line in proc.stdout.splitlines())
+    assert lines["route"] == "Qwen/Qwen3-VL-8B-Thinking"
+    assert "multimodal_output='raw'" in lines["options"] and "add_vision_id=False" in lines["options"]
+
+
 def test_layout_reads_header_only(tmp_path: Path) -> None:
     proc = run("layout", "-m", MODEL, str(EXAMPLES / "images" / "street.jpg"), "--json")
     assert proc.returncode == 0, proc.stderr

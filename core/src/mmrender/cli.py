@@ -74,6 +74,8 @@ def cmd_resolve(args: argparse.Namespace) -> int:
         _print_json(info)
     else:
         for key, value in info.items():
+            if key == "options":  # defaults as Python literals: multimodal_output='raw', run_id=None
+                value = ", ".join(f"{name}={default}" for name, default in value.items())
             print(f"{key}: {value}")
     return 0
 
