@@ -161,3 +161,19 @@ def test_images_are_prepared_in_a_bounded_window_and_errors_come_in_stream_order
     with pytest.raises(mmrender.errors.ImageSourceError) as info:
         renderer_for(SlowDictStore(delay=0)).render([image_message(*sources)])
     assert "message 0, part 2" in str(info.value) and "not a recognised image" in str(info.value)
+
+
+def test_a_family_that_overrides_prepare_image_still_sees_every_image(renderer_for: Any) -> None:
+    """``prepare_images`` must not bypass a family's own ``prepare_image`` (it falls back to it per image)."""
+    renderer = renderer_for(SlowDictStore(delay=0))
+    seen: list[int] = []
+
+    class Customised(type(renderer)):  # type: ignore[misc]
+        def prepare_image(self, part: Any) -> Any:
+            seen.append(part.part_index)
+            return super().prepare_image(part)
+
+    renderer.__class__ = Customised
+    out = renderer.render([image_message(png_bytes(61), png_bytes(62), png_bytes(63))])
+    assert seen == [1, 2, 3]
+    assert len(out.multi_modal_data.mm_items["image"]) == 3

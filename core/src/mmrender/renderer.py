@@ -248,7 +248,11 @@ class Renderer(abc.ABC):
         probes image ``i + 1``; each is then stored in order. At most ``PIPELINE_DEPTH`` images are
         held in memory at once. Errors still come in stream order for reading and layout.
         """
-        if len(parts) < 2:
+        cls = type(self)
+        overridden = (
+            cls.prepare_image is not Renderer.prepare_image or cls.prepare_loaded is not Renderer.prepare_loaded
+        )
+        if len(parts) < 2 or overridden:  # a family that customises one image keeps its hook on every image
             return [self.prepare_image(part) for part in parts]
         done: list[PreparedImage] = []
         window: deque[tuple[ImagePart, ImageBytes, ImageLayout, Future[str]]] = deque()
