@@ -1,9 +1,12 @@
-"""Suite-wide safety net: no test writes assets into the repo or $HOME, and a per-test isolated store."""
+"""Suite-wide: no test writes assets into the repo or $HOME, a per-test isolated store, out-of-tree plugin installs."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -28,3 +31,37 @@ def isolated_store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     root = tmp_path / "isolated-store"
     monkeypatch.setenv("MMRENDER_STORE", str(root))
     return root
+
+
+def pip_install_target(src: Path, site: Path, workdir: Path) -> Path:
+    """``pip install --target site`` of a plugin distribution, from a copy (setuptools writes build files
+    next to its source), offline and without touching the test virtualenv; returns ``site``."""
+    copy = workdir / "pip-src" / src.name
+    shutil.copytree(src, copy, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--disable-pip-version-check",
+            "--target",
+            str(site),
+            str(copy),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    return site
+
+
+@pytest.fixture(scope="session")
+def install_plugin() -> Callable[[Path, Path, Path], Path]:
+    """:func:`pip_install_target`, for fixtures that install a plugin outside the tree."""
+    return pip_install_target

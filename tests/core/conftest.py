@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -35,36 +34,11 @@ def clean_plugins(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[N
     plugins.reset()
 
 
-def pip_install(src: Path, target: Path, workdir: Path) -> Path:
-    """Install a plugin distribution into ``target`` from a copy (setuptools writes build files next to it)."""
-    copy = workdir / "pip-src" / src.name
-    shutil.copytree(src, copy, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "--disable-pip-version-check",
-            "--target",
-            str(target),
-            str(copy),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return target
-
-
 @pytest.fixture(scope="session")
-def throwaway_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def throwaway_site(tmp_path_factory: pytest.TempPathFactory, install_plugin: Callable[..., Path]) -> Path:
     """A site directory outside the tree holding only the installed throwaway distribution."""
     work = tmp_path_factory.mktemp("throwaway")
-    return pip_install(THROWAWAY_SRC, work / "site", work)
+    return install_plugin(THROWAWAY_SRC, work / "site", work)
 
 
 def write_dist(root: Path, dist: str, module: str, body: str) -> Path:
@@ -92,13 +66,13 @@ where = ["src"]
 
 
 @pytest.fixture
-def make_dist(tmp_path: Path) -> Callable[[str, str, str], Path]:
+def make_dist(tmp_path: Path, install_plugin: Callable[..., Path]) -> Callable[[str, str, str], Path]:
     """Build and install a one-module plugin distribution into its own site dir; return the site."""
 
     def make(dist: str, module: str, body: str) -> Path:
         work = tmp_path / f"dist-{dist}"
         write_dist(work / "src-tree", dist, module, body)
-        return pip_install(work / "src-tree", work / "site", work)
+        return install_plugin(work / "src-tree", work / "site", work)
 
     return make
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -52,33 +51,10 @@ print(json.dumps({"owner": owner, "raw_uri": item.raw_uri, "raw_image_id": item.
 
 
 @pytest.fixture(scope="module")
-def sqlite_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``pip install --target`` of the example from a copy (setuptools writes build files beside it)."""
+def sqlite_site(tmp_path_factory: pytest.TempPathFactory, install_plugin: Any) -> Path:
+    """The example installed with ``pip install --target`` outside the tree (never into the venv)."""
     work = tmp_path_factory.mktemp("sqlite-plugin")
-    copy = work / "src"
-    shutil.copytree(SRC, copy, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
-    site = work / "site"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "--no-index",
-            "--disable-pip-version-check",
-            "--target",
-            str(site),
-            str(copy),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    return site
+    return install_plugin(SRC, work / "site", work)
 
 
 def test_entry_point_plugin_renders_stores_and_resolves_refs(sqlite_site: Path, tmp_path: Path) -> None:
