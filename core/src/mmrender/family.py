@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -63,3 +65,26 @@ class FamilySpec:
             if r.model_id == model_id:
                 return r
         return None
+
+
+#: Where a Hugging Face checkpoint keeps its chat template, in the order transformers looks.
+CHAT_TEMPLATE_FILES = ("chat_template.jinja", "chat_template.json", "tokenizer_config.json")
+
+
+def checkpoint_chat_template(directory: Path) -> str | None:
+    """The chat template text a local checkpoint ships (a ``.jinja`` file, or the ``chat_template``
+    string of a JSON file), or None; families match it against their official templates' hashes."""
+    for name in CHAT_TEMPLATE_FILES:
+        path = directory / name
+        if not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if name.endswith(".jinja"):
+            return text
+        try:
+            template = json.loads(text).get("chat_template")
+        except (json.JSONDecodeError, AttributeError):
+            continue
+        if isinstance(template, str):
+            return template
+    return None

@@ -99,20 +99,16 @@ def emit(
     Every text run not in ``cached`` goes to the tokenizer in one batch; images are prepared (read,
     laid out from the header, hashed, stored) with :meth:`Renderer.prepare_images`. When there are
     both, the batch is tokenized on a worker thread while this one prepares the images: the
-    tokenizer, file reads and sha256 all release the GIL. ``forbidden`` maps ids that must never come out of text
-    (placeholder tokens) to their names.
+    tokenizer, file reads and sha256 all release the GIL. ``forbidden`` maps ids that must never
+    come out of text (placeholder tokens) to their names.
     """
     cached = cached or {}
     forbidden = forbidden or {}
     texts = [p for k, p, _ in ops if k == TEXT and p not in cached]
     parts = [p for k, p, _ in ops if k == IMAGE]
-    if texts and parts:
-        tokenized = background.submit(functools.partial(encoder.encode_many, texts))
-        prepared = iter(renderer.prepare_images(parts))
-        fresh = tokenized.result()
-    else:
-        fresh = encoder.encode_many(texts)
-        prepared = iter(renderer.prepare_images(parts))
+    tokenized = background.submit(functools.partial(encoder.encode_many, texts)) if texts and parts else None
+    prepared = iter(renderer.prepare_images(parts))
+    fresh = tokenized.result() if tokenized is not None else encoder.encode_many(texts)
     pos = 0
     ids, owners = buf.ids, buf.owners
     for kind, payload, owner in ops:

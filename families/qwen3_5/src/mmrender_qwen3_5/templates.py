@@ -10,12 +10,12 @@ does is the same for both, so a variant is just its asset, its hash and that one
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
 import attrs
 from mmrender.errors import ConfigError
+from mmrender.family import checkpoint_chat_template
 
 ASSETS = Path(__file__).parent / "assets"
 
@@ -67,28 +67,17 @@ def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def checkpoint_template_text(directory: Path) -> str | None:
-    """The chat template a local checkpoint ships (``chat_template.jinja`` wins, as in transformers)."""
-    jinja = directory / "chat_template.jinja"
-    if jinja.is_file():
-        return jinja.read_text(encoding="utf-8")
-    config = directory / "tokenizer_config.json"
-    if config.is_file():
-        template = json.loads(config.read_text(encoding="utf-8")).get("chat_template")
-        if isinstance(template, str):
-            return template
-    return None
-
-
 def detect_variant(directory: Path) -> TemplateVariant:
     """Pick the variant whose bytes the checkpoint's template matches; anything else is refused.
 
     A fine-tuned checkpoint with an edited template would render differently from what this
     renderer produces, so an unknown template is an error rather than a silent guess.
     """
-    text = checkpoint_template_text(directory)
+    text = checkpoint_chat_template(directory)
     if text is None:
-        raise ConfigError(f"{directory} has no chat_template.jinja or tokenizer_config.json chat_template")
+        raise ConfigError(
+            f"{directory} has no chat template (chat_template.jinja, chat_template.json or tokenizer_config.json)"
+        )
     variant = BY_SHA256.get(sha256_text(text))
     if variant is None:
         known = ", ".join(f"{v.asset_dir} ({v.sha256[:12]}…)" for v in VARIANTS.values())

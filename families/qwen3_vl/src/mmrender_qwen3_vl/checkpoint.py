@@ -11,33 +11,15 @@ template counts).
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
+
+from mmrender.family import checkpoint_chat_template
 
 #: sha256 of the template text of Qwen/Qwen3-VL-8B-Instruct @ 0c351dd01ed87e9c1b53cbc748cba10e6187ff3b.
 INSTRUCT_TEMPLATE_SHA256 = "3636d0f0bd6bef02654cdffdc447b79cb2cef8ab02cc75267345946291a489e4"
 #: sha256 of the template text of Qwen/Qwen3-VL-8B-Thinking @ 92f3c4b4feadd3a016ef468d103bb5f58b2a2c6b.
 THINKING_TEMPLATE_SHA256 = "36e042fe45641f067b1f2381fcc8955d10d956a3ed333ecdf7f7eb0916f68956"
 _KNOWN = {INSTRUCT_TEMPLATE_SHA256: False, THINKING_TEMPLATE_SHA256: True}
-_TEMPLATE_FILES = ("chat_template.jinja", "chat_template.json", "tokenizer_config.json")
-
-
-def chat_template(path: Path) -> str:
-    """The checkpoint's chat template text (``.jinja``, or the ``chat_template`` key of a JSON file), or ""."""
-    for name in _TEMPLATE_FILES:
-        f = path / name
-        if not f.is_file():
-            continue
-        text = f.read_text(encoding="utf-8", errors="replace")
-        if name.endswith(".jinja"):
-            return text
-        try:
-            template = json.loads(text).get("chat_template")
-        except (json.JSONDecodeError, AttributeError):
-            continue
-        if isinstance(template, str):
-            return template
-    return ""
 
 
 def known_template(template: str) -> bool | None:
@@ -47,7 +29,7 @@ def known_template(template: str) -> bool | None:
 
 def is_thinking(path: Path) -> bool:
     """See the module docstring."""
-    template = chat_template(path)
+    template = checkpoint_chat_template(path) or ""
     known = known_template(template)
     if known is not None:
         return known
