@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -27,6 +28,26 @@ def _options(pairs: Sequence[str]) -> dict[str, Any]:
             raise MMRenderError(f"--option expects KEY=VALUE, got {pair!r}")
         out[key.replace("-", "_")] = _parse_value(value)
     return out
+
+
+def _seconds(text: str) -> float:
+    from .network import parse_timeout
+
+    try:
+        return parse_timeout(text, "--timeout")
+    except MMRenderError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _add_timeout(parser: argparse.ArgumentParser) -> None:
+    """``--timeout SECONDS`` for commands that may touch the network; main() exports it as $MMRENDER_TIMEOUT."""
+    parser.add_argument(
+        "--timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help="give up on a remote host (http image, s3 store) that does not connect or answer within SECONDS "
+        "(default $MMRENDER_TIMEOUT or 20)",
+    )
 
 
 def _print_json(obj: Any) -> None:
@@ -202,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="family option, repeatable")
     p.add_argument("--add-generation-prompt", action="store_true", help="end each prompt with the assistant header")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    _add_timeout(p)
     p.set_defaults(func=cmd_render)
 
     p = sub.add_parser("resolve", help="show which family renders a model")
@@ -223,17 +245,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-m", "--model", required=True)
     p.add_argument("images", nargs="+", metavar="IMAGE")
     p.add_argument("--json", action="store_true")
+    _add_timeout(p)
     p.set_defaults(func=cmd_layout)
 
     p = sub.add_parser("store", help="asset store maintenance")
     store_sub = p.add_subparsers(dest="store_command", required=True, metavar="SUBCOMMAND")
     q = store_sub.add_parser("verify", help="re-hash every asset and report mismatches")
     q.add_argument("url")
+    _add_timeout(q)
     q.set_defaults(func=cmd_store_verify)
     q = store_sub.add_parser("gc", help="delete assets no listed JSONL references (dry run by default)")
     q.add_argument("url")
     q.add_argument("--keep-referenced", nargs="+", required=True, metavar="FILE")
     q.add_argument("--delete", action="store_true", help="actually delete (default: only report)")
+    _add_timeout(q)
     q.set_defaults(func=cmd_store_gc)
     return parser
 
@@ -241,6 +266,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "timeout", None) is not None:  # one setting for every store and fetch, in any thread
+        from .network import TIMEOUT_ENV
+
+        os.environ[TIMEOUT_ENV] = repr(args.timeout)
     try:
         return int(args.func(args) or 0)
     except MMRenderError as exc:

@@ -81,6 +81,41 @@ class FetchRefusedError(ImageSourceError):
     """A remote (http/https) source was given but no fetch policy allows it."""
 
 
+class NetworkError(MMRenderError):
+    """A remote host timed out, refused or dropped the connection, or has no DNS entry.
+
+    ``kind`` is one of the failure kinds in :mod:`mmrender.network`; ``host``/``port`` say where,
+    ``timeout`` the seconds waited. Stores raise :class:`StoreNetworkError`, image fetches
+    :class:`ImageFetchError`; catch this class for both.
+    """
+
+    kind: str = ""
+    host: str = ""
+    port: int | None = None
+    timeout: float | None = None
+    #: The failure in one sentence (host, port, kind, timeout), without what was being done.
+    reason: str = ""
+
+    def _where(self, kind: str, host: str, port: int | None, timeout: float | None, reason: str) -> None:
+        self.kind, self.host, self.port, self.timeout, self.reason = kind, host, port, timeout, reason
+
+
+class ImageFetchError(ImageSourceError, NetworkError):
+    """A remote image source (http/https/ftp …) could not be fetched because of the network."""
+
+    @classmethod
+    def from_network(cls, err: NetworkError, *, source: str) -> ImageFetchError:
+        out = cls(f"cannot fetch image: {err.reason}", source=source)
+        out._where(err.kind, err.host, err.port, err.timeout, err.reason)
+        return out
+
+    def located(self, message_index: int | None, part_index: int | None) -> ImageSourceError:
+        out = super().located(message_index, part_index)
+        if isinstance(out, NetworkError):
+            out._where(self.kind, self.host, self.port, self.timeout, self.reason)
+        return out
+
+
 class RefError(MMRenderError, ValueError):
     """Base for malformed or unverifiable raw image refs."""
 
@@ -115,6 +150,14 @@ class MissingBackendError(StorageError):
 
 class AssetNotFoundError(StorageError, FileNotFoundError):
     """The referenced asset is not in the store."""
+
+
+class StoreNetworkError(StorageError, NetworkError):
+    """A store or remote URI could not be reached, or stopped answering, within the network timeout."""
+
+    def __init__(self, what: str, reason: str, *, kind: str, host: str, port: int | None, timeout: float) -> None:
+        self._where(kind, host, port, timeout, reason)
+        super().__init__(f"{what}: {reason}")
 
 
 class AssetIntegrityError(StorageError):

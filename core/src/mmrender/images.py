@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import attrs
 from PIL import Image, UnidentifiedImageError
 
-from .errors import FetchRefusedError, ImageSourceError, MMRenderError
+from .errors import FetchRefusedError, ImageFetchError, ImageSourceError, MMRenderError, NetworkError
 from .storage import read_uri, scheme_of
 
 #: Formats every supported vision processor decodes; others are refused up front.
@@ -181,6 +181,8 @@ def source_bytes(source: Any) -> tuple[bytes, str]:
         return _read_path(Path(source), label), label
     try:
         return read_uri(source), label
+    except NetworkError as exc:  # before FileNotFoundError: an unreachable host is not a missing file
+        raise ImageFetchError.from_network(exc, source=label) from exc
     except FileNotFoundError as exc:
         raise ImageSourceError("image file not found", source=label) from exc
     except ImageSourceError:

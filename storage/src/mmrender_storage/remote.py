@@ -27,6 +27,7 @@ from fsspec.registry import known_implementations
 from mmrender import hookimpl
 from mmrender.errors import AssetNotFoundError, MissingBackendError, MMRenderError, StorageError, UnsafeLocatorError
 from mmrender.images import FETCH_SCHEMES, check_fetch_policy
+from mmrender.network import network_timeout
 from mmrender.storage import (
     SHA256_RE,
     AssetStat,
@@ -38,6 +39,8 @@ from mmrender.storage import (
     sha256_hex,
     verify,
 )
+
+from .network import bound_retries, network_error, timeout_options
 
 SCHEMES_ENV = "MMRENDER_FSSPEC_SCHEMES"
 CACHE_ENV = "MMRENDER_READ_CACHE_BYTES"
@@ -70,15 +73,19 @@ def _install_hint(protocol: str, exc: BaseException) -> MissingBackendError:
     return MissingBackendError(f"{protocol}:// needs a package that is not installed: {how}")
 
 
-def open_filesystem(url: str, options: dict[str, Any]) -> tuple[fsspec.AbstractFileSystem, str]:
-    """``url_to_fs`` with typed errors: a missing implementation names what to install."""
+def open_filesystem(url: str, options: dict[str, Any], timeout: float) -> tuple[fsspec.AbstractFileSystem, str]:
+    """``url_to_fs`` with the network timeout applied and typed errors (a missing package is named)."""
     protocol = scheme_of(url.split("::")[-1])
+    if "::" not in url:  # chained URLs: options belong to the outer protocol, leave them alone
+        options = timeout_options(protocol, options, timeout)
     try:
-        return url_to_fs(url, **options)
+        fs, path = url_to_fs(url, **options)
     except ImportError as exc:
         raise _install_hint(protocol, exc) from exc
     except Exception as exc:  # bad options or URL: TypeError, ValueError … from the implementation
         raise StorageError(f"cannot open {url}: {type(exc).__name__}: {exc}") from exc
+    bound_retries(fs)
+    return fs, path
 
 
 class ReadCache:
@@ -123,17 +130,38 @@ def _env_cache_bytes() -> int:
         return 0
 
 
-def _fail(what: str, exc: Exception) -> StorageError:
-    """One clear error for every transport failure (connection refused, timeouts, auth …)."""
+def _fail(what: str, exc: Exception, timeout: float, url: str | None) -> StorageError:
+    """One clear error for every transport failure; network ones name the host, what happened and the timeout.
+
+    The network check comes first: fsspec's HTTP filesystem wraps an unreachable host in a
+    ``FileNotFoundError``, which must not read as "not found".
+    """
+    unreachable = network_error(what, exc, timeout, url)
+    if unreachable is not None:
+        return unreachable
     if isinstance(exc, FileNotFoundError):
         return AssetNotFoundError(f"{what}: not found")
     return StorageError(f"{what} failed: {type(exc).__name__}: {exc}")
 
 
+def _endpoint(fs: fsspec.AbstractFileSystem, url: str) -> str | None:
+    """The URL naming the host ``fs`` talks to: s3fs's ``endpoint_url``, else ``url`` itself.
+
+    An ``s3://`` URL names a bucket, not a host: with no endpoint set, the host comes from the
+    botocore error (or stays unnamed).
+    """
+    endpoint = getattr(fs, "endpoint_url", None) or (getattr(fs, "client_kwargs", None) or {}).get("endpoint_url")
+    if isinstance(endpoint, str) and endpoint:
+        return endpoint
+    return None if scheme_of(url) in S3_PROTOCOLS else url
+
+
 class RemoteStore(Store):
     """A content-addressed store at ``<protocol>://<root>/<sha256>`` on any fsspec filesystem."""
 
-    def __init__(self, fs: fsspec.AbstractFileSystem, root: str, *, cache_bytes: int = 0) -> None:
+    def __init__(
+        self, fs: fsspec.AbstractFileSystem, root: str, *, cache_bytes: int = 0, timeout: float | None = None
+    ) -> None:
         root = root.rstrip("/")
         if not root.strip("/"):
             raise StorageError(f"a {fs.protocol} store needs a bucket or directory in its URL")
@@ -144,6 +172,8 @@ class RemoteStore(Store):
         self.atomic = bool(ATOMIC_PUT & set(self.protocols))
         self.is_s3 = bool(S3_PROTOCOLS & set(self.protocols)) and hasattr(fs, "call_s3")
         self.cache = ReadCache(cache_bytes)
+        self.timeout = network_timeout(timeout)
+        self.endpoint = _endpoint(fs, self.url)
         # async filesystems (s3fs, gcsfs, adlfs …) serve sync calls from any thread on fsspec's loop
         self.background_puts = bool(getattr(fs, "async_impl", False))
 
@@ -152,6 +182,9 @@ class RemoteStore(Store):
 
     def _uri(self, sha: str) -> str:
         return self.fs.unstrip_protocol(self._path(sha))
+
+    def _fail(self, what: str, exc: Exception) -> StorageError:
+        return _fail(f"store {self.url}: {what}", exc, self.timeout, self.endpoint)
 
     # -- writing -----------------------------------------------------------------------------
     def put(self, data: bytes, *, mime: str | None = None, sha256: str | None = None) -> StoredAsset:
@@ -163,7 +196,7 @@ class RemoteStore(Store):
         except MMRenderError:
             raise
         except Exception as exc:
-            raise _fail(f"store {self.url}: writing asset {sha}", exc) from exc
+            raise self._fail(f"writing asset {sha}", exc) from exc
         return StoredAsset(sha256=sha, raw_uri=self._uri(sha), raw_image_id=sha)
 
     def _present(self, path: str, size: int) -> bool:
@@ -223,7 +256,7 @@ class RemoteStore(Store):
         try:
             return self.fs.cat_file(path)
         except Exception as exc:
-            raise _fail(f"store {self.url}: reading asset {sha256}", exc) from exc
+            raise self._fail(f"reading asset {sha256}", exc) from exc
 
     def stat(self, sha256: str) -> AssetStat:
         path = self._path(sha256)
@@ -234,7 +267,7 @@ class RemoteStore(Store):
             except (NotImplementedError, AttributeError):
                 modified = None
         except Exception as exc:
-            raise _fail(f"store {self.url}: stat of asset {sha256}", exc) from exc
+            raise self._fail(f"stat of asset {sha256}", exc) from exc
         return AssetStat(size=int(info.get("size") or 0), mtime=modified.timestamp() if modified else None)
 
     def _listing(self) -> list[str]:
@@ -244,7 +277,7 @@ class RemoteStore(Store):
         except FileNotFoundError:
             return []
         except Exception as exc:
-            raise _fail(f"store {self.url}: listing", exc) from exc
+            raise self._fail("listing", exc) from exc
 
     def iter_assets(self) -> Iterator[str]:
         yield from sorted(n for n in self._listing() if SHA256_RE.fullmatch(n))
@@ -264,7 +297,7 @@ class RemoteStore(Store):
         except FileNotFoundError:
             pass
         except Exception as exc:
-            raise _fail(f"store {self.url}: deleting asset {sha256}", exc) from exc
+            raise self._fail(f"deleting asset {sha256}", exc) from exc
 
     def delete_temporary(self, name: str) -> None:
         if not (name.startswith(TMP_PREFIX) and name.endswith(TMP_SUFFIX)) or "/" in name:
@@ -285,14 +318,17 @@ class FsspecBackend(StorageBackend):
         if "::" in url:
             raise StorageError(f"chained fsspec URLs cannot be stores ({url}); use read_cache_bytes for caching")
         cache_bytes = options.pop("read_cache_bytes", None)
-        fs, root = open_filesystem(url, options)
-        return RemoteStore(fs, root, cache_bytes=_env_cache_bytes() if cache_bytes is None else int(cache_bytes))
+        timeout = network_timeout(options.pop("timeout", None))
+        fs, root = open_filesystem(url, options, timeout)
+        cache = _env_cache_bytes() if cache_bytes is None else int(cache_bytes)
+        return RemoteStore(fs, root, cache_bytes=cache, timeout=timeout)
 
     def read(self, uri: str, **options: Any) -> bytes:
         """Read one URI; a name that is a sha256 is verified (and cached when the cache is on)."""
         if scheme_of(uri.split("::")[-1]) in FETCH_SCHEMES:
             check_fetch_policy(uri)
-        fs, path = open_filesystem(uri, options)
+        timeout = network_timeout(options.pop("timeout", None))
+        fs, path = open_filesystem(uri, options, timeout)
         name = path.rstrip("/").rpartition("/")[2]
         is_asset = bool(SHA256_RE.fullmatch(name))
         if is_asset and (cached := self.cache.get(name)) is not None:
@@ -300,7 +336,7 @@ class FsspecBackend(StorageBackend):
         try:
             data = fs.cat_file(path)
         except Exception as exc:
-            raise _fail(f"reading {uri[:80]}", exc) from exc
+            raise _fail(f"reading {uri[:80]}", exc, timeout, _endpoint(fs, uri)) from exc
         if is_asset:
             verify(data, name, f"asset {uri}")
             self.cache.put(name, data)
