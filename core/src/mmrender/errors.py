@@ -143,6 +143,10 @@ class UnknownFamilyError(RefError):
 class StorageError(MMRenderError):
     """A store could not read or write an asset."""
 
+    def located(self, message_index: int | None, part_index: int | None) -> StorageError:
+        """The same error prefixed with the message and part whose image was being stored or read."""
+        return type(self)(f"message {message_index}, part {part_index}: {self}")
+
 
 class MissingBackendError(StorageError):
     """No installed storage backend handles the URI scheme."""
@@ -155,9 +159,24 @@ class AssetNotFoundError(StorageError, FileNotFoundError):
 class StoreNetworkError(StorageError, NetworkError):
     """A store or remote URI could not be reached, or stopped answering, within the network timeout."""
 
-    def __init__(self, what: str, reason: str, *, kind: str, host: str, port: int | None, timeout: float) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: str = "",
+        host: str = "",
+        port: int | None = None,
+        timeout: float | None = None,
+        reason: str = "",
+    ) -> None:
         self._where(kind, host, port, timeout, reason)
-        super().__init__(f"{what}: {reason}")
+        super().__init__(message)
+
+    def located(self, message_index: int | None, part_index: int | None) -> StorageError:
+        out = super().located(message_index, part_index)
+        if isinstance(out, NetworkError):
+            out._where(self.kind, self.host, self.port, self.timeout, self.reason)
+        return out
 
 
 class AssetIntegrityError(StorageError):

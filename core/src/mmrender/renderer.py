@@ -76,7 +76,7 @@ def _located(part: ImagePart | None) -> Iterator[None]:
     except StorageError as exc:
         if part is None:
             raise
-        raise type(exc)(f"message {part.message_index}, part {part.part_index}: {exc}") from exc
+        raise exc.located(part.message_index, part.part_index) from exc
 
 
 def _run_located(fn: Callable[[], T], part: ImagePart | None) -> T:

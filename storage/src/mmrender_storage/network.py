@@ -148,4 +148,4 @@ def network_error(what: str, exc: BaseException, timeout: float, url: str | None
     host, port = _address(exc, url)
     detail = f"{type(exc).__name__}: {exc}" if kind == network.UNREACHABLE else ""
     reason = network.describe_failure(kind, host, port, timeout, detail)
-    return StoreNetworkError(what, reason, kind=kind, host=host, port=port, timeout=timeout)
+    return StoreNetworkError(f"{what}: {reason}", kind=kind, host=host, port=port, timeout=timeout, reason=reason)
