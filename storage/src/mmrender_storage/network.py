@@ -91,7 +91,7 @@ def _specific_kinds() -> tuple[tuple[tuple[type[BaseException], ...], str], ...]
         (_named("botocore.exceptions", "ConnectTimeoutError"), network.TIMED_OUT_CONNECTING),
         (_named("aiohttp", "SocketTimeoutError"), network.TIMED_OUT_READING),
         (_named("botocore.exceptions", "ReadTimeoutError"), network.TIMED_OUT_READING),
-        (_named("aiohttp", "ClientConnectorDNSError") + (socket.gaierror,), network.DNS_FAILURE),
+        ((*_named("aiohttp", "ClientConnectorDNSError"), socket.gaierror), network.DNS_FAILURE),
         ((ConnectionRefusedError,), network.REFUSED),
         ((ConnectionResetError, ConnectionAbortedError, BrokenPipeError), network.RESET),
         (_named("aiohttp", "ServerDisconnectedError"), network.CLOSED),
