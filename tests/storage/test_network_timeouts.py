@@ -7,6 +7,7 @@ regression to library defaults (aiohttp: 300 s, botocore: 60 s x retries) fails 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -124,6 +125,22 @@ def test_refs_pointing_at_a_dead_host_fail_with_a_store_network_error(allow_fetc
         err, _ = failure_of(lambda: mmrender.materialize(dump(ref)))
     assert isinstance(err, StoreNetworkError) and not isinstance(err, AssetNotFoundError), repr(err)
     assert_names_the_failure(err, network.TIMED_OUT_READING, port, 1.0)
+
+
+def test_a_dns_failure_is_named_even_when_wrapped() -> None:
+    """No test may query DNS, so this takes the resolver's real error for an empty host name, wrapped
+    as fsspec's HTTP ``info`` wraps any failure (in a ``FileNotFoundError``)."""
+    from mmrender_storage.network import network_error
+
+    try:
+        socket.getaddrinfo("", None)
+    except socket.gaierror as dns:
+        try:
+            raise FileNotFoundError("http://nowhere.example/cat.png") from dns
+        except FileNotFoundError as wrapped:
+            err = network_error("reading http://nowhere.example/cat.png", wrapped, 3.0, "http://nowhere.example/x")
+    assert err is not None and (err.kind, err.host, err.port) == (network.DNS_FAILURE, "nowhere.example", 80)
+    assert "DNS lookup failed for nowhere.example; network timeout 3 s" in str(err)
 
 
 # -- the timeout setting ------------------------------------------------------------------------
