@@ -40,7 +40,7 @@ def storage_plugins(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator
     """Only ``mmrender-storage`` from entry points, plus the images-only test family, per test."""
     monkeypatch.setenv("MMRENDER_PLUGINS", "mmrender-storage")
     monkeypatch.setenv("MMRENDER_STORE", str(tmp_path / "default-store"))
-    for name in ("MMRENDER_FETCH_POLICY", "MMRENDER_FSSPEC_SCHEMES", "MMRENDER_READ_CACHE_BYTES"):
+    for name in ("MMRENDER_FETCH_POLICY", "MMRENDER_FSSPEC_SCHEMES", "MMRENDER_READ_CACHE_BYTES", "MMRENDER_TIMEOUT"):
         monkeypatch.delenv(name, raising=False)
     plugins.reset()
     mmrender.register_plugin(storetest_family, name="storetest")

@@ -99,6 +99,11 @@ class NetworkError(MMRenderError):
     def _where(self, kind: str, host: str, port: int | None, timeout: float | None, reason: str) -> None:
         self.kind, self.host, self.port, self.timeout, self.reason = kind, host, port, timeout, reason
 
+    def _carry_to(self, other: object) -> None:
+        """Give a re-labelled copy (``located``) the same host, port, kind and timeout."""
+        if isinstance(other, NetworkError):
+            other._where(self.kind, self.host, self.port, self.timeout, self.reason)
+
 
 class ImageFetchError(ImageSourceError, NetworkError):
     """A remote image source (http/https/ftp …) could not be fetched because of the network."""
@@ -111,8 +116,7 @@ class ImageFetchError(ImageSourceError, NetworkError):
 
     def located(self, message_index: int | None, part_index: int | None) -> ImageSourceError:
         out = super().located(message_index, part_index)
-        if isinstance(out, NetworkError):
-            out._where(self.kind, self.host, self.port, self.timeout, self.reason)
+        self._carry_to(out)
         return out
 
 
@@ -174,8 +178,7 @@ class StoreNetworkError(StorageError, NetworkError):
 
     def located(self, message_index: int | None, part_index: int | None) -> StorageError:
         out = super().located(message_index, part_index)
-        if isinstance(out, NetworkError):
-            out._where(self.kind, self.host, self.port, self.timeout, self.reason)
+        self._carry_to(out)
         return out
 
 

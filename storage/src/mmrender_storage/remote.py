@@ -40,7 +40,7 @@ from mmrender.storage import (
     verify,
 )
 
-from .network import bound_retries, network_error, timeout_options
+from .network import S3_PROTOCOLS, bound_retries, network_error, timeout_options
 
 SCHEMES_ENV = "MMRENDER_FSSPEC_SCHEMES"
 CACHE_ENV = "MMRENDER_READ_CACHE_BYTES"
@@ -49,7 +49,6 @@ EXCLUDED = frozenset({"file", "local", "data"})
 ATOMIC_PUT = frozenset(
     {"s3", "s3a", "gs", "gcs", "abfs", "abfss", "az", "adl", "oss", "oci", "ocilake", "tos", "tosfs", "memory"}
 )
-S3_PROTOCOLS = frozenset({"s3", "s3a"})
 #: Which extra of this distribution brings a protocol's implementation.
 EXTRAS = {"s3": "mmrender-storage[s3]", "s3a": "mmrender-storage[s3]"}
 TMP_PREFIX = ".tmp-"
