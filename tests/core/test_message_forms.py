@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from typing import Any, Literal
+from typing import Any
 
+import message_objects as M
 import pytest
 from mmrender import ConversationError, ImagePart, TextPart, ToolCall
 from mmrender.conversation import REASONING_KEYS, normalize_conversation
@@ -62,48 +63,7 @@ def test_none_valued_keys_are_absent_as_in_transformers() -> None:
     assert (ours.content, ours.tool_calls, ours.name, ours.reasoning_content) == (None, (), None, None)
 
 
-# -- pydantic models shaped like the OpenAI SDK's message types -----------------------------------
-class ImageURL(BaseModel):
-    url: str
-    detail: Literal["auto", "low", "high"] | None = None
-
-
-class ImagePartModel(BaseModel):
-    type: Literal["image_url"] = "image_url"
-    image_url: ImageURL
-
-
-class TextPartModel(BaseModel):
-    type: Literal["text"] = "text"
-    text: str
-
-
-class Function(BaseModel):
-    name: str
-    arguments: str
-
-
-class ToolCallModel(BaseModel):
-    id: str
-    type: Literal["function"] = "function"
-    function: Function
-
-
-class ChatCompletionMessage(BaseModel):
-    """Like ``openai.types.chat.ChatCompletionMessage``: optional fields are None, not absent."""
-
-    role: Literal["assistant"] = "assistant"
-    content: str | None = None
-    refusal: str | None = None
-    tool_calls: list[ToolCallModel] | None = None
-    reasoning_content: str | None = None
-
-
-class UserMessage(BaseModel):
-    role: Literal["user", "system", "developer"] = "user"
-    content: str | list[TextPartModel | ImagePartModel]
-
-
+# -- message objects: pydantic models shaped like the OpenAI SDK's (tests/message_objects.py), dataclasses
 @dataclasses.dataclass
 class ToolMessage:
     content: str
@@ -112,9 +72,12 @@ class ToolMessage:
 
 
 def test_pydantic_messages_and_nested_parts_and_calls() -> None:
-    user = UserMessage(content=[TextPartModel(text="look"), ImagePartModel(image_url=ImageURL(url="/tmp/a.png"))])
-    reply = ChatCompletionMessage(
-        tool_calls=[ToolCallModel(id="c1", function=Function(name="zoom", arguments='{"x": 1}'))],
+    user = M.Message(
+        role="user", content=[M.TextPart(text="look"), M.ImageURLPart(image_url=M.ImageURL(url="/tmp/a.png"))]
+    )
+    reply = M.AssistantMessage(
+        role="assistant",
+        tool_calls=[M.ToolCall(id="c1", function=M.Function(name="zoom", arguments='{"x": 1}'))],
         reasoning_content="hmm",
     )
     tool = ToolMessage(content="done", tool_call_id="c1")
@@ -132,8 +95,8 @@ def test_pydantic_messages_and_nested_parts_and_calls() -> None:
 def test_a_dict_message_may_hold_pydantic_parts_and_calls() -> None:
     message = {
         "role": "assistant",
-        "content": [TextPartModel(text="a")],
-        "tool_calls": [ToolCallModel(id="c", function=Function(name="f", arguments="{}"))],
+        "content": [M.TextPart(text="a")],
+        "tool_calls": [M.ToolCall(id="c", function=M.Function(name="f", arguments="{}"))],
     }
     ours = _ours(message)
     assert ours.content == (TextPart("a"),) and ours.tool_calls == (ToolCall("f", "{}", "c"),)
