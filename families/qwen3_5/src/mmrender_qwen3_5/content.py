@@ -157,4 +157,4 @@ def assistant_parts(message: Message, *, thinking_form: bool) -> tuple[list[Piec
             message_index=image.message_index,
             part_index=image.part_index,
         )
-    return marked.pieces(reasoning), marked.pieces(body), bool(body)
+    return marked.pieces(reasoning), marked.pieces(body), bool(body.strip())
