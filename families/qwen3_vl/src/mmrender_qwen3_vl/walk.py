@@ -59,7 +59,7 @@ def _instruct_turns(walker: TemplateWalker, messages: tuple[Message, ...], after
 def _dropped_role(m: Message, template: str) -> ConversationError:
     """A role outside system/user/assistant/tool (e.g. ``developer``): the template writes nothing for it."""
     return ConversationError(
-        f"role {m.role!r}: the Qwen3-VL {template} template silently drops messages with roles other than "
+        f"unexpected role {m.role!r}: the Qwen3-VL {template} template silently drops messages with roles other than "
         "system, user, assistant and tool; use one of those (e.g. 'system' for developer instructions)",
         message_index=m.index,
     )
