@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -65,3 +66,11 @@ def pip_install_target(src: Path, site: Path, workdir: Path) -> Path:
 def install_plugin() -> Callable[[Path, Path, Path], Path]:
     """:func:`pip_install_target`, for fixtures that install a plugin outside the tree."""
     return pip_install_target
+
+
+@pytest.fixture(scope="session")
+def as_message_objects() -> Callable[[list[Any]], list[Any]]:
+    """Turns a dict conversation into OpenAI-SDK-shaped pydantic objects (see ``message_objects.py``)."""
+    from message_objects import as_message_objects
+
+    return as_message_objects

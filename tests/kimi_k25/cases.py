@@ -296,6 +296,42 @@ def hand_written(im: dict[str, str]) -> list[tuple[str, list[dict[str, Any]], li
             ],
             [SEARCH],
         ),
+        (
+            "developer_role",
+            [
+                {"role": "developer", "content": "Answer in haiku."},
+                user,
+                {"role": "assistant", "content": "Four, plainly."},
+                {"role": "developer", "content": [{"type": "text", "text": "Now see: "}, img(im["tiny"])]},
+                {"role": "developer", "name": "ops", "content": None},
+                {"role": "user", "content": "And 3+3?"},
+            ],
+            None,
+        ),
+        (
+            "reasoning_keys_none_and_empty",
+            [
+                user,
+                {
+                    "role": "assistant",
+                    "content": "",
+                    "reasoning_content": None,
+                    "thinking": "t1",
+                    "tool_calls": [call("f", 0, {})],
+                },
+                {"role": "tool", "tool_call_id": "functions.f:0", "content": "ok"},
+                {
+                    "role": "assistant",
+                    "content": "",
+                    "reasoning_content": "",
+                    "thinking": "t2",
+                    "tool_calls": [call("f", 1, {})],
+                },
+                {"role": "tool", "tool_call_id": "functions.f:1", "content": "ok"},
+                {"role": "assistant", "content": "done", "thinking": "t3", "reasoning": None},
+            ],
+            None,
+        ),
     ]
 
 

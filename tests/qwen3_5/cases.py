@@ -314,3 +314,78 @@ def _(im: dict[str, str]) -> dict[str, Any]:
 @case("image_same_twice")
 def _(im: dict[str, str]) -> dict[str, Any]:
     return {"messages": [U([img(im["square"]), img(im["square"])])], "add_generation_prompt": True}
+
+
+# ---- reasoning under the other names transformers accepts (thinking, reasoning) ------------------
+def A_with(content: Any, **fields: Any) -> dict[str, Any]:
+    return {"role": "assistant", "content": content, **fields}
+
+
+CASES["reasoning_thinking_key"] = conv([U("q"), A_with("42", thinking="Think hard.")])
+CASES["reasoning_reasoning_key"] = conv([U("q"), A_with("42", reasoning="Reason it out.")])
+CASES["reasoning_keys_precedence"] = conv(
+    [
+        U("q1"),
+        A_with("a1", reasoning_content="rc wins", thinking="not me", reasoning="nor me"),
+        U("q2"),
+        A_with("a2", thinking="thinking wins", reasoning="not me"),
+        A_with("a3", reasoning_content="", thinking="empty rc still wins"),
+        A_with("a4", reasoning_content=None, thinking="None is absent"),
+        A_with("<think>inline loses</think>a5", reasoning="field wins"),
+    ]
+)
+CASES["reasoning_thinking_key_historical"] = conv(
+    [U("q"), A_with("old", thinking="dropped"), U("next?"), A_with("new", thinking="kept")], gen=True
+)
+
+
+# ---- images in assistant messages (rendered, counted and numbered like any other) -----------------
+@case("assistant_image_after_query")
+def _(im: dict[str, str]) -> dict[str, Any]:
+    return {"messages": [U("Draw it."), A([txt("Here: "), img(im["vga"]), txt(" done.")], reasoning="r")]}
+
+
+@case("assistant_image_history_vision_id")
+def _(im: dict[str, str]) -> dict[str, Any]:
+    return {
+        "messages": [
+            U([img(im["tiny"]), txt("Edit this.")]),
+            A([img(im["wide"]), txt("  edited ")]),
+            U([txt("And this "), img(im["odd"])]),
+            A([txt("\n"), img(im["square"])], reasoning="  second  "),
+        ],
+        "add_generation_prompt": True,
+        "add_vision_id": True,
+    }
+
+
+@case("assistant_image_only")
+def _(im: dict[str, str]) -> dict[str, Any]:
+    return {"messages": [U("q"), A([img(im["tall"])]), U("q2"), A([img(im["tiny"])])], "add_vision_id": True}
+
+
+@case("assistant_image_after_inline_think")
+def _(im: dict[str, str]) -> dict[str, Any]:
+    return {
+        "messages": [
+            U("q"),
+            A([txt("<think>\nold\n</think>\n\n"), img(im["vga"])]),
+            U("q2"),
+            A([txt("<think>\nplan\n</think>\n\nresult "), img(im["odd"])]),
+        ],
+        "add_vision_id": True,
+    }
+
+
+@case("assistant_image_in_kept_reasoning")
+def _(im: dict[str, str]) -> dict[str, Any]:
+    return {
+        "messages": [U("q"), A([txt("<think>look "), img(im["wide"]), txt("\n</think>\n\nanswer")])],
+        "add_vision_id": True,
+    }
+
+
+@case("assistant_image_with_tool_call")
+def _(im: dict[str, str]) -> dict[str, Any]:
+    msg = A([img(im["tiny"])], calls=[("search", {"query": "x"})])
+    return {"messages": [U("q"), msg, T([img(im["vga"])])], "tools": [SEARCH], "add_vision_id": True}

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from mmrender import ConversationError
 from mmrender.errors import ConfigError
+from mmrender_qwen3_5.templates import VARIANTS
 
 from .conftest import oracle, renderer
 
@@ -53,6 +54,24 @@ REJECTED = [
     ("plain_string_part", [{"role": "user", "content": ["just a string"]}], None, 0, "Unexpected item type"),
     ("mapping_content", [{"role": "user", "content": {"text": "x"}}], None, 0, "content must be"),
     ("unknown_role", [{"role": "function", "content": "x"}, {"role": "user", "content": "u"}], None, 0, "role"),
+    (
+        "developer_role",
+        [{"role": "developer", "content": "Be terse."}, {"role": "user", "content": "u"}],
+        None,
+        0,
+        "Unexpected message role",
+    ),
+    (
+        "developer_role_later",
+        [
+            {"role": "user", "content": "u"},
+            {"role": "assistant", "content": "a"},
+            {"role": "developer", "content": "d"},
+        ],
+        None,
+        2,
+        "'developer'",
+    ),
 ]
 
 
@@ -84,14 +103,30 @@ def test_template_rejects_so_do_we(
         assert f"message {index}" in str(err.value)
 
 
-def test_images_in_assistant_messages_are_refused(images: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    "content",
+    [
+        [{"type": "text", "text": "<think>see "}, "IMG", {"type": "text", "text": "</think>answer"}],
+        [{"type": "text", "text": "a</think>"}, "IMG", {"type": "text", "text": "</think>answer"}],
+    ],
+    ids=["reasoning_of_earlier_turn", "between_two_think_ends"],
+)
+def test_assistant_image_the_template_drops_is_refused(content: list[Any], tok: Any, images: dict[str, str]) -> None:
+    """The template counts the image but drops it with the reasoning; mmrender refuses, naming the part."""
+    image = {"type": "image", "image": images["tiny"]}
+    content = [image if part == "IMG" else part for part in content]
     messages = [
         {"role": "user", "content": "u"},
-        {"role": "assistant", "content": [{"type": "image", "image": images["tiny"]}]},
+        {"role": "assistant", "content": content},
+        {"role": "user", "content": "next"},
     ]
-    with pytest.raises(ConversationError, match="assistant") as err:
+    if "between" in str(content):  # dropped even in a turn that shows its think block
+        messages = messages[:2]
+    text = tok.apply_chat_template(messages, tokenize=False, chat_template=VARIANTS["large"].text())
+    assert "<|image_pad|>" not in text  # the oracle really drops it
+    with pytest.raises(ConversationError, match="drops it") as err:
         renderer("large").render(messages)
-    assert err.value.message_index == 1
+    assert (err.value.message_index, err.value.part_index) == (1, 1)
 
 
 def test_literal_image_pad_text_is_refused() -> None:

@@ -394,3 +394,14 @@ def null_image_keys_outside_vision_turns(s):
         {"role": "assistant", "content": [{"type": "text", "text": "Hello.", "image_url": None}]},
     ]
     return msgs, None, False
+
+
+@case
+def reasoning_keys_ignored_by_instruct(s):
+    msgs = [
+        {"role": "user", "content": "Q"},
+        {"role": "assistant", "content": "A", "reasoning_content": "rc", "thinking": "t", "reasoning": "r"},
+        {"role": "user", "content": "Q2"},
+        {"role": "assistant", "content": "B", "thinking": "only thinking"},
+    ]
+    return msgs, None, False

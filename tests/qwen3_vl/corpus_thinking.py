@@ -302,3 +302,38 @@ def long_thinking_dialogue(s):
 @case
 def unicode_reasoning(s):
     return [_q("日本?"), _a("はい 👍", "考える… ünïcödé\n— Ελληνικά")], None, False
+
+
+# -- reasoning under the other names transformers 5 copies into reasoning_content -----------------
+def _reply(content: Any, **fields: Any) -> dict:
+    return {"role": "assistant", "content": content, **fields}
+
+
+@case
+def reasoning_thinking_key(s):
+    return [_q("Why?"), _reply("Because.", thinking="I should explain.")], None, False
+
+
+@case
+def reasoning_reasoning_key(s):
+    return [_q("Why?"), _reply("Because.", reasoning="From the reasoning key.")], None, False
+
+
+@case
+def reasoning_keys_precedence(s):
+    msgs = [
+        _q("Q1"),
+        _reply("A1", reasoning_content="rc wins", thinking="not me", reasoning="nor me"),
+        _q("Q2"),
+        _reply("A2", thinking="thinking wins", reasoning="not me"),
+        _reply("A3", reasoning_content="", thinking="an empty reasoning_content still wins"),
+        _reply("A4", reasoning_content=None, thinking="a None reasoning_content is absent"),
+        _reply("<think>inline loses</think>A5", reasoning="the field wins"),
+    ]
+    return msgs, None, False
+
+
+@case
+def reasoning_thinking_key_with_image_content(s):
+    msgs = [_q("Look"), _reply([txt("Here: "), img(s.path("gif"))], thinking="from thinking")]
+    return msgs, None, True

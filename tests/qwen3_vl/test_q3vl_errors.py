@@ -47,6 +47,22 @@ def test_late_system_message(make_renderer, oracle_tokenizer):
     _raises(make_renderer(), messages, "system message after the first position", message_index=1)
 
 
+@pytest.mark.parametrize("position", [0, 1, 2])
+@pytest.mark.parametrize("thinking", [False, True], ids=["instruct", "thinking"])
+def test_developer_role_is_refused_where_the_template_drops_it(
+    position, thinking, make_renderer, oracle_tokenizer, thinking_template
+):
+    """Neither Qwen3-VL template writes a 'developer' (or any other unknown-role) message; mmrender refuses it."""
+    messages = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]
+    messages.insert(position, {"role": "developer", "content": "SECRET RULES"})
+    kwargs = {"chat_template": thinking_template} if thinking else {}
+    text = oracle_tokenizer.apply_chat_template(messages, tokenize=False, **kwargs)
+    assert "SECRET" not in text and "developer" not in text  # silently dropped
+    model = "Qwen/Qwen3-VL-8B-Thinking" if thinking else "Qwen/Qwen3-VL-8B-Instruct"
+    error = _raises(make_renderer(model), messages, "role 'developer'.*silently drops", message_index=position)
+    assert "Thinking" in str(error) if thinking else "Instruct" in str(error)
+
+
 def test_parts_the_template_reads_differently(make_renderer, sources, oracle_tokenizer):
     r = make_renderer()
     bare = [{"role": "user", "content": ["plain string part", txt("typed")]}]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -11,7 +12,10 @@ import attrs
 from .errors import ConversationError
 from .types import ToolCall
 
+#: The standard roles; core accepts any string role and each family refuses those its template drops.
 ROLES = ("system", "user", "assistant", "tool")
+#: Names a message's reasoning goes under, in transformers' order of precedence (first non-None wins).
+REASONING_KEYS = ("reasoning_content", "thinking", "reasoning")
 _IMAGE_KEYS = ("image", "url", "path", "image_url")
 
 
@@ -143,22 +147,61 @@ def _tool_calls(raw: Any, mi: int) -> tuple[ToolCall, ...]:
     return tuple(calls)
 
 
+def plain_data(value: Any) -> Any:
+    """Message objects as dicts, the way transformers' ``apply_chat_template`` reads them: pydantic models
+    (OpenAI SDK messages, via ``model_dump()``) and dataclasses, nested ones too; media stay as they are."""
+    if isinstance(value, Mapping):
+        return {key: plain_data(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain_data(item) for item in value]
+    if isinstance(value, tuple):
+        return tuple(plain_data(item) for item in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {field.name: plain_data(getattr(value, field.name)) for field in dataclasses.fields(value)}
+    if callable(getattr(value, "model_dump", None)):
+        return plain_data(value.model_dump())
+    return value
+
+
+def _reasoning(raw: Mapping[str, Any], index: int) -> str | None:
+    """The first non-None of ``reasoning_content``, ``thinking``, ``reasoning`` (what transformers 5
+    copies into ``reasoning_content`` before the template runs)."""
+    for key in REASONING_KEYS:
+        value = raw.get(key)
+        if value is not None:
+            if not isinstance(value, str):
+                raise ConversationError(f"{key} must be a string, got {type(value).__name__}", message_index=index)
+            return value
+    return None
+
+
 def normalize_message(raw: Any, index: int) -> Message:
+    """One message (a mapping, or an object with ``model_dump()`` or a dataclass) as a :class:`Message`.
+
+    As in transformers, keys whose value is None count as absent (OpenAI responses carry
+    ``content=None``, ``tool_calls=None``), so ``raw`` keeps only the others.
+    """
     if isinstance(raw, Message):
         return raw
-    if not isinstance(raw, Mapping):
-        raise ConversationError(f"message must be an object, got {type(raw).__name__}", message_index=index)
+    plain = plain_data(raw)
+    if not isinstance(plain, Mapping):
+        raise ConversationError(
+            f"message must be an object (a mapping, pydantic model or dataclass), got {type(raw).__name__}",
+            message_index=index,
+        )
+    raw = {key: value for key, value in plain.items() if value is not None}
     role = raw.get("role")
-    if role not in ROLES:
-        raise ConversationError(f"unexpected role {role!r} (expected one of {', '.join(ROLES)})", message_index=index)
-    reasoning = raw.get("reasoning_content")
-    if reasoning is not None and not isinstance(reasoning, str):
-        raise ConversationError("reasoning_content must be a string", message_index=index)
+    if not isinstance(role, str) or not role:
+        raise ConversationError(
+            f"unexpected role {role!r}: a role is a non-empty string ({', '.join(ROLES)}, or another role "
+            "the model's template renders)",
+            message_index=index,
+        )
     return Message(
         index=index,
         role=role,
         content=_parts(raw.get("content"), index),
-        reasoning_content=reasoning,
+        reasoning_content=_reasoning(raw, index),
         tool_calls=_tool_calls(raw.get("tool_calls"), index),
         tool_call_id=raw.get("tool_call_id"),
         name=raw.get("name"),
@@ -180,7 +223,7 @@ def normalize_conversation(
     if tools is not None:
         if isinstance(tools, str | bytes | Mapping) or not isinstance(tools, Sequence):
             raise ConversationError("tools must be a list of tool definitions")
-        tools = tuple(tools)
+        tools = tuple(plain_data(tool) for tool in tools)
     return Conversation(
         messages=tuple(normalize_message(m, start_index + i) for i, m in enumerate(messages)),
         tools=tools,

@@ -121,18 +121,15 @@ def reasoning_of(message: Message, rules: TemplateRules) -> str:
     """The reasoning text the template prints for a suffix assistant message.
 
     transformers (5.x) fills ``reasoning_content`` from the first non-None of
-    ``reasoning_content``, ``thinking``, ``reasoning`` before rendering; K2.6 then prefers
-    ``reasoning`` itself.
+    ``reasoning_content``, ``thinking``, ``reasoning`` before rendering (core's
+    ``Message.reasoning_content`` is that value); K2.6 then prefers ``reasoning`` itself.
     """
     raw = message.raw if isinstance(message.raw, Mapping) else {}
-    keys = ("reasoning",) if rules.reads_reasoning_key else ()
-    keys += ("reasoning_content", "thinking", "reasoning")
-    for key in keys:
-        value = raw.get(key)
-        if value is not None:
-            if not isinstance(value, str):
-                raise ConversationError(f"{key} must be a string", message_index=message.index)
-            return value
+    if rules.reads_reasoning_key and raw.get("reasoning") is not None:
+        value = raw["reasoning"]
+        if not isinstance(value, str):
+            raise ConversationError("reasoning must be a string", message_index=message.index)
+        return value
     return message.reasoning_content or ""
 
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 
 from mmrender import ImagePart, Message, TextPart
 from mmrender.errors import ConversationError
+from mmrender.marked import MarkedText
 
 Piece = str | ImagePart
 
@@ -27,8 +28,17 @@ def _unseen_image(item: object) -> bool:
     return "image" not in item and "image_url" not in item
 
 
+ROLES = ("system", "user", "assistant", "tool")
+
+
 def check_message(message: Message, position: int) -> None:
     """Reject what the template rejects (or renders meaninglessly) for one message."""
+    if message.role not in ROLES:
+        raise ConversationError(
+            f"Unexpected message role. (the template raises on role {message.role!r}; it accepts only "
+            f"{', '.join(ROLES)})",
+            message_index=message.index,
+        )
     raw = message.raw.get("content") if isinstance(message.raw, Mapping) else None
     if isinstance(raw, Sequence) and not isinstance(raw, str | bytes):
         for pi, item in enumerate(raw):
@@ -46,14 +56,8 @@ def check_message(message: Message, position: int) -> None:
                     message_index=message.index,
                     part_index=pi,
                 )
-    if message.images:
-        if message.role == "system":
-            raise ConversationError("System message cannot contain images.", message_index=message.index)
-        if message.role == "assistant":
-            raise ConversationError(
-                "images in assistant messages are not supported (only user and tool messages carry images)",
-                message_index=message.index,
-            )
+    if message.images and message.role == "system":
+        raise ConversationError("System message cannot contain images.", message_index=message.index)
     if message.role == "system" and position != 0:
         raise ConversationError("System message must be at the beginning.", message_index=message.index)
 
@@ -89,7 +93,7 @@ def trim(items: list[Piece]) -> list[Piece]:
 
 
 def text(message: Message) -> str:
-    """Trimmed text of a message without images (system, assistant)."""
+    """Trimmed text of a message without images (the system prompt)."""
     return message.text.strip()
 
 
@@ -125,3 +129,32 @@ def split_inline_thinking(content: str) -> tuple[str, str]:
     """
     reasoning = content.split("</think>")[0].rstrip("\n").split("<think>")[-1].lstrip("\n")
     return reasoning, content.split("</think>")[-1].lstrip("\n")
+
+
+def assistant_parts(message: Message, *, thinking_form: bool) -> tuple[list[Piece], list[Piece], bool]:
+    """``(reasoning, content, content is non-empty)`` of an assistant turn, as the template computes them.
+
+    The template renders the content with its images, trims it, takes ``reasoning_content`` when it
+    is a string or else splits an inline ``</think>`` off the rendered string, and trims the
+    reasoning. An image the split drops (in the reasoning of a turn shown without its think block,
+    or between two ``</think>``) is refused: the template has already counted it, so the
+    ``Picture N`` numbers would skip an image nobody sees.
+    """
+    marked = MarkedText(pieces(message), avoid=message.reasoning_content or "")
+    body = marked.text.strip()
+    if message.reasoning_content is not None:
+        reasoning = message.reasoning_content
+    elif "</think>" in body:
+        reasoning, body = split_inline_thinking(body)
+    else:
+        reasoning = ""
+    reasoning = reasoning.strip()
+    for image in marked.missing(body, reasoning if thinking_form else ""):
+        raise ConversationError(
+            "image inside the reasoning of an assistant message (before '</think>'): the Qwen3.5 template "
+            "drops it here (a turn before the last user query, or text between two '</think>') but still "
+            "counts it; move it after '</think>' or into a user or tool message",
+            message_index=image.message_index,
+            part_index=image.part_index,
+        )
+    return marked.pieces(reasoning), marked.pieces(body), bool(body.strip())

@@ -85,31 +85,28 @@ class Emitter:
             self.out.text("\n", owner)
 
     def assistant(self, message: Message, *, thinking_form: bool) -> None:
-        """An assistant turn; ``thinking_form`` renders the ``<think>`` block (turns after the last query)."""
+        """An assistant turn; ``thinking_form`` renders the ``<think>`` block (turns after the last query).
+
+        Content is rendered with its images (counted and numbered like any other message's) and
+        trimmed before the template looks for an inline ``</think>``; see :func:`content.assistant_parts`.
+        """
         owner = message.index
-        body = C.text(message)
-        if message.reasoning_content is not None:
-            reasoning = message.reasoning_content
-        elif "</think>" in body:
-            reasoning, body = C.split_inline_thinking(body)
-        else:
-            reasoning = ""
-        reasoning = reasoning.strip()
+        reasoning, body, has_body = C.assistant_parts(message, thinking_form=thinking_form)
         self._special("<|im_start|>", owner)
         if thinking_form:
             self.out.text("assistant\n", owner)
             self._special("<think>", owner)
-            self.out.text("\n" + reasoning + "\n", owner)
+            self._content(["\n", *reasoning, "\n"], owner)
             self._special("</think>", owner)
-            self.out.text("\n\n" + body, owner)
+            self._content(["\n\n", *body], owner)
         else:
-            self.out.text("assistant\n" + body, owner)
+            self._content(["assistant\n", *body], owner)
         raw_calls = message.raw.get("tool_calls") if isinstance(message.raw, Mapping) else None
         for ci, call in enumerate(message.tool_calls):
             raw_call = raw_calls[ci] if isinstance(raw_calls, Sequence) and ci < len(raw_calls) else None
             arguments = call_arguments(call, raw_call, owner)
             if ci == 0:
-                self.out.text("\n\n" if body.strip() else "", owner)
+                self.out.text("\n\n" if has_body else "", owner)
             else:
                 self.out.text("\n", owner)
             self._special("<tool_call>", owner)

@@ -14,29 +14,12 @@ template has already counted it, so the ``Picture N`` numbers would skip an imag
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
-from mmrender import ConversationError, ImagePart, Message
+from mmrender import ConversationError, Message
+from mmrender.marked import MarkedText
 
 from .template import Piece
-
-
-def _marks(pieces: Sequence[Piece], reasoning: str | None) -> dict[str, ImagePart]:
-    """One character per image, absent from every text it will be mixed with."""
-    used = "".join(p for p in pieces if isinstance(p, str)) + (reasoning or "")
-    images = [p for p in pieces if isinstance(p, ImagePart)]
-    if not images:
-        return {}
-    free = (chr(c) for c in range(0xE000, 0x110000) if chr(c) not in used)
-    return {next(free): image for image in images}
-
-
-def _unmark(text: str, marks: dict[str, ImagePart]) -> list[Piece]:
-    if not marks:
-        return [text] if text else []
-    split = re.split("([" + "".join(marks) + "])", text)
-    return [marks.get(s, s) for s in split if s]
 
 
 def _split(message: Message, text: str) -> tuple[str, str]:
@@ -54,21 +37,18 @@ def thinking_assistant(
 ) -> tuple[list[Piece], bool]:
     """The pieces after ``<|im_start|>`` and the template's ``content`` truthiness (the newline before
     the first tool call is written only when the content after the split is non-empty)."""
-    marks = _marks(rendered, message.reasoning_content)
-    by_image = {id(image): mark for mark, image in marks.items()}
-    text = "".join(p if isinstance(p, str) else by_image[id(p)] for p in rendered)
-    reasoning, content = _split(message, text)
+    marked = MarkedText(rendered, avoid=message.reasoning_content or "")
+    reasoning, content = _split(message, marked.text)
     if after_last_query and (is_last or reasoning):
         out = "assistant\n<think>\n" + reasoning.strip("\n") + "\n</think>\n\n" + content.lstrip("\n")
     else:
         out = "assistant\n" + content
-    for mark, image in marks.items():
-        if mark not in out:
-            raise ConversationError(
-                "image inside the reasoning of an assistant message (before '</think>'): the Qwen3-VL Thinking "
-                "template drops it here (an earlier turn's reasoning, or text around extra think tags) but still "
-                "counts it; move it after '</think>' or into a user or tool message",
-                message_index=image.message_index,
-                part_index=image.part_index,
-            )
-    return _unmark(out, marks), bool(content)
+    for image in marked.missing(out):
+        raise ConversationError(
+            "image inside the reasoning of an assistant message (before '</think>'): the Qwen3-VL Thinking "
+            "template drops it here (an earlier turn's reasoning, or text around extra think tags) but still "
+            "counts it; move it after '</think>' or into a user or tool message",
+            message_index=image.message_index,
+            part_index=image.part_index,
+        )
+    return marked.pieces(out), bool(content)

@@ -47,11 +47,22 @@ def _instruct_turns(walker: TemplateWalker, messages: tuple[Message, ...], after
             walker.assistant(m, ["assistant\n", text_only(m, "assistant")], bool(m.content))
         elif role == "tool":
             walker.tool(m, *_tool_flags(messages, k))
+        elif role != "system":
+            raise _dropped_role(m, "Instruct")
         elif k > 0 or after_assistant:
             raise ConversationError(
                 "system message after the first position: the Qwen3-VL Instruct template silently drops it",
                 message_index=m.index,
             )
+
+
+def _dropped_role(m: Message, template: str) -> ConversationError:
+    """A role outside system/user/assistant/tool (e.g. ``developer``): the template writes nothing for it."""
+    return ConversationError(
+        f"unexpected role {m.role!r}: the Qwen3-VL {template} template silently drops messages with roles other than "
+        "system, user, assistant and tool; use one of those (e.g. 'system' for developer instructions)",
+        message_index=m.index,
+    )
 
 
 def is_tool_wrapper(m: Message) -> bool:
@@ -86,5 +97,7 @@ def _thinking_turns(walker: TemplateWalker, messages: tuple[Message, ...], after
             rendered = walker.pieces(m, count=True)
             pieces, has_content = thinking_assistant(m, rendered, after_last_query=k > last_query, is_last=k == last)
             walker.assistant(m, pieces, has_content)
-        else:
+        elif role == "tool":
             walker.tool(m, *_tool_flags(messages, k))
+        else:
+            raise _dropped_role(m, "Thinking")
