@@ -95,9 +95,12 @@ def test_images_in_assistant_messages_are_refused(images: dict[str, str]) -> Non
 
 
 def test_literal_image_pad_text_is_refused() -> None:
-    """A literal <|image_pad|> in text would be a placeholder without an image (the processor refuses it too)."""
+    """With special_tokens_in_text="control", a literal <|image_pad|> in text would be a placeholder without an
+    image (the processor refuses it too)."""
     with pytest.raises(ConversationError, match=r"<\|image_pad\|>") as err:
-        renderer("large").render([{"role": "system", "content": "s"}, {"role": "user", "content": "see <|image_pad|>"}])
+        renderer("large", special_tokens_in_text="control").render(
+            [{"role": "system", "content": "s"}, {"role": "user", "content": "see <|image_pad|>"}]
+        )
     assert err.value.message_index == 1
 
 

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 from mmrender import ConversationError, ImagePart, Message
 
-from .template import Piece
+from .template import THINK, THINK_END, Piece
 
 
 def _marks(pieces: Sequence[Piece], reasoning: str | None) -> dict[str, ImagePart]:
@@ -59,11 +59,19 @@ def thinking_assistant(
     text = "".join(p if isinstance(p, str) else by_image[id(p)] for p in rendered)
     reasoning, content = _split(message, text)
     if after_last_query and (is_last or reasoning):
-        out = "assistant\n<think>\n" + reasoning.strip("\n") + "\n</think>\n\n" + content.lstrip("\n")
+        # the think tags are the template's own: tags, so the message's text never stands in for them
+        out: list[str | Piece] = [
+            "assistant\n",
+            THINK,
+            "\n" + reasoning.strip("\n") + "\n",
+            THINK_END,
+            "\n\n" + content.lstrip("\n"),
+        ]
     else:
-        out = "assistant\n" + content
+        out = ["assistant\n" + content]
+    shown = "".join(p for p in out if isinstance(p, str))
     for mark, image in marks.items():
-        if mark not in out:
+        if mark not in shown:
             raise ConversationError(
                 "image inside the reasoning of an assistant message (before '</think>'): the Qwen3-VL Thinking "
                 "template drops it here (an earlier turn's reasoning, or text around extra think tags) but still "
@@ -71,4 +79,4 @@ def thinking_assistant(
                 message_index=image.message_index,
                 part_index=image.part_index,
             )
-    return _unmark(out, marks), bool(content)
+    return [q for p in out for q in (_unmark(p, marks) if isinstance(p, str) else [p])], bool(content)
