@@ -60,6 +60,7 @@ def test_the_error_names_expected_and_found_ids(tokenizers: dict) -> None:
     assert theirs == tokenizers["qwen3_5"].get_added_vocab()[token]
     assert ours == tokenizers["qwen3_vl"].get_added_vocab()[token]
 
+
 @pytest.mark.parametrize("family", sorted(MODELS))
 def test_a_raw_tokenizers_tokenizer_is_refused(family: str, tokenizers: dict) -> None:
     raw = tokenizers["qwen3_vl"].backend_tokenizer  # the right vocabulary for Qwen3-VL, but not a tokenizer object
