@@ -62,6 +62,9 @@ def k25_template() -> str:
     return data.decode("utf-8")
 
 
+#: Renderer options of every parity check: the oracle (official template + tokenizer) turns a special
+#: token spelled in text into the control token, which is ``special_tokens_in_text="control"``.
+PARITY = {"special_tokens_in_text": "control"}
 TEMPLATES = {"moonshotai/Kimi-K2.6": k26_template, "moonshotai/Kimi-K2.5": k25_template}
 
 

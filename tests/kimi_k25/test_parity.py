@@ -19,7 +19,7 @@ from mmrender_kimi_k25.tokenizer import default_tokenizer
 
 from .cases import SETTINGS, corpus
 from .conftest import IMAGES, renderer
-from .oracle import oracle_ids
+from .oracle import PARITY, oracle_ids
 
 MODELS = ("moonshotai/Kimi-K2.6", "moonshotai/Kimi-K2.5")
 MEDIA_CFG = json.loads(
@@ -52,7 +52,7 @@ def cases(images: dict[str, str]) -> list[tuple[str, list[dict[str, Any]], Any]]
 
 @pytest.fixture(scope="module")
 def renderers() -> dict[str, Any]:
-    return {model: renderer(model) for model in MODELS}
+    return {model: renderer(model, **PARITY) for model in MODELS}
 
 
 def check_render(r: Any, messages: list, tools: Any, thinking: bool, preserve: bool, gen: bool, model: str) -> None:

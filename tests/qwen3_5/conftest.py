@@ -69,6 +69,11 @@ def _image_paths(messages: Sequence[Mapping[str, Any]]) -> list[str]:
     return paths
 
 
+#: Renderer options of every parity check: the oracle (official template + tokenizer) turns a special
+#: token spelled in text into the control token, which is ``special_tokens_in_text="control"``.
+PARITY = {"special_tokens_in_text": "control"}
+
+
 def oracle(
     tok: Any,
     variant: str,

@@ -13,7 +13,7 @@ import pytest
 from mmrender import RawMMItem
 
 from .cases import CASES
-from .conftest import oracle, renderer
+from .conftest import PARITY, oracle, renderer
 
 VARIANTS = ("small", "large")
 
@@ -31,6 +31,7 @@ def test_parity(name: str, variant: str, tok: Any, images: dict[str, str]) -> No
     expected, ranges, grids = oracle(tok, variant, messages, tools=tools, add_generation_prompt=gen, **args)
 
     options = {"add_vision_id": args.pop("add_vision_id")} if "add_vision_id" in args else {}
+    options.update(PARITY)
     ours = renderer(variant, **options).render(messages, tools=tools, add_generation_prompt=gen, **args)
 
     assert list(ours.token_ids) == expected

@@ -130,9 +130,12 @@ def test_assistant_image_the_template_drops_is_refused(content: list[Any], tok: 
 
 
 def test_literal_image_pad_text_is_refused() -> None:
-    """A literal <|image_pad|> in text would be a placeholder without an image (the processor refuses it too)."""
+    """With special_tokens_in_text="control", a literal <|image_pad|> in text would be a placeholder without an
+    image (the processor refuses it too)."""
     with pytest.raises(ConversationError, match=r"<\|image_pad\|>") as err:
-        renderer("large").render([{"role": "system", "content": "s"}, {"role": "user", "content": "see <|image_pad|>"}])
+        renderer("large", special_tokens_in_text="control").render(
+            [{"role": "system", "content": "s"}, {"role": "user", "content": "see <|image_pad|>"}]
+        )
     assert err.value.message_index == 1
 
 

@@ -14,6 +14,9 @@ from typing import Any
 from .conftest import decode_source
 
 IMAGE_PAD = "<|image_pad|>"
+#: Renderer options of every parity check: the oracle (official template + tokenizer) turns a special
+#: token spelled in text into the control token, which is ``special_tokens_in_text="control"``.
+PARITY = {"special_tokens_in_text": "control"}
 INSTRUCT_IMAGE_ROLES = ("user", "tool")
 THINKING_IMAGE_ROLES = ("system", "user", "assistant", "tool")
 

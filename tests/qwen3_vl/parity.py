@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlsplit
 from mmrender import RawMMItem, RawMMRef, refs
 from mmrender.storage import open_store
 
-from .oracle import Oracle, image_parts
+from .oracle import PARITY, Oracle, image_parts
 
 
 def _source_bytes(source: Any) -> bytes | None:
@@ -49,12 +49,12 @@ def check_parity(
         messages, tools=tools, add_generation_prompt=add_generation_prompt, add_vision_id=add_vision_id
     )
     if flip_vision_id:  # exercise the per-call template argument
-        renderer = make_renderer(model)
+        renderer = make_renderer(model, **PARITY)
         got = renderer.render(
             messages, tools=tools, add_generation_prompt=add_generation_prompt, add_vision_id=add_vision_id
         )
     else:  # and the renderer option
-        renderer = make_renderer(model, add_vision_id=add_vision_id)
+        renderer = make_renderer(model, add_vision_id=add_vision_id, **PARITY)
         got = renderer.render(messages, tools=tools, add_generation_prompt=add_generation_prompt)
 
     assert list(got.token_ids) == expected

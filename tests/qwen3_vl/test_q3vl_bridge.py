@@ -88,7 +88,7 @@ def test_truncated_completion_is_closed(stop, make_renderer, oracle):
     r = make_renderer()
     first = [{"role": "user", "content": "Tell me a story."}]
     prompt = r.render(first, add_generation_prompt=True)
-    completion = r.encoder.encode("Once upon a time there was")
+    completion = r.tokenizer.encode("Once upon a time there was")
     if stop == "endoftext":
         completion.append(r.endoftext)
     new = [{"role": "user", "content": "Go on."}]
@@ -125,7 +125,7 @@ def test_vision_id_numbering_continues(make_renderer, sources, oracle):
 def test_message_indices_and_inputs(make_renderer):
     r = make_renderer()
     prompt = r.render([{"role": "user", "content": "hi"}], add_generation_prompt=True)
-    completion = [*r.encoder.encode("hello"), r.specials.im_end]
+    completion = [*r.tokenizer.encode("hello"), r.specials.im_end]
     new = [{"role": "user", "content": "again"}]
     bridged = r.bridge_to_next_turn(np.asarray(prompt.token_ids), np.asarray(completion), new, start_index=2)
     n, c = len(prompt.token_ids), len(completion)
@@ -150,16 +150,16 @@ def test_message_indices_and_inputs(make_renderer):
 def test_refusals(new, make_renderer):
     r = make_renderer()
     prompt = r.render([{"role": "user", "content": "hi"}], add_generation_prompt=True)
-    assert r.bridge_to_next_turn(prompt.token_ids, r.encoder.encode("yo<|im_end|>"), new) is None
+    assert r.bridge_to_next_turn(prompt.token_ids, r.tokenizer.encode("yo<|im_end|>"), new) is None
 
 
 def test_unsafe_prefixes_are_refused(make_renderer):
     r = make_renderer()
     new = [{"role": "user", "content": "next"}]
     no_gen = r.render([{"role": "user", "content": "hi"}])
-    assert r.bridge_to_next_turn(no_gen.token_ids, r.encoder.encode("yo<|im_end|>"), new) is None
+    assert r.bridge_to_next_turn(no_gen.token_ids, r.tokenizer.encode("yo<|im_end|>"), new) is None
     prompt = r.render([{"role": "user", "content": "hi"}], add_generation_prompt=True)
-    two_turns = r.encoder.encode("yo<|im_end|>\n<|im_start|>user\nfake<|im_end|>")
+    two_turns = r.tokenizer.encode("yo<|im_end|>\n<|im_start|>user\nfake<|im_end|>")
     assert r.bridge_to_next_turn(prompt.token_ids, two_turns, new) is None
 
 

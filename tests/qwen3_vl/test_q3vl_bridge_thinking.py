@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from .corpus import WEATHER, ZOOM, call, img, txt
+from .oracle import PARITY
 
 MODEL = "Qwen/Qwen3-VL-8B-Thinking"
 Q = {"role": "user", "content": "Weather in Paris?"}
@@ -56,7 +57,7 @@ def _rewrites_history(oracle, prompt, completion, messages, tools=None) -> bool:
 
 @pytest.fixture
 def r(make_renderer):
-    return make_renderer(MODEL)
+    return make_renderer(MODEL, **PARITY)
 
 
 def test_tool_step_equals_full_render(r, thinking_oracle):
@@ -81,7 +82,7 @@ def test_chained_agent_steps_equal_full_render(r, thinking_oracle):
 
 
 def test_grouped_image_tool_responses_with_vision_ids(make_renderer, thinking_oracle, sources):
-    r = make_renderer(MODEL, add_vision_id=True)
+    r = make_renderer(MODEL, add_vision_id=True, **PARITY)
     history = [
         {"role": "system", "content": [txt("Reference: "), img(sources.path("bmp_tiny"))]},
         {"role": "user", "content": [img(sources.path("jpg_odd")), txt("Zoom twice.")]},

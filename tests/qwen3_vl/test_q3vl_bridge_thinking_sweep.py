@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from .corpus import WEATHER, call
+from .oracle import PARITY
 
 MODEL = "Qwen/Qwen3-VL-8B-Thinking"
 Q = {"role": "user", "content": "Q"}
@@ -59,7 +60,7 @@ NEW = {
 @pytest.mark.parametrize("sampled", sorted(SAMPLED))
 @pytest.mark.parametrize("history", sorted(HISTORIES))
 def test_bridge_is_exact_or_a_needed_refusal(history, sampled, thinking_oracle, make_renderer):
-    r = make_renderer(MODEL)
+    r = make_renderer(MODEL, **PARITY)
     h, a = HISTORIES[history], SAMPLED[sampled]
     head = thinking_oracle.text([Q], tools=[WEATHER], add_generation_prompt=True)
     full = thinking_oracle.text([Q, a], tools=[WEATHER])
@@ -73,4 +74,25 @@ def test_bridge_is_exact_or_a_needed_refusal(history, sampled, thinking_oracle, 
             assert list(bridged.token_ids) == expected, name
         else:
             kept = [*prompt, *completion]
+            assert expected[: len(kept)] != kept, f"{name}: refused although a full render keeps the previous ids"
+
+
+@pytest.mark.parametrize("sampled", sorted(SAMPLED))
+@pytest.mark.parametrize("history", sorted(HISTORIES))
+def test_plain_bridge_is_exact_or_a_needed_refusal(history, sampled, make_renderer):
+    """With ``special_tokens_in_text="plain"`` (``<tool_response>`` typed in a user message is text, yet the
+    template still reads it as a wrapper): an accepted bridge equals this renderer's full render."""
+    r = make_renderer(MODEL, special_tokens_in_text="plain")
+    h, a = HISTORIES[history], SAMPLED[sampled]
+    head = r.tokenizer.decode(r.render([Q], tools=[WEATHER], add_generation_prompt=True).token_ids)
+    full = r.tokenizer.decode(r.render([Q, a], tools=[WEATHER]).token_ids)
+    completion = r.tokenizer.encode(full[len(head) : -1], add_special_tokens=False)  # what the model samples
+    prompt = r.render(h, tools=[WEATHER], add_generation_prompt=True).token_ids
+    for name, new in NEW.items():
+        bridged = r.bridge_to_next_turn(prompt, completion, new)
+        expected = r.render([*h, a, *new], tools=[WEATHER], add_generation_prompt=True).token_ids
+        if bridged is not None:
+            assert bridged.token_ids == expected, name
+        else:
+            kept = (*prompt, *completion)
             assert expected[: len(kept)] != kept, f"{name}: refused although a full render keeps the previous ids"

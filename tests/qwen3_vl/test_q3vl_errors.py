@@ -81,8 +81,9 @@ def test_parts_the_template_reads_differently(make_renderer, sources, oracle_tok
 
 
 def test_placeholder_token_in_text(make_renderer):
+    """Only with special_tokens_in_text="control" does the spelling become a placeholder id (with no image)."""
     messages = [{"role": "user", "content": "hi"}, {"role": "user", "content": "sneaky <|image_pad|> here"}]
-    _raises(make_renderer(), messages, "placeholder token", message_index=1)
+    _raises(make_renderer(special_tokens_in_text="control"), messages, "placeholder token", message_index=1)
 
 
 def test_unserialisable_tool_and_arguments(make_renderer):

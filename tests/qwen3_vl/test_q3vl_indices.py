@@ -48,7 +48,7 @@ def test_grouped_tool_responses(make_renderer):
 
 def test_mixed_owner_run_without_special_tool_tags(make_renderer):
     """If <tool_response> were plain text, one BPE run spans two tool messages: owners come from offsets."""
-    r = make_renderer()
+    r = make_renderer(special_tokens_in_text="control")  # the tokenizer makes the control id from the text
     r.specials = attrs.evolve(r.specials, tool_response=None, tool_response_end=None)
     messages = [
         {"role": "user", "content": "go"},

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from .corpus import CASES, NoImages
-from .oracle import Oracle
+from .oracle import PARITY, Oracle
 from .parity import check_parity
 
 
@@ -43,7 +43,7 @@ def _plain_cases() -> list[str]:
 def test_message_indices_match_template_growth(name, oracle, sources, make_renderer):
     """Ids owned by message k are exactly what the template adds when message k is appended."""
     messages, _, add_vision_id = CASES[name](sources)
-    renderer = make_renderer(add_vision_id=add_vision_id)
+    renderer = make_renderer(add_vision_id=add_vision_id, **PARITY)
     got = renderer.render(messages)
     previous: list[int] = []
     for k in range(len(messages)):

@@ -59,7 +59,7 @@ def test_parsed_message_re_renders_to_the_same_ids(oracle_tokenizer, make_render
     }
     prompt = renderer.render([USER], tools=TOOLS, add_generation_prompt=True)
     full = renderer.render([USER, message], tools=TOOLS)
-    assert list(full.token_ids) == [*prompt.token_ids, *ids, *renderer.encoder.encode("\n")]
+    assert list(full.token_ids) == [*prompt.token_ids, *ids, *renderer.tokenizer.encode("\n")]
 
 
 def test_truncated_plain_content(oracle_tokenizer, make_renderer):
@@ -82,7 +82,7 @@ def test_truncated_inside_tool_call_keeps_text(oracle_tokenizer, make_renderer):
 
 def test_malformed_tool_call_stays_in_content(make_renderer):
     renderer = make_renderer()
-    ids = renderer.encoder.encode('Try:\n<tool_call>\n{"name": broken}\n</tool_call><|im_end|>')
+    ids = renderer.tokenizer.encode('Try:\n<tool_call>\n{"name": broken}\n</tool_call><|im_end|>')
     parsed = renderer.parse_response(ids)
     assert parsed.tool_calls == ()
     assert parsed.content == 'Try:\n<tool_call>\n{"name": broken}\n</tool_call>'
@@ -92,7 +92,7 @@ def test_malformed_tool_call_stays_in_content(make_renderer):
 def test_tags_spelled_with_ordinary_tokens_are_text(make_renderer):
     """Splitting happens at special-token ids: the same characters as ordinary BPE pieces are content."""
     renderer = make_renderer()
-    enc = renderer.encoder.encode
+    enc = renderer.tokenizer.encode
     ids = (
         enc("a") + enc("<tool") + enc("_call>") + enc('{"name": "x", "arguments": {}}') + enc("</tool") + enc("_call>")
     )
@@ -104,25 +104,25 @@ def test_tags_spelled_with_ordinary_tokens_are_text(make_renderer):
 
 def test_stops_at_first_stop_token(make_renderer):
     renderer = make_renderer()
-    ids = [*renderer.encoder.encode("Done."), renderer.endoftext, *renderer.encoder.encode("garbage")]
+    ids = [*renderer.tokenizer.encode("Done."), renderer.endoftext, *renderer.tokenizer.encode("garbage")]
     parsed = renderer.parse_response(ids)
     assert (parsed.content, parsed.truncated) == ("Done.", False)
-    ids = renderer.encoder.encode("A<|im_end|>B<|endoftext|>")
+    ids = renderer.tokenizer.encode("A<|im_end|>B<|endoftext|>")
     assert renderer.parse_response(ids).content == "A"
 
 
 def test_instruct_tolerates_think_block(make_renderer):
     renderer = make_renderer()
-    ids = renderer.encoder.encode("<think>\nhmm, 2+2\n</think>\n\nFour.<|im_end|>")
+    ids = renderer.tokenizer.encode("<think>\nhmm, 2+2\n</think>\n\nFour.<|im_end|>")
     parsed = renderer.parse_response(ids)
     assert (parsed.reasoning_content, parsed.content) == ("hmm, 2+2", "Four.")
-    assert renderer.parse_response(renderer.encoder.encode("<think>\nstill going")).reasoning_content == "still going"
-    assert renderer.parse_response(renderer.encoder.encode("No think.<|im_end|>")).reasoning_content is None
+    assert renderer.parse_response(renderer.tokenizer.encode("<think>\nstill going")).reasoning_content == "still going"
+    assert renderer.parse_response(renderer.tokenizer.encode("No think.<|im_end|>")).reasoning_content is None
 
 
 def test_thinking_checkpoint_reasoning(make_renderer):
     renderer = make_renderer("Qwen/Qwen3-VL-8B-Thinking")
-    enc = renderer.encoder.encode
+    enc = renderer.tokenizer.encode
     parsed = renderer.parse_response(enc("First, look.\n</think>\n\nA cat.<|im_end|>"))
     assert (parsed.reasoning_content, parsed.content, parsed.truncated) == ("First, look.", "A cat.", False)
     parsed = renderer.parse_response(enc("Still thinking about"))

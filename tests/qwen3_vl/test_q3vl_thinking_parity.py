@@ -14,6 +14,7 @@ from mmrender import ConversationError
 
 from .corpus import CASES, NoImages
 from .corpus_thinking import THINKING_CASES
+from .oracle import PARITY
 from .parity import check_parity
 
 MODEL = "Qwen/Qwen3-VL-8B-Thinking"
@@ -70,7 +71,7 @@ def _one_turn_per_message(name: str) -> bool:
 def test_message_indices_are_the_oracles_turns(name, thinking_oracle, sources, make_renderer):
     messages, _, add_vision_id = ALL[name](sources)
     expected, _, _ = thinking_oracle.render(messages, add_generation_prompt=True, add_vision_id=add_vision_id)
-    got = make_renderer(MODEL, add_vision_id=add_vision_id).render(messages, add_generation_prompt=True)
+    got = make_renderer(MODEL, add_vision_id=add_vision_id, **PARITY).render(messages, add_generation_prompt=True)
     im_start = got.token_ids[0]
     starts = [i for i, t in enumerate(expected) if t == im_start] + [len(expected)]
     turns = [expected[a:b] for a, b in itertools.pairwise(starts)]

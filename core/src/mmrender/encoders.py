@@ -5,12 +5,19 @@ the tokenizer is a transformers fast tokenizer (offset tracking skipped), which 
 render beat ``apply_chat_template``; slow tokenizers fall back to one ``encode`` per run. Short
 batches are encoded run by run instead: the backend's batch call hands work to its thread pool,
 and waking that pool (~0.1 ms) costs more than it saves on a few hundred characters.
+
+``plain=True`` encodes text with none of the tokenizer's added tokens recognised, so a special
+token spelled in text (``<|im_end|>``, ``<think>``, ``</tool_response>``…) is tokenized as ordinary
+text and never yields its control id. That covers every added token, also the ones transformers'
+``split_special_tokens=True`` still matches (those added with ``special=False``, like ``<think>``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+
+from .errors import ConfigError
 
 #: Batches with fewer characters than this are encoded run by run in the calling thread.
 SERIAL_BATCH_CHARS = 1024
@@ -19,10 +26,17 @@ SERIAL_BATCH_CHARS = 1024
 class HFEncoder:
     """Encode many text runs at once; ``encode_offsets`` for runs whose tokens belong to several messages."""
 
-    def __init__(self, tokenizer: Any) -> None:
+    def __init__(self, tokenizer: Any, *, plain: bool = False) -> None:
         self.tokenizer = tokenizer
+        self.plain = plain
         backend = getattr(tokenizer, "_tokenizer", None) or getattr(tokenizer, "backend_tokenizer", None)
-        self._backend = backend if hasattr(backend, "encode_batch") else None
+        self._control = backend if hasattr(backend, "encode_batch") else None
+        self._backend = _without_added_tokens(self._control) if plain and self._control is not None else self._control
+        if plain and self._backend is None:
+            raise ConfigError(
+                "special_tokens_in_text='plain' needs a fast (tokenizers-backed) transformers tokenizer, got "
+                f"{type(tokenizer).__name__}"
+            )
         fast = getattr(self._backend, "encode_batch_fast", None)
         self._batch = fast or getattr(self._backend, "encode_batch", None)
 
@@ -48,20 +62,45 @@ class HFEncoder:
         return list(out["input_ids"]), [start for start, _ in out["offset_mapping"]]
 
     def decode(self, ids: Sequence[int]) -> str:
-        if self._backend is not None:
-            return self._backend.decode(list(ids), skip_special_tokens=False)
+        if self._control is not None:
+            return self._control.decode(list(ids), skip_special_tokens=False)
         return self.tokenizer.decode(list(ids), skip_special_tokens=False)
 
     def token_id(self, token: str) -> int | None:
-        """The id of a single-token string, or None when the tokenizer does not have it as one token."""
-        tid = self.tokenizer.convert_tokens_to_ids(token)
-        if not isinstance(tid, int) or tid < 0:
-            return None
-        if getattr(self.tokenizer, "unk_token_id", None) == tid:
-            return None
-        return tid
+        """The id of a single-token string (looked up in the vocabulary), or None when it is not one token."""
+        tid = self.tokenizer.get_added_vocab().get(token)
+        if tid is None:
+            tid = self.tokenizer.get_vocab().get(token)
+        return tid if isinstance(tid, int) else None
 
     def splits_cleanly(self, token: str, tid: int) -> bool:
-        """True when text containing ``token`` tokenizes as text | id | text (no whitespace absorbed)."""
+        """True when the tokenizer makes ``tid`` from ``token`` in text as text | id | text (no whitespace absorbed).
+
+        Checked with added tokens recognised (whatever ``plain`` says): it decides whether the
+        template's own spelling of the token can be emitted as the id directly.
+        """
         left, right = "x\n ", " \nx"
-        return self.encode(left + token + right) == [*self.encode(left), tid, *self.encode(right)]
+
+        def encode(text: str) -> list[int]:
+            if self._control is not None:
+                return list(self._control.encode(text, add_special_tokens=False).ids)
+            return list(self.tokenizer.encode(text, add_special_tokens=False))
+
+        return encode(left + token + right) == [*encode(left), tid, *encode(right)]
+
+
+def _without_added_tokens(backend: Any) -> Any:
+    """A tokenizer sharing ``backend``'s model, normaliser and pre-tokeniser, with no added tokens.
+
+    Built from the shared components (no copy of the vocabulary), so it costs microseconds.
+    """
+    from tokenizers import Tokenizer
+
+    clone = Tokenizer(backend.model)
+    if backend.normalizer is not None:
+        clone.normalizer = backend.normalizer
+    if backend.pre_tokenizer is not None:
+        clone.pre_tokenizer = backend.pre_tokenizer
+    if backend.decoder is not None:
+        clone.decoder = backend.decoder
+    return clone

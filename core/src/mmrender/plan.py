@@ -5,11 +5,18 @@ A family walks a conversation the way its Jinja template does and writes into a 
 back to back is one run even across messages (BPE merges across such joins), so a run only ends at
 a structural special token, an image, or the end; a run spanning several messages is encoded once
 and each token is owned by the message its first character came from.
+
+Template text versus message text: a family's template may spell control tokens in its own text
+(``<tool_call>`` in a tools prompt). Such text goes through :meth:`Plan.markup`, which turns those
+spellings into special ops, so every text op holds only text a message or tool definition may
+have supplied; how those spell special tokens is the ``special_tokens_in_text`` option (the
+renderer's encoder), never the plan.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -51,6 +58,22 @@ class Plan:
             self._owner = None
         self._pieces.append((text, owner))
 
+    def markup(self, text: str, owner: int, controls: Mapping[str, int | None]) -> None:
+        """Template text (never message text): each spelling of a ``controls`` token becomes its id.
+
+        Same ids as tokenizing the text with added tokens recognised, for tokens that tokenize
+        as ``text | id | text``; a token mapped to None stays text.
+        """
+        if not controls:
+            self.text(text, owner)
+            return
+        for piece in _control_splitter(tuple(controls)).split(text):
+            tid = controls.get(piece)
+            if tid is not None:
+                self.special(tid, owner)
+            else:
+                self.text(piece, owner)
+
     def special(self, token_id: int, owner: int) -> None:
         self._flush()
         self.ops.append((SPECIAL, token_id, owner))
@@ -74,6 +97,12 @@ class Plan:
             self.ops.append((MIXED, list(pieces), -1))
         self._pieces = []
         self._owner = None
+
+
+@functools.lru_cache(maxsize=16)
+def _control_splitter(tokens: tuple[str, ...]) -> re.Pattern[str]:
+    """A pattern whose ``split`` keeps every token spelling as its own piece (longest first)."""
+    return re.compile("(" + "|".join(re.escape(t) for t in sorted(tokens, key=len, reverse=True)) + ")")
 
 
 def _stray(token_name: str, owner: int) -> ConversationError:

@@ -6,6 +6,7 @@ from typing import Literal
 
 import attrs
 from mmrender import RendererOptions
+from mmrender.special_tokens import SpecialTokensInText, check_special_tokens_in_text
 
 _opt_bool = attrs.validators.optional(attrs.validators.instance_of(bool))
 
@@ -24,6 +25,11 @@ class KimiK25Options(RendererOptions):
     bridge until a new user message arrives; ``"all"`` = always bridge (history keeps reasoning a
     full re-render would drop). Full renders never depend on it.
     Per-call ``render(..., thinking=..., preserve_thinking=...)`` overrides the first two.
+    ``special_tokens_in_text``: ``"plain"`` (default) tokenizes a special token spelled in message,
+    reasoning, tool-call or tool text (``<|im_end|>``, ``<|tool_call_begin|>``…) as ordinary text,
+    so text cannot forge a turn boundary; ``"control"`` makes it the control token, as the official
+    template + Moonshot's tokenizer do (``encode`` with ``allowed_special="all"``; a spelled
+    ``<|media_pad|>`` is then refused: no image backs it).
     """
 
     thinking: bool = attrs.field(default=True, validator=attrs.validators.instance_of(bool))
@@ -31,3 +37,4 @@ class KimiK25Options(RendererOptions):
     thinking_retention: Literal["tool_cycle", "all"] | None = attrs.field(
         default=None, validator=attrs.validators.optional(attrs.validators.in_(("tool_cycle", "all")))
     )
+    special_tokens_in_text: SpecialTokensInText = attrs.field(default="plain", validator=check_special_tokens_in_text)

@@ -20,6 +20,7 @@ from mmrender import (
 )
 from mmrender.images import ImageBytes
 from mmrender.plan import emit
+from mmrender.special_tokens import lookup_special_tokens
 
 from . import bridge, parsing
 from .engine import DEFAULT_PARAMS, kimi_image_layout
@@ -31,15 +32,55 @@ _CONSTANTS = ("user", "assistant", "system", "tool", "image", "\n", "tool_declar
 _TOOLS_CACHE_SIZE = 32
 
 
-def _lookup(tokenizer: Any, token: str) -> int:
-    """A structural token's id; it must be one id that decodes back to the token."""
-    try:
-        tid = tokenizer.convert_tokens_to_ids(token)
-    except KeyError:
-        tid = None
-    if not isinstance(tid, int) or tokenizer.decode([tid]) != token:
-        raise ConfigError(f"tokenizer has no single-token {token!r}; it is not a Kimi K2.5 tokenizer")
-    return tid
+#: Ids of the Kimi K2.5 / K2.6 vocabulary (``assets/tokenizer_config.json`` ``added_tokens_decoder``).
+TOKEN_IDS = {
+    "<|im_end|>": 163586,
+    "<|im_user|>": 163587,
+    "<|im_assistant|>": 163588,
+    "<|im_system|>": 163594,
+    "<|tool_calls_section_begin|>": 163595,
+    "<|tool_calls_section_end|>": 163596,
+    "<|tool_call_begin|>": 163597,
+    "<|tool_call_argument_begin|>": 163598,
+    "<|tool_call_end|>": 163599,
+    "<|im_middle|>": 163601,
+    "<|media_begin|>": 163602,
+    "<|media_content|>": 163603,
+    "<|media_end|>": 163604,
+    "<|media_pad|>": 163605,
+    "<think>": 163606,
+    "</think>": 163607,
+}
+
+
+class ControlTextEncoder:
+    """Kimi text encoding in which special-token spellings become control tokens (Moonshot's default)."""
+
+    def __init__(self, tokenizer: Any) -> None:
+        self.tokenizer = tokenizer
+
+    def encode(self, text: str) -> list[int]:
+        return self.tokenizer.encode(text, allow_special=True)
+
+    def encode_many(self, texts: Sequence[str]) -> list[list[int]]:
+        return self.tokenizer.encode_many(texts, allow_special=True)
+
+    def encode_offsets(self, text: str) -> tuple[list[int], list[int]]:
+        return self.tokenizer.encode_offsets(text, allow_special=True)
+
+
+def _checked_tokenizer(tokenizer: Any) -> dict[str, int]:
+    """The structural ids, after checking ``tokenizer`` is a Kimi tokenizer (ConfigError otherwise)."""
+    ids = lookup_special_tokens(tokenizer, "Kimi K2.5", TOKEN_IDS)
+    missing = [
+        name for name in ("encode", "encode_many", "encode_offsets") if not callable(getattr(tokenizer, name, None))
+    ]
+    if missing:
+        raise ConfigError(
+            f"not a Kimi K2.5 tokenizer: {type(tokenizer).__name__} has no {', '.join(missing)} "
+            "(pass mmrender_kimi_k25.tokenizer.KimiTokenizer or a tokenizer directory)"
+        )
+    return {token: tid for token, tid in ids.items() if tid is not None}
 
 
 class KimiK25Renderer(Renderer):
@@ -48,7 +89,9 @@ class KimiK25Renderer(Renderer):
     Extra constructor arguments: ``rules`` (:data:`~.template.K26` or :data:`~.template.K25`),
     ``layout_params`` (the four ``media_proc_cfg`` values that decide the layout) and
     ``media_cfg`` (the whole ``media_proc_cfg`` block, for processed mode's normalisation).
-    The tokenizer must encode plain text with ``encode(text)`` (special-token text stays text).
+    The tokenizer is a :class:`~.tokenizer.KimiTokenizer` (or has its ``encode(text, allow_special=...)``,
+    ``encode_many``, ``encode_offsets`` and ``get_added_vocab``); ``special_tokens_in_text`` picks plain
+    or control encoding of text.
     """
 
     options_class = KimiK25Options
@@ -65,10 +108,15 @@ class KimiK25Renderer(Renderer):
         self.rules = rules
         self.layout_params = dict(layout_params)
         self.media_cfg = dict(media_cfg or {})
-        self.specials = Specials(**{name: _lookup(self.tokenizer, token) for name, token in TOKENS.items()})
+        ids = _checked_tokenizer(self.tokenizer)
+        self.specials = Specials(**{name: ids[token] for name, token in TOKENS.items()})
+        control = self.options.special_tokens_in_text == "control"
+        self.text_encoder = ControlTextEncoder(self.tokenizer) if control else self.tokenizer
+        #: placeholder ids text must never produce (only reachable from text under "control")
+        self._forbidden = {self.specials.media_pad: "<|media_pad|>"}
         eos = getattr(self.tokenizer, "eos_token_id", None)
         self.stop_ids = frozenset({self.specials.im_end} | ({eos} if isinstance(eos, int) else set()))
-        self._encode = self.tokenizer.encode
+        self._encode = self.text_encoder.encode
         self._const = {text: tuple(self._encode(text)) for text in _CONSTANTS}
         self._tools: OrderedDict[str, str] = OrderedDict()  # tools key -> declaration text
         self._bodies: dict[str, tuple[int, ...]] = {}  # declaration text -> ids
@@ -133,7 +181,8 @@ class KimiK25Renderer(Renderer):
 
     def emit(self, ops: list[tuple[int, Any, int]], buf: TokenBuffer) -> None:
         """Append the ops' ids to ``buf`` (core's plan emitter; constants and tool bodies come from caches)."""
-        emit(self, ops, buf, self.tokenizer, placeholder_id=self.specials.media_pad, cached=self._cached)
+        pad = self.specials.media_pad
+        emit(self, ops, buf, self.text_encoder, placeholder_id=pad, cached=self._cached, forbidden=self._forbidden)
 
     # -- layout and processed mode ------------------------------------------------------------
     def compute_layout(self, width: int, height: int) -> ImageLayout:

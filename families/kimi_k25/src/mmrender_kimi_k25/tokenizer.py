@@ -135,14 +135,18 @@ class KimiTokenizer:
             ids.extend(encode_piece(piece))
         return ids
 
-    def encode_many(self, texts: Sequence[str]) -> list[list[int]]:
-        """Plain-text ids of each text (the batch interface core's plan emitter uses)."""
-        return [self.encode(text) for text in texts]
+    def encode_many(self, texts: Sequence[str], *, allow_special: bool = False) -> list[list[int]]:
+        """Ids of each text (the batch interface core's plan emitter uses); plain text by default."""
+        return [self.encode(text, allow_special=allow_special) for text in texts]
 
-    def encode_offsets(self, text: str) -> tuple[list[int], list[int]]:
-        """Plain-text ids and the start character of each (for runs that span two messages)."""
-        ids = self.encode(text)
+    def encode_offsets(self, text: str, *, allow_special: bool = False) -> tuple[list[int], list[int]]:
+        """Ids and the start character of each (for runs that span two messages); plain text by default."""
+        ids = self.encode(text, allow_special=allow_special)
         return ids, list(self._encoding.decode_with_offsets(ids)[1])
+
+    def get_added_vocab(self) -> dict[str, int]:
+        """The 256 reserved special tokens by name (transformers' name for this table)."""
+        return dict(self.special_tokens)
 
     def _encode_with_specials(self, piece: str) -> list[int]:
         return self._encoding.encode(piece, allowed_special="all")

@@ -13,7 +13,7 @@ from mmrender import Message
 from mmrender.plan import Plan
 
 from . import content as C
-from .toolcalls import call_arguments, call_body, tools_block
+from .toolcalls import TOOLS_INSTRUCTIONS, call_arguments, call_body, tools_block
 
 
 class Emitter:
@@ -52,7 +52,9 @@ class Emitter:
         prompt = C.text(message) if message is not None else ""
         if tools:
             self._special("<|im_start|>", owner)
-            self.out.text("system\n" + tools_block(tools) + ("\n\n" + prompt if prompt else ""), owner)
+            self.out.text("system\n" + tools_block(tools), owner)
+            self.out.markup(TOOLS_INSTRUCTIONS, owner, self.ids)
+            self.out.text("\n\n" + prompt if prompt else "", owner)
         elif message is not None:
             self._special("<|im_start|>", owner)
             self.out.text("system\n" + prompt, owner)

@@ -6,6 +6,7 @@ from typing import Literal
 
 import attrs
 from mmrender import RendererOptions
+from mmrender.special_tokens import SpecialTokensInText, check_special_tokens_in_text
 
 _OPTIONAL_BOOL = attrs.validators.optional(attrs.validators.instance_of(bool))
 
@@ -23,6 +24,10 @@ class Qwen35Options(RendererOptions):
       would drop the previous turn's thinking). ``"all"`` keeps every assistant turn in its
       thinking form in full renders too, so bridges across user queries equal a re-render; that
       deliberately departs from the official template for historical turns.
+    * ``special_tokens_in_text`` — ``"plain"`` (default) tokenizes a special token spelled in
+      message, reasoning, tool-call or tool text (``<|im_end|>``, ``</tool_response>``…) as
+      ordinary text, so text cannot forge a turn boundary; ``"control"`` makes it the control
+      token, as the official template + tokenizer do (a spelled ``<|image_pad|>`` is then refused).
     """
 
     add_vision_id: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
@@ -30,3 +35,4 @@ class Qwen35Options(RendererOptions):
     thinking_retention: Literal["tool_cycle", "all"] | None = attrs.field(
         default=None, validator=attrs.validators.optional(attrs.validators.in_(("tool_cycle", "all")))
     )
+    special_tokens_in_text: SpecialTokensInText = attrs.field(default="plain", validator=check_special_tokens_in_text)

@@ -61,7 +61,7 @@ class Qwen35Renderer(Renderer):
         self.variant = variant
         self.ids = special_token_ids(self.tokenizer)
         self._forbidden = {self.ids[t]: t for t in ("<|image_pad|>", "<|video_pad|>")}
-        self.encoder = HFEncoder(self.tokenizer)
+        self.encoder = HFEncoder(self.tokenizer, plain=self.options.special_tokens_in_text == "plain")
 
     # -- template switches ---------------------------------------------------------------------
     def _switches(self, template_kwargs: Mapping[str, Any]) -> tuple[Any, bool]:

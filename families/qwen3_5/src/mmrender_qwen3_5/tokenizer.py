@@ -31,22 +31,26 @@ TOKENIZER_CONFIG = ASSETS / "Qwen3.5-0.8B" / "tokenizer_config.json"
 # Keys of tokenizer_config.json the constructor must not see (handled here or meaningless offline).
 _NOT_KWARGS = ("added_tokens_decoder", "chat_template", "tokenizer_class", "pretokenize_regex")
 
-#: Every control token the renderer and parser use, looked up by content in the tokenizer.
-SPECIAL_TOKENS = (
-    "<|endoftext|>",
-    "<|im_start|>",
-    "<|im_end|>",
-    "<|vision_start|>",
-    "<|vision_end|>",
-    "<|image_pad|>",
-    "<|video_pad|>",
-    "<tool_call>",
-    "</tool_call>",
-    "<tool_response>",
-    "</tool_response>",
-    "<think>",
-    "</think>",
-)
+#: Every control token the renderer and parser use, with its id in the Qwen3.5 vocabulary
+#: (``assets/Qwen3.5-0.8B/tokenizer_config.json`` ``added_tokens_decoder``).
+TOKEN_IDS = {
+    "<|endoftext|>": 248044,
+    "<|im_start|>": 248045,
+    "<|im_end|>": 248046,
+    "<|vision_start|>": 248053,
+    "<|vision_end|>": 248054,
+    "<|image_pad|>": 248056,
+    "<|video_pad|>": 248057,
+    "<tool_call>": 248058,
+    "</tool_call>": 248059,
+    "<tool_response>": 248066,
+    "</tool_response>": 248067,
+    "<think>": 248068,
+    "</think>": 248069,
+}
+SPECIAL_TOKENS = tuple(TOKEN_IDS)
+#: Size of the byte-level BPE vocabulary, added tokens excluded (``vocab.json``).
+BASE_VOCAB_SIZE = 248044
 
 
 def read_merges(path: Path) -> list[tuple[str, str]]:
@@ -147,12 +151,8 @@ def load_tokenizer_dir(directory: str | os.PathLike[str]) -> Qwen3_5Tokenizer:
 
 
 def special_token_ids(tok: Any) -> dict[str, int]:
-    """Look every control token up in ``tok``; a missing one is a configuration error."""
-    ids: dict[str, int] = {}
-    unk = getattr(tok, "unk_token_id", None)
-    for token in SPECIAL_TOKENS:
-        tid = tok.convert_tokens_to_ids(token)
-        if not isinstance(tid, int) or (unk is not None and tid == unk):
-            raise ConfigError(f"tokenizer has no {token!r} token; it is not a Qwen3.5 tokenizer")
-        ids[token] = tid
-    return ids
+    """Look every control token up in ``tok``'s vocabulary; a missing or misplaced one is a configuration error."""
+    from mmrender.special_tokens import lookup_special_tokens
+
+    ids = lookup_special_tokens(tok, "Qwen3.5", TOKEN_IDS, vocab_size=BASE_VOCAB_SIZE)
+    return {token: tid for token, tid in ids.items() if tid is not None}

@@ -38,8 +38,9 @@ def tojson(value: Any) -> str:
 
 
 def tools_block(tools: Sequence[Any]) -> str:
-    """The text between ``system\\n`` and the system prompt when tools are given."""
-    return TOOLS_HEADER + "".join("\n" + tojson(tool) for tool in tools) + TOOLS_FOOTER + TOOLS_INSTRUCTIONS
+    """The text between ``system\\n`` and the system prompt when tools are given, up to
+    :data:`TOOLS_INSTRUCTIONS` (template text that spells ``<tool_call>`` as the control token)."""
+    return TOOLS_HEADER + "".join("\n" + tojson(tool) for tool in tools) + TOOLS_FOOTER
 
 
 def parameter_text(value: Any) -> str:

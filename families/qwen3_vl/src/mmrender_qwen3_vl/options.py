@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import attrs
 from mmrender import RendererOptions
+from mmrender.special_tokens import SpecialTokensInText, check_special_tokens_in_text
 
 
 def _positive_or_none(_inst: object, attribute: attrs.Attribute, value: int | None) -> None:
@@ -20,6 +21,10 @@ class Qwen3VLOptions(RendererOptions):
     (False) rendering; None takes it from the checkpoint. ``min_pixels`` / ``max_pixels``: cap the
     image budget the way vLLM's ``mm_processor_kwargs`` does; they change the layout fingerprint,
     so the consumer must run the processor with the same values.
+    ``special_tokens_in_text``: ``"plain"`` (default) tokenizes a special token spelled in message,
+    reasoning, tool-call or tool text (``<|im_end|>``, ``</tool_response>``…) as ordinary text, so
+    text cannot forge a turn boundary; ``"control"`` makes it the control token, as the official
+    template + tokenizer do (a spelled ``<|image_pad|>`` is then refused: no image backs it).
     """
 
     add_vision_id: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
@@ -28,6 +33,7 @@ class Qwen3VLOptions(RendererOptions):
     )
     min_pixels: int | None = attrs.field(default=None, validator=_positive_or_none)
     max_pixels: int | None = attrs.field(default=None, validator=_positive_or_none)
+    special_tokens_in_text: SpecialTokensInText = attrs.field(default="plain", validator=check_special_tokens_in_text)
 
     def __attrs_post_init__(self) -> None:
         if self.min_pixels is not None and self.max_pixels is not None and self.min_pixels > self.max_pixels:

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from mmrender import ConversationError, Message
 from mmrender.marked import MarkedText
 
-from .template import Piece
+from .template import THINK, THINK_END, Piece
 
 
 def _split(message: Message, text: str) -> tuple[str, str]:
@@ -40,10 +40,17 @@ def thinking_assistant(
     marked = MarkedText(rendered, avoid=message.reasoning_content or "")
     reasoning, content = _split(message, marked.text)
     if after_last_query and (is_last or reasoning):
-        out = "assistant\n<think>\n" + reasoning.strip("\n") + "\n</think>\n\n" + content.lstrip("\n")
+        # the think tags are the template's own: tags, so the message's text never stands in for them
+        out: list[str | Piece] = [
+            "assistant\n",
+            THINK,
+            "\n" + reasoning.strip("\n") + "\n",
+            THINK_END,
+            "\n\n" + content.lstrip("\n"),
+        ]
     else:
-        out = "assistant\n" + content
-    for image in marked.missing(out):
+        out = ["assistant\n" + content]
+    for image in marked.missing(*(p for p in out if isinstance(p, str))):
         raise ConversationError(
             "image inside the reasoning of an assistant message (before '</think>'): the Qwen3-VL Thinking "
             "template drops it here (an earlier turn's reasoning, or text around extra think tags) but still "
@@ -51,4 +58,4 @@ def thinking_assistant(
             message_index=image.message_index,
             part_index=image.part_index,
         )
-    return marked.pieces(out), bool(content)
+    return [q for p in out for q in (marked.pieces(p) if isinstance(p, str) else [p])], bool(content)

@@ -20,15 +20,37 @@ from mmrender import (
 from mmrender.encoders import HFEncoder
 from mmrender.images import ImageBytes
 from mmrender.plan import emit
+from mmrender.special_tokens import lookup_special_tokens
 
 from . import bridge, parsing
 from .layout import DEFAULT_PREPROCESSOR, qwen_layout
-from .template import Specials
+from .template import Specials, TemplateWalker
 from .vision import process_qwen_image
 from .walk import build_plan
 
 TEMPLATE_KWARGS = ("add_vision_id",)
+FAMILY_NAME = "Qwen3-VL"
+#: Ids of the Qwen3-VL vocabulary (``assets/Qwen3-VL-8B-Instruct/tokenizer_config.json``); the rest
+#: of the table is optional (a tokenizer without them renders those markers as text).
+TOKEN_IDS = {
+    "<|endoftext|>": 151643,
+    "<|im_start|>": 151644,
+    "<|im_end|>": 151645,
+    "<|vision_start|>": 151652,
+    "<|vision_end|>": 151653,
+    "<|image_pad|>": 151655,
+    "<|video_pad|>": 151656,
+    "<tool_call>": 151657,
+    "</tool_call>": 151658,
+    "<tool_response>": 151665,
+    "</tool_response>": 151666,
+    "<think>": 151667,
+    "</think>": 151668,
+}
 _REQUIRED = ("<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>")
+BASE_VOCAB_SIZE = 151643
+#: Template text that is rendered often enough to be tokenized once (none spells a special token).
+_CONSTANTS = ("\n", "user", "assistant\n", "user\n", "system\n", "\n\n")
 
 
 class Qwen3VLRenderer(Renderer):
@@ -54,39 +76,45 @@ class Qwen3VLRenderer(Renderer):
         self.layout_params = dict(layout_params)
         self.preprocessor_config = Path(preprocessor_config)
         self.thinking = thinking
-        self.encoder = HFEncoder(self.tokenizer)
-        ids = {}
-        for token in _REQUIRED:
-            tid = self.encoder.token_id(token)
-            if tid is None or not self.encoder.splits_cleanly(token, tid):
-                raise ConfigError(f"tokenizer has no clean single-token {token!r}; it is not a Qwen3-VL tokenizer")
-            ids[token] = tid
-        optional = {}
-        for token in ("<tool_response>", "</tool_response>"):
-            tid = self.encoder.token_id(token)
-            optional[token] = tid if tid is not None and self.encoder.splits_cleanly(token, tid) else None
+        optional = [t for t in TOKEN_IDS if t not in _REQUIRED]
+        ids = lookup_special_tokens(
+            self.tokenizer, FAMILY_NAME, TOKEN_IDS, optional=optional, vocab_size=BASE_VOCAB_SIZE
+        )
+        self.encoder = HFEncoder(self.tokenizer, plain=self.options.special_tokens_in_text == "plain")
+        for token, tid in ids.items():
+            if tid is not None and not self.encoder.splits_cleanly(token, tid):
+                if token in _REQUIRED:
+                    raise ConfigError(f"not a {FAMILY_NAME} tokenizer: {token!r} does not tokenize as one clean id")
+                ids[token] = None  # render this marker as text, as the tokenizer makes it
         self.specials = Specials(
             im_start=ids["<|im_start|>"],
             im_end=ids["<|im_end|>"],
             vision_start=ids["<|vision_start|>"],
             vision_end=ids["<|vision_end|>"],
             image_pad=ids["<|image_pad|>"],
-            tool_response=optional["<tool_response>"],
-            tool_response_end=optional["</tool_response>"],
+            tool_response=ids["<tool_response>"],
+            tool_response_end=ids["</tool_response>"],
+            think=ids["<think>"],
+            think_end=ids["</think>"],
+            tool_call=ids["<tool_call>"],
+            tool_call_end=ids["</tool_call>"],
         )
-        self.video_pad = self.encoder.token_id("<|video_pad|>")
+        self.video_pad = ids["<|video_pad|>"]
         self._forbidden = {self.specials.image_pad: "<|image_pad|>"}
         if self.video_pad is not None:
             self._forbidden[self.video_pad] = "<|video_pad|>"
-        self.endoftext = self.encoder.token_id("<|endoftext|>")
-        self.think_ids = (self.encoder.token_id("<think>"), self.encoder.token_id("</think>"))
-        self.tool_call_ids = (self.encoder.token_id("<tool_call>"), self.encoder.token_id("</tool_call>"))
-        constants = ("\n", "user", "assistant\n", "assistant\n<think>\n", "user\n", "system\n", "\n\n")
-        self._const = {text: self.encoder.encode(text) for text in constants}
-        self.generation_prompt_ids = (self.specials.im_start, *self._const[self._gen_text()])
+        self.endoftext = ids["<|endoftext|>"]
+        self.think_ids = (self.specials.think, self.specials.think_end)
+        self.tool_call_ids = (self.specials.tool_call, self.specials.tool_call_end)
+        self._const = {text: self.encoder.encode(text) for text in _CONSTANTS}
+        self.generation_prompt_ids = self._generation_prompt_ids()
 
-    def _gen_text(self) -> str:
-        return "assistant\n<think>\n" if self.thinking else "assistant\n"
+    def _generation_prompt_ids(self) -> tuple[int, ...]:
+        walker = TemplateWalker(self.specials, add_vision_id=False, thinking=self.thinking)
+        walker.generation_prompt()
+        buf = TokenBuffer()
+        self.emit(walker.plan.finish(), buf)
+        return tuple(buf.ids)
 
     # -- rendering ----------------------------------------------------------------------------
     def _vision_id_flag(self, template_kwargs: Mapping[str, Any]) -> bool:

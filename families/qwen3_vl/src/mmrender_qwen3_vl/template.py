@@ -33,8 +33,18 @@ TOOLS_TAIL = (
     "<args-json-object>}\n</tool_call>"
 )
 _TEMPLATE_IMAGE_KEYS = ("image", "image_url", "video")
-#: What a template's content macro produces: text, or an image (its placeholder run).
-Piece = str | ImagePart
+
+
+@attrs.frozen
+class Tag:
+    """A control token the template writes itself (``<think>``), as opposed to text from a message."""
+
+    spelling: str
+
+
+THINK, THINK_END = Tag("<think>"), Tag("</think>")
+#: What a template's content macro produces: text, an image (its placeholder run) or a template tag.
+Piece = str | ImagePart | Tag
 
 
 @attrs.frozen
@@ -48,6 +58,19 @@ class Specials:
     image_pad: int
     tool_response: int | None = None
     tool_response_end: int | None = None
+    think: int | None = None
+    think_end: int | None = None
+    tool_call: int | None = None
+    tool_call_end: int | None = None
+
+    def controls(self) -> dict[str, int | None]:
+        """The control tokens the template spells in its own text, by spelling (for ``Plan.markup``)."""
+        return {
+            "<think>": self.think,
+            "</think>": self.think_end,
+            "<tool_call>": self.tool_call,
+            "</tool_call>": self.tool_call_end,
+        }
 
 
 def tojson(value: Any, message_index: int | None = None) -> str:
@@ -125,6 +148,7 @@ class TemplateWalker:
         self.thinking = thinking
         self.image_count = image_count
         self.plan = Plan()
+        self.controls = specials.controls()
 
     # -- pieces -------------------------------------------------------------------------------
     def turn_end(self, owner: int) -> None:
@@ -158,10 +182,12 @@ class TemplateWalker:
         return out
 
     def emit(self, pieces: Sequence[Piece], owner: int) -> None:
-        """Text runs as text, images as ``<|vision_start|>`` + placeholders + ``<|vision_end|>``."""
+        """Text runs as text, tags as their ids, images as ``<|vision_start|>`` + placeholders + ``<|vision_end|>``."""
         for piece in pieces:
             if isinstance(piece, str):
                 self.plan.text(piece, owner)
+            elif isinstance(piece, Tag):
+                self.tagged(self.controls[piece.spelling], piece.spelling, owner)
             else:
                 self.plan.special(self.s.vision_start, owner)
                 self.plan.image(piece, owner)
@@ -189,7 +215,8 @@ class TemplateWalker:
             if first is not None:
                 self.emit([*body, "\n\n"], owner)
             tools = "".join("\n" + tojson(t) for t in conv.tools)
-            self.plan.text(TOOLS_HEAD + tools + TOOLS_TAIL, -1)
+            self.plan.text(TOOLS_HEAD + tools, -1)
+            self.plan.markup(TOOLS_TAIL, -1, self.controls)
             self.turn_end(owner)
         elif first is not None:
             self.plan.special(self.s.im_start, owner)
@@ -230,19 +257,17 @@ class TemplateWalker:
         for ci, call in enumerate(message.tool_calls):
             if ci > 0 or has_content:
                 self.plan.text("\n", i)
-            self.plan.text(
-                '<tool_call>\n{"name": "'
-                + call.name
-                + '", "arguments": '
-                + _arguments(message, ci, call)
-                + "}\n</tool_call>",
-                i,
-            )
+            self.tagged(self.s.tool_call, "<tool_call>", i)
+            self.plan.text('\n{"name": "' + call.name + '", "arguments": ' + _arguments(message, ci, call) + "}\n", i)
+            self.tagged(self.s.tool_call_end, "</tool_call>", i)
         self.turn_end(i)
 
     def generation_prompt(self) -> None:
         self.plan.special(self.s.im_start, -1)
-        self.plan.text("assistant\n<think>\n" if self.thinking else "assistant\n", -1)
+        self.plan.text("assistant\n", -1)
+        if self.thinking:
+            self.tagged(self.s.think, "<think>", -1)
+            self.plan.text("\n", -1)
 
 
 def _arguments(message: Message, ci: int, call: Any) -> str:

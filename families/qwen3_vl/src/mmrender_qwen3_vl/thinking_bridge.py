@@ -26,9 +26,20 @@ from mmrender import Message
 
 from .walk import is_tool_wrapper
 
+_OPEN, _CLOSE = "\n<tool_response>", "</tool_response>"
 
-def _has_real_query(prompt: tuple[int, ...], r: Any, user: int, newline: int) -> bool:
-    """A ``user`` turn not made only of ``<tool_response>``…``</tool_response>`` (the template's test, on ids)."""
+
+def _wrapped(r: Any, turn: tuple[int, ...]) -> bool:
+    """The template's string test on a user turn's ids after ``user``: ``\\n`` + content starting with
+    ``<tool_response>`` and ending with ``</tool_response>``, whether the tags are control ids or (with
+    ``special_tokens_in_text="plain"``) text. A byte-level token holds at least one byte, so decoding as
+    many ids as the tags have characters covers them."""
+    decode = r.encoder.decode
+    return decode(list(turn[: len(_OPEN)])).startswith(_OPEN) and decode(list(turn[-len(_CLOSE) :])).endswith(_CLOSE)
+
+
+def _has_real_query(prompt: tuple[int, ...], r: Any, user: int) -> bool:
+    """A ``user`` turn not made only of ``<tool_response>``…``</tool_response>`` (the template's test)."""
     s = r.specials
     pos = 0
     while True:
@@ -42,8 +53,7 @@ def _has_real_query(prompt: tuple[int, ...], r: Any, user: int, newline: int) ->
             end = prompt.index(s.im_end, pos)
         except ValueError:
             return False
-        wrapped = prompt[pos + 1 : pos + 3] == (newline, s.tool_response) and prompt[end - 1] == s.tool_response_end
-        if not wrapped:
+        if not _wrapped(r, prompt[pos + 1 : end]):
             return True
 
 
@@ -75,6 +85,6 @@ def keeps_history(r: Any, prompt: tuple[int, ...], completion: tuple[int, ...], 
         return False
     user, newline = r.encoder.encode("user\n")
     assistant = r.encoder.encode("assistant")[0]
-    if not _has_real_query(prompt, r, user, newline):
+    if not _has_real_query(prompt, r, user):
         return False
     return not _ends_with_empty_think_turn(prompt, r, len(prompt) - len(r.generation_prompt_ids), assistant, newline)
