@@ -11,7 +11,7 @@ import pytest
 
 from .cases import corpus
 from .conftest import renderer
-from .oracle import oracle_ids
+from .oracle import PARITY, oracle_ids
 from .test_parity import MODELS, N_CASES
 
 
@@ -29,7 +29,7 @@ def test_corpus_as_message_objects(cases: list, model: str, index: int, as_messa
         want = oracle_ids(
             objects, tools, add_generation_prompt=True, thinking=thinking, preserve_thinking=preserve, model=model
         )
-        got = renderer(model).render(
+        got = renderer(model, **PARITY).render(
             objects, tools=tools, add_generation_prompt=True, thinking=thinking, preserve_thinking=preserve
         )
         assert list(got.token_ids) == want

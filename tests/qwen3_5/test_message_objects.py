@@ -14,7 +14,7 @@ from mmrender_qwen3_5.templates import VARIANTS
 from transformers.utils.chat_template_utils import _normalize_chat_messages
 
 from .cases import CASES
-from .conftest import oracle, renderer
+from .conftest import PARITY, oracle, renderer
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -30,6 +30,7 @@ def test_corpus_as_message_objects(name: str, tok: Any, images: dict[str, str], 
     )
     expected, ranges, _ = oracle(tok, "large", as_dicts, tools=tools, add_generation_prompt=gen, **args)
     options = {"add_vision_id": args.pop("add_vision_id")} if "add_vision_id" in args else {}
+    options.update(PARITY)
     ours = renderer("large", **options).render(objects, tools=tools, add_generation_prompt=gen, **args)
     assert list(ours.token_ids) == expected
     assert [(p.offset, p.length) for p in ours.multi_modal_data.mm_placeholders.get("image", ())] == ranges

@@ -12,7 +12,7 @@ import pytest
 from transformers.utils.chat_template_utils import _normalize_chat_messages
 
 from .corpus import CASES
-from .oracle import Oracle
+from .oracle import PARITY, Oracle
 from .test_q3vl_thinking_parity import ALL
 
 
@@ -36,9 +36,9 @@ def _check(oracle, renderer, case, as_message_objects) -> None:
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_instruct_corpus_as_message_objects(name, instruct_oracle, sources, make_renderer, as_message_objects):
-    _check(instruct_oracle, make_renderer("Qwen/Qwen3-VL-8B-Instruct"), CASES[name](sources), as_message_objects)
+    _check(instruct_oracle, make_renderer("Qwen/Qwen3-VL-8B-Instruct", **PARITY), CASES[name](sources), as_message_objects)
 
 
 @pytest.mark.parametrize("name", sorted(ALL))
 def test_thinking_corpus_as_message_objects(name, thinking_oracle, sources, make_renderer, as_message_objects):
-    _check(thinking_oracle, make_renderer("Qwen/Qwen3-VL-8B-Thinking"), ALL[name](sources), as_message_objects)
+    _check(thinking_oracle, make_renderer("Qwen/Qwen3-VL-8B-Thinking", **PARITY), ALL[name](sources), as_message_objects)
