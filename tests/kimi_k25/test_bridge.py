@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from mmrender import MultiModalData
+from mmrender.errors import UnbackedPlaceholderError
 
 from .cases import WEATHER, call, img
 from .conftest import renderer
@@ -130,10 +131,12 @@ def test_images_in_new_messages(k26: Any, images: dict[str, str]) -> None:
     assert out.token_ids == full.token_ids
     assert out.multi_modal_data == full.multi_modal_data
     assert previous == before and len(previous.mm_hashes["image"]) == 1
-    # without the previous sidecar only the new images are listed
-    alone = k26.bridge_to_next_turn(prompt_r.token_ids, completion, [result])
-    assert alone is not None
-    assert alone.multi_modal_data.mm_placeholders["image"] == full.multi_modal_data.mm_placeholders["image"][1:]
+    # the previous RenderedTokens carries its sidecar; bare ids without one would leave the first
+    # image's <|media_pad|> with no features, so they are refused
+    assert k26.bridge_to_next_turn(prompt_r, completion, [result], start_index=2) == out
+    with pytest.raises(UnbackedPlaceholderError) as err:
+        k26.bridge_to_next_turn(prompt_r.token_ids, completion, [result])
+    assert err.value.position == previous.mm_placeholders["image"][0].offset
 
 
 def test_truncated_completion(k26: Any) -> None:
