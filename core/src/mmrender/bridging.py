@@ -6,7 +6,7 @@ keep the history out of Python loops (tuples are joined at C level, never iterat
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from .errors import ConversationError

@@ -92,7 +92,9 @@ def check_record_fields(label: str, record: Mapping[str, Any]) -> None:
     for field, (types, expected) in RECORD_FIELDS.items():
         if field in record and not isinstance(record[field], types):
             value = record[field]
-            raise ConversationError(f"{label}: field {field!r} must be {expected}, got {value!r} ({type(value).__name__})")
+            raise ConversationError(
+                f"{label}: field {field!r} must be {expected}, got {value!r} ({type(value).__name__})"
+            )
 
 
 def record_json(rendered: RenderedTokens, run_id: str | None = None) -> dict[str, Any]:

@@ -207,11 +207,12 @@ class Renderer(abc.ABC):
         """
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Wrap each family's own ``bridge_to_next_turn`` so no family, bundled or not, skips the check."""
         super().__init_subclass__(**kwargs)
         own = cls.__dict__.get("bridge_to_next_turn")
-        if own is not None and not getattr(own, "__isabstractmethod__", False):
-            if not getattr(own, "__mmrender_checked__", False):
-                cls.bridge_to_next_turn = checked_bridge(own)  # type: ignore[method-assign]
+        abstract = getattr(own, "__isabstractmethod__", False)
+        if own is not None and not abstract and not getattr(own, "__mmrender_checked__", False):
+            cls.bridge_to_next_turn = checked_bridge(own)  # type: ignore[method-assign]
 
     @property
     def placeholder_token_ids(self) -> frozenset[int]:
@@ -238,9 +239,8 @@ class Renderer(abc.ABC):
         conv = normalize_conversation(
             messages, tools=tools, add_generation_prompt=add_generation_prompt, template_kwargs=template_kwargs
         )
-        result = hook().mmrender_render(renderer=self, conversation=conv).with_placeholder_ids(
-            self.placeholder_token_ids
-        )
+        result = hook().mmrender_render(renderer=self, conversation=conv)
+        result = result.with_placeholder_ids(self.placeholder_token_ids)
         result.check_placeholders(what="rendered prompt")
         return result
 

@@ -44,14 +44,27 @@ def previous_turn(
 
 
 def check_bridged(
-    result: RenderedTokens, declared: frozenset[int], prompt_length: int, completion_length: int, had_sidecar: bool
+    result: RenderedTokens,
+    declared: frozenset[int],
+    prompt_length: int,
+    completion_length: int,
+    *,
+    vouched: bool,
+    had_sidecar: bool,
 ) -> RenderedTokens:
-    """Stamp ``declared`` on a bridge result and refuse placeholder ids outside its sidecar, saying whose they are."""
+    """Stamp ``declared`` on a bridge result and refuse placeholder ids outside its sidecar, saying whose they are.
+
+    ``vouched``: the previous prompt is a ``RenderedTokens`` a renderer stamped with every declared id,
+    so it was checked when it was made and only the completion and the new ids are scanned (O(new),
+    the bridge's cost promise). Bare ids are scanned whole: nothing vouches for them.
+    """
     stamped = result.with_placeholder_ids(declared)
-    found = first_unbacked(stamped.token_ids, stamped.placeholder_spans(), stamped.placeholder_ids)
+    start = prompt_length if vouched else 0
+    spans = [(max(a, start) - start, b - start) for a, b in stamped.placeholder_spans() if b > start]
+    found = first_unbacked(stamped.token_ids[start:], spans, stamped.placeholder_ids)
     if found is None:
         return stamped
-    position, token, count = found
+    position, token, count = found[0] + start, found[1], found[2]
     if prompt_length <= position < prompt_length + completion_length:
         problem = (
             f"the previous completion holds image-placeholder id {token} at completion position "
@@ -90,8 +103,15 @@ def checked_bridge(fn: Callable[..., RenderedTokens | None]) -> Callable[..., Re
         result = fn(self, prompt, completion, new_messages, *args, previous_multi_modal_data=sidecar, **kwargs)
         if result is None:
             return None
-        declared = stamped | self.placeholder_token_ids
-        return check_bridged(result, declared, len(prompt), len(completion), sidecar is not None)
+        family = self.placeholder_token_ids
+        return check_bridged(
+            result,
+            stamped | family,
+            len(prompt),
+            len(completion),
+            vouched=bool(stamped) and family <= stamped,
+            had_sidecar=sidecar is not None,
+        )
 
     bridge_to_next_turn.__mmrender_checked__ = True  # type: ignore[attr-defined]
     return bridge_to_next_turn

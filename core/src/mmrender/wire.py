@@ -42,8 +42,6 @@ def _features(data: MultiModalData, run_id: str | None) -> dict[str, dict[str, l
 
 def _check_ref(modality: str, index: int, text: Any, mm_hashes: Sequence[Any]) -> None:
     """``kwargs_data`` entries must parse with the installed ref codecs and name their own ``mm_hash``."""
-    if text is None:
-        raise WireValidationError(f"modality {modality!r} item {index}: a ref is None (never send a cached slot)")
     try:
         ref = parse_ref(text)
     except RefError as exc:
@@ -63,6 +61,18 @@ def validate_features(
     """Apply vLLM's checks (same modality keys, parallel lengths, sorted, non-overlapping, in range),
     parse every ref, and refuse placeholder ids (``placeholder_ids`` and each range's first id) outside
     every range."""
+    _validate(token_ids, features, placeholder_ids, parse_refs=True)
+
+
+def _validate(
+    token_ids: Sequence[int],
+    features: Mapping[str, Mapping[str, Sequence[Any]]],
+    placeholder_ids: Iterable[int],
+    *,
+    parse_refs: bool,
+) -> None:
+    """``validate_features``; ``parse_refs=False`` for refs just dumped from validated items (an inline
+    ``data:`` ref is the whole image, so parsing it again would cost more than the rest of the body)."""
     keys = [set(features[name]) for name in ("mm_hashes", "mm_placeholders", "kwargs_data")]
     if not keys[0] == keys[1] == keys[2]:
         raise WireValidationError(f"modality keys differ across features: {[sorted(k) for k in keys]}")
@@ -72,7 +82,11 @@ def validate_features(
         if len(n) != 1:
             raise WireValidationError(f"modality {modality!r}: feature lists have different lengths")
         for i, p in enumerate(features["mm_placeholders"][modality]):
-            _check_ref(modality, i, features["kwargs_data"][modality][i], features["mm_hashes"][modality])
+            ref = features["kwargs_data"][modality][i]
+            if ref is None:
+                raise WireValidationError(f"modality {modality!r} item {i}: a ref is None (never send a cached slot)")
+            if parse_refs:
+                _check_ref(modality, i, ref, features["mm_hashes"][modality])
             if p["length"] <= 0 or p["offset"] < 0 or p["offset"] + p["length"] > len(token_ids):
                 raise WireValidationError(f"modality {modality!r} item {i}: placeholder {p} outside token_ids")
             spans.append((p["offset"], p["offset"] + p["length"], modality, i))
@@ -101,7 +115,7 @@ def generate_request(
     """
     features = _features(rendered.multi_modal_data, run_id)
     token_ids = list(rendered.token_ids)
-    validate_features(token_ids, features, placeholder_ids=rendered.placeholder_ids.union(placeholder_ids))
+    _validate(token_ids, features, rendered.placeholder_ids.union(placeholder_ids), parse_refs=False)
     body: dict[str, Any] = {"token_ids": token_ids, "sampling_params": dict(sampling_params or {})}
     if model is not None:
         body["model"] = model
