@@ -86,7 +86,7 @@ def test_bare_ids_without_sidecar_are_refused_for_a_third_party_family() -> None
     assert err.value.position == 1
 
 
-def test_a_sampled_pad_is_refused_even_for_a_vouched_prefix() -> None:
+def test_a_sampled_pad_is_refused_with_its_completion_position() -> None:
     r, previous = _renderer(), _previous()
     with pytest.raises(UnbackedPlaceholderError, match="completion position 1"):
         r.bridge_to_next_turn(previous, [7, PAD, 8], [])

@@ -73,6 +73,16 @@ def test_bridge_from_bare_ids_without_sidecar_is_refused(turn: tuple[Any, Render
     assert err.value.token_id == _pad(rendered)
 
 
+def test_an_object_stripped_of_its_sidecar_is_not_trusted(turn: tuple[Any, RenderedTokens]) -> None:
+    """A renderer's own results skip the prefix scan; an evolved copy is scanned again."""
+    renderer, rendered = turn
+    assert rendered.placeholders_checked
+    stripped = attrs.evolve(rendered, multi_modal_data=MultiModalData())
+    assert not stripped.placeholders_checked
+    with pytest.raises(UnbackedPlaceholderError, match="previous prompt"):
+        renderer.bridge_to_next_turn(stripped, _completion(renderer), FOLLOW_UP)
+
+
 def test_bridge_refuses_a_pad_the_sampler_emitted(turn: tuple[Any, RenderedTokens]) -> None:
     renderer, rendered = turn
     completion = _completion(renderer, _pad(rendered))

@@ -240,9 +240,8 @@ class Renderer(abc.ABC):
             messages, tools=tools, add_generation_prompt=add_generation_prompt, template_kwargs=template_kwargs
         )
         result = hook().mmrender_render(renderer=self, conversation=conv)
-        result = result.with_placeholder_ids(self.placeholder_token_ids)
-        result.check_placeholders(what="rendered prompt")
-        return result
+        result.check_placeholders(self.placeholder_token_ids, what="rendered prompt")
+        return result.with_placeholder_ids(self.placeholder_token_ids, checked=True)
 
     def image_layout(self, width: int, height: int) -> ImageLayout:
         """The layout hook's answer for this size, remembered until the set of plugins changes."""

@@ -32,14 +32,16 @@ def id_tuple(ids: Sequence[int]) -> tuple[int, ...]:
 def previous_turn(
     previous: RenderedTokens | Sequence[int], sidecar: MultiModalData | Mapping[str, Any] | None
 ) -> tuple[tuple[int, ...], MultiModalData | Mapping[str, Any] | None, frozenset[int]]:
-    """The previous prompt's ids, its sidecar and its stamped placeholder ids, from either calling form."""
+    """The previous prompt's ids, its sidecar and the placeholder ids a renderer checked it for (none for
+    bare ids or an object not checked by a renderer), from either calling form."""
     if isinstance(previous, RenderedTokens):
         if sidecar is not None:
             raise ConfigError(
                 "previous is a RenderedTokens, which carries its own multi_modal_data: "
                 "do not also pass previous_multi_modal_data"
             )
-        return previous.token_ids, previous.multi_modal_data, previous.placeholder_ids
+        checked = previous.placeholder_ids if previous.placeholders_checked else frozenset()
+        return previous.token_ids, previous.multi_modal_data, checked
     return id_tuple(previous), sidecar, frozenset()
 
 
@@ -54,16 +56,16 @@ def check_bridged(
 ) -> RenderedTokens:
     """Stamp ``declared`` on a bridge result and refuse placeholder ids outside its sidecar, saying whose they are.
 
-    ``vouched``: the previous prompt is a ``RenderedTokens`` a renderer stamped with every declared id,
-    so it was checked when it was made and only the completion and the new ids are scanned (O(new),
-    the bridge's cost promise). Bare ids are scanned whole: nothing vouches for them.
+    ``vouched``: the previous prompt is a ``RenderedTokens`` a renderer checked for every declared id
+    when it made it, so only the completion and the new ids are scanned (O(new), the bridge's cost
+    promise). Bare ids, and objects changed or built by hand, are scanned whole: nothing vouches for them.
     """
-    stamped = result.with_placeholder_ids(declared)
+    stamped = result.with_placeholder_ids(declared, checked=True)
     start = prompt_length if vouched else 0
     spans = [(max(a, start) - start, b - start) for a, b in stamped.placeholder_spans() if b > start]
     found = first_unbacked(stamped.token_ids[start:], spans, stamped.placeholder_ids)
     if found is None:
-        return stamped
+        return stamped  # marked checked: a bridge from it need not scan this prefix again
     position, token, count = found[0] + start, found[1], found[2]
     if prompt_length <= position < prompt_length + completion_length:
         problem = (
@@ -98,7 +100,7 @@ def checked_bridge(fn: Callable[..., RenderedTokens | None]) -> Callable[..., Re
         previous_multi_modal_data: MultiModalData | Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> RenderedTokens | None:
-        prompt, sidecar, stamped = previous_turn(previous, previous_multi_modal_data)
+        prompt, sidecar, checked = previous_turn(previous, previous_multi_modal_data)
         completion = id_tuple(previous_completion_ids)
         result = fn(self, prompt, completion, new_messages, *args, previous_multi_modal_data=sidecar, **kwargs)
         if result is None:
@@ -106,10 +108,10 @@ def checked_bridge(fn: Callable[..., RenderedTokens | None]) -> Callable[..., Re
         family = self.placeholder_token_ids
         return check_bridged(
             result,
-            stamped | family,
+            checked | family,
             len(prompt),
             len(completion),
-            vouched=bool(stamped) and family <= stamped,
+            vouched=bool(checked) and family <= checked,
             had_sidecar=sidecar is not None,
         )
 

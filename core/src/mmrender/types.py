@@ -132,12 +132,15 @@ class RenderedTokens:
 
     ``placeholder_ids`` are the ids the family writes only as image placeholders (stamped by the
     renderer), so the wire builders can refuse such ids that no sidecar range covers.
+    ``placeholders_checked`` is True only on results a renderer checked itself; ``attrs.evolve`` and
+    hand-built objects start unchecked, so a bridge from them scans the whole prefix again.
     """
 
     token_ids: tuple[int, ...] = attrs.field(converter=_tuple_of_ints)
     message_indices: tuple[int, ...] = attrs.field(converter=_tuple_of_ints)
     multi_modal_data: MultiModalData = attrs.field(factory=MultiModalData)
     placeholder_ids: frozenset[int] = attrs.field(default=frozenset(), converter=frozenset, eq=False)
+    placeholders_checked: bool = attrs.field(default=False, init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if len(self.token_ids) != len(self.message_indices):
@@ -150,6 +153,8 @@ class RenderedTokens:
         message_indices: tuple[int, ...],
         multi_modal_data: MultiModalData,
         placeholder_ids: frozenset[int] = frozenset(),
+        *,
+        placeholders_checked: bool = False,
     ) -> RenderedTokens:
         """Build from tuples of Python ints without the per-id conversion.
 
@@ -163,6 +168,7 @@ class RenderedTokens:
         object.__setattr__(obj, "message_indices", message_indices)
         object.__setattr__(obj, "multi_modal_data", multi_modal_data)
         object.__setattr__(obj, "placeholder_ids", frozenset(placeholder_ids))
+        object.__setattr__(obj, "placeholders_checked", placeholders_checked)
         return obj
 
     def placeholder_spans(self) -> list[tuple[int, int]]:
@@ -175,10 +181,12 @@ class RenderedTokens:
         declared = self.placeholder_ids.union(placeholder_ids)
         check_placeholders(self.token_ids, self.placeholder_spans(), declared, what=what)
 
-    def with_placeholder_ids(self, placeholder_ids: Iterable[int]) -> RenderedTokens:
-        """The same result stamped with (more) placeholder ids; ids are shared, not copied."""
+    def with_placeholder_ids(self, placeholder_ids: Iterable[int], *, checked: bool = False) -> RenderedTokens:
+        """The same result stamped with (more) placeholder ids, ``checked`` or not; ids are shared, not copied."""
         ids = self.placeholder_ids.union(placeholder_ids)
-        return RenderedTokens.trusted(self.token_ids, self.message_indices, self.multi_modal_data, ids)
+        return RenderedTokens.trusted(
+            self.token_ids, self.message_indices, self.multi_modal_data, ids, placeholders_checked=checked
+        )
 
 
 @attrs.frozen
