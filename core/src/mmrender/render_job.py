@@ -78,25 +78,6 @@ def _fix_paths(messages: Any, base: Path) -> Any:
     return out
 
 
-#: Record fields with a JSON type, and what they must be; ``bool("false")`` is True, so nothing is coerced.
-RECORD_FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
-    "messages": ((list,), "a list of messages"),
-    "model": ((str,), "a model id string"),
-    "tools": ((list, type(None)), "a list of tool schemas or null"),
-    "add_generation_prompt": ((bool,), "true or false"),
-}
-
-
-def check_record_fields(label: str, record: Mapping[str, Any]) -> None:
-    """Every typed field present in ``record`` has its JSON type, or a ``ConversationError`` names it."""
-    for field, (types, expected) in RECORD_FIELDS.items():
-        if field in record and not isinstance(record[field], types):
-            value = record[field]
-            raise ConversationError(
-                f"{label}: field {field!r} must be {expected}, got {value!r} ({type(value).__name__})"
-            )
-
-
 def record_json(rendered: RenderedTokens, run_id: str | None = None) -> dict[str, Any]:
     """One output line: ids, owners, the sidecar and one ``mmraw`` ref per image."""
     mm = rendered.multi_modal_data
@@ -192,3 +173,22 @@ def _render_record(
     if "id" in record:
         line = {"id": record["id"], **line}
     return {"model": name, **line}
+
+
+#: Record fields with a JSON type, and what they must be; ``bool("false")`` is True, so nothing is coerced.
+RECORD_FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
+    "messages": ((list,), "a list of messages"),
+    "model": ((str,), "a model id string"),
+    "tools": ((list, type(None)), "a list of tool schemas or null"),
+    "add_generation_prompt": ((bool,), "true or false"),
+}
+
+
+def check_record_fields(label: str, record: Mapping[str, Any]) -> None:
+    """Every typed field present in ``record`` has its JSON type, or a ``ConversationError`` names it."""
+    for field, (types, expected) in RECORD_FIELDS.items():
+        if field in record and not isinstance(record[field], types):
+            value = record[field]
+            raise ConversationError(
+                f"{label}: field {field!r} must be {expected}, got {value!r} ({type(value).__name__})"
+            )
