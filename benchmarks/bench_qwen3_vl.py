@@ -207,15 +207,18 @@ def bench_bridge(runs: int, tokenizer: Any) -> dict[str, float]:
         answer = " ".join(rnd.choice(WORDS) for _ in range(60))
         completion = [*tokenizer.encode(answer, add_special_tokens=False), im_end]
         new = [{"role": "user", "content": f"Turn {turn}: " + " ".join(rnd.choice(WORDS) for _ in range(30))}]
-        steps.append((prompt.token_ids, completion, new))
-        prompt = renderer.bridge_to_next_turn(prompt.token_ids, completion, new)
+        steps.append((prompt, completion, new))  # the rendered object: its prefix is vouched for, not rescanned
+        prompt = renderer.bridge_to_next_turn(prompt, completion, new)
     p1, c1, n1 = steps[0]
     p50, c50, n50 = steps[-1]
-    print(f"  bridge prefix: {len(p1)} ids at turn 1, {len(p50)} ids at turn 50")
+    print(f"  bridge prefix: {len(p1.token_ids)} ids at turn 1, {len(p50.token_ids)} ids at turn 50")
     return interleaved_ms(
         {
             "bridge_turn1": lambda: renderer.bridge_to_next_turn(p1, c1, n1),
             "bridge_turn50": lambda: renderer.bridge_to_next_turn(p50, c50, n50),
+            "bridge_turn50_bare_ids": lambda: renderer.bridge_to_next_turn(
+                p50.token_ids, c50, n50, previous_multi_modal_data=p50.multi_modal_data
+            ),
         },
         runs,
     )

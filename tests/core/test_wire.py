@@ -18,6 +18,7 @@ from mmrender import (
     WireValidationError,
     refs,
 )
+from mmrender.errors import UnbackedPlaceholderError
 from mmrender.wire import generate_request, unexpanded_ids, validate_features, vllm_prompt_request
 
 FP = "0123456789abcdef0123456789abcdef"
@@ -258,3 +259,57 @@ def test_vllm_prompt_request_needs_a_url():
     rendered = _rendered(20, {"image": [(H1, (2, 4), _item(1, raw_image_id="a" * 64))]})
     with pytest.raises(WireValidationError, match="raw_uri"):
         vllm_prompt_request(rendered, model="m")
+
+
+# -- refs in kwargs_data and placeholder ids outside every range ------------------------------
+
+
+@pytest.mark.parametrize("bad", ["not-a-ref", "mmraw:v9:x", "mmraw:v3:!!", 7])
+def test_validate_rejects_kwargs_data_that_is_not_a_ref(bad):
+    features = _features()
+    features["kwargs_data"]["image"][1] = bad
+    with pytest.raises(WireValidationError, match=r"modality 'image' item 1: kwargs_data is not a valid ref"):
+        validate_features(list(range(20)), features)
+
+
+def test_validate_rejects_a_ref_for_another_image():
+    features = _features()
+    features["kwargs_data"]["image"].reverse()  # each ref now names the other image's mm_hash
+    with pytest.raises(WireValidationError, match=r"item 0: the ref names mm_hash 2{32}"):
+        validate_features(list(range(20)), features)
+
+
+def _padded(ids: list[int], ranges: list[tuple[int, int]]) -> RenderedTokens:
+    items = [(h, r, _item(n + 1)) for n, (h, r) in enumerate(zip((H1, H2, H3), ranges, strict=False))]
+    return RenderedTokens(ids, [-1] * len(ids), _rendered(len(ids), {"image": items}).multi_modal_data)
+
+
+def test_a_pad_outside_every_range_is_refused_by_both_wires():
+    # 9 is the pad: ranges cover positions 2-3, the pad at position 7 has no image
+    ids = [1, 1, 9, 9, 1, 1, 1, 9, 1]
+    rendered = _padded(ids, [(2, 2)])
+    with pytest.raises(UnbackedPlaceholderError, match="position 7") as err:
+        generate_request(rendered)
+    assert (err.value.position, err.value.token_id) == (7, 9)
+    with pytest.raises(UnbackedPlaceholderError, match="position 7"):
+        vllm_prompt_request(rendered, model="m")
+    features = generate_request(_padded([1, 1, 9, 9, 1], [(2, 2)]))["features"]
+    with pytest.raises(UnbackedPlaceholderError, match="position 7"):
+        validate_features(ids, features)
+
+
+def test_declared_placeholder_ids_are_checked_without_any_range():
+    ids = [1, 1, 9, 9, 1]
+    assert generate_request(RenderedTokens(ids, [-1] * 5))  # nothing says 9 is a pad
+    with pytest.raises(UnbackedPlaceholderError, match="2 image-placeholder id"):
+        generate_request(RenderedTokens(ids, [-1] * 5), placeholder_ids={9})
+    with pytest.raises(UnbackedPlaceholderError):
+        generate_request(RenderedTokens(ids, [-1] * 5, placeholder_ids={9}))
+    with pytest.raises(UnbackedPlaceholderError):
+        validate_features(ids, {"mm_hashes": {}, "mm_placeholders": {}, "kwargs_data": {}}, placeholder_ids={9})
+
+
+def test_pads_all_inside_their_ranges_pass():
+    ids = [1, 9, 9, 1, 9, 1]
+    body = generate_request(_padded(ids, [(1, 2), (4, 1)]), placeholder_ids={9})
+    assert [p["offset"] for p in body["features"]["mm_placeholders"]["image"]] == [1, 4]

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from mmrender import MultiModalData
+from mmrender.errors import UnbackedPlaceholderError
 
 from .cases import WEATHER, call, img
 from .conftest import renderer
@@ -130,10 +131,12 @@ def test_images_in_new_messages(k26: Any, images: dict[str, str]) -> None:
     assert out.token_ids == full.token_ids
     assert out.multi_modal_data == full.multi_modal_data
     assert previous == before and len(previous.mm_hashes["image"]) == 1
-    # without the previous sidecar only the new images are listed
-    alone = k26.bridge_to_next_turn(prompt_r.token_ids, completion, [result])
-    assert alone is not None
-    assert alone.multi_modal_data.mm_placeholders["image"] == full.multi_modal_data.mm_placeholders["image"][1:]
+    # the previous RenderedTokens carries its sidecar; bare ids without one would leave the first
+    # image's <|media_pad|> with no features, so they are refused
+    assert k26.bridge_to_next_turn(prompt_r, completion, [result], start_index=2) == out
+    with pytest.raises(UnbackedPlaceholderError) as err:
+        k26.bridge_to_next_turn(prompt_r.token_ids, completion, [result])
+    assert err.value.position == previous.mm_placeholders["image"][0].offset
 
 
 def test_truncated_completion(k26: Any) -> None:
@@ -187,17 +190,21 @@ def test_accepts_lists_and_arrays(k26: Any) -> None:
 
 
 def test_long_history_bridge_is_cheap(k26: Any) -> None:
-    """O(new tokens): a 50-turn prefix costs about what a 1-turn prefix does (loose bound, no flakes)."""
+    """O(new tokens): a 50-turn prefix costs about what a 1-turn prefix does (loose bound, no flakes).
+
+    Bridged from the rendered objects, whose prefix the renderer already checked for stray
+    placeholder ids; bare ids are rescanned (one C-level count over the history), see wire.md.
+    """
     import time
 
     turns = []
     for k in range(50):
         turns += [{"role": "user", "content": f"Q{k} " * 40}, {"role": "assistant", "content": f"A{k} " * 40}]
-    long_prompt = k26.render([*turns, USER], add_generation_prompt=True).token_ids
-    short_prompt = k26.render([USER], add_generation_prompt=True).token_ids
+    long_prompt = k26.render([*turns, USER], add_generation_prompt=True)
+    short_prompt = k26.render([USER], add_generation_prompt=True)
     _, completion = sample(k26, [USER], PLAIN_ANSWER)
 
-    def best(prompt: tuple) -> float:
+    def best(prompt: Any) -> float:
         times = []
         for _ in range(30):
             t = time.perf_counter()
@@ -205,7 +212,7 @@ def test_long_history_bridge_is_cheap(k26: Any) -> None:
             times.append(time.perf_counter() - t)
         return min(times)
 
-    assert len(long_prompt) > 20 * len(short_prompt)
+    assert len(long_prompt.token_ids) > 20 * len(short_prompt.token_ids)
     assert best(long_prompt) < 3 * best(short_prompt) + 2e-4
 
 

@@ -118,8 +118,8 @@ def test_vision_id_numbering_continues(make_renderer, sources, oracle):
         prompt.token_ids, completion, new, previous_multi_modal_data=prompt.multi_modal_data
     )
     _check(with_mm, prompt, completion, oracle, messages, add_vision_id=True)
-    without_mm = r.bridge_to_next_turn(prompt.token_ids, completion, new)  # counted from <|vision_start|> ids
-    assert without_mm.token_ids == with_mm.token_ids
+    from_rendered = r.bridge_to_next_turn(prompt, completion, new)  # the sidecar travels with the object
+    assert from_rendered == with_mm
 
 
 def test_message_indices_and_inputs(make_renderer):

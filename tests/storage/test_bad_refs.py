@@ -187,3 +187,53 @@ def test_dump_refuses_non_finite_payload_values() -> None:
     )
     with pytest.raises(RefError, match="payload"):
         dump(ref)
+
+
+# -- the JSON forms: an mm_items entry (from a dataset line) and `mmrender ref inspect` output ----
+
+
+def test_materialize_accepts_the_json_form_of_an_mm_items_entry(renderer_for: Any, tmp_path: Path) -> None:
+    from mmrender.types import to_jsonable
+
+    store = open_store(str(tmp_path / "store"))
+    data = png_bytes(7)
+    mm = renderer_for(store).render([image_message(data)]).multi_modal_data
+    entry = json.loads(json.dumps(to_jsonable(mm)))["mm_items"]["image"][0]
+    assert mmrender.materialize(entry, mm_hash=mm.mm_hashes["image"][0]).image.data == data
+    with pytest.raises(RefError, match="needs its mm_hash"):
+        mmrender.materialize(entry)
+
+
+def test_materialize_accepts_ref_inspect_output(stored: tuple[RawMMRef, Any, bytes]) -> None:
+    import subprocess
+    import sys
+
+    ref, _, data = stored
+    proc = subprocess.run(
+        [sys.executable, "-m", "mmrender", "ref", "inspect", dump(ref)], capture_output=True, text=True, check=True
+    )
+    inspected = json.loads(proc.stdout)
+    assert mmrender.materialize(inspected).image.data == data
+    with pytest.raises(RefFieldError, match="mm_hash"):
+        mmrender.materialize(inspected, mm_hash="0" * 32)
+
+
+@pytest.mark.parametrize(
+    ("bad", "match"),
+    [
+        ({}, "not a ref in JSON form"),
+        ({"family": "qwen_vl", "surprise": 1}, "not a ref in JSON form"),
+        ({"kind": "prime_raw_mm_item"}, "not an mm_items entry in JSON form"),
+    ],
+)
+def test_materialize_rejects_dicts_of_neither_form(bad: dict[str, Any], match: str) -> None:
+    with pytest.raises(RefFormatError, match=match):
+        mmrender.materialize(bad, mm_hash="0" * 32)
+
+
+def test_materialize_validates_dict_fields(stored: tuple[RawMMRef, Any, bytes]) -> None:
+    from mmrender.types import to_jsonable
+
+    ref, _, _ = stored
+    with pytest.raises(RefFieldError, match="mm_hash"):
+        mmrender.materialize({**to_jsonable(ref), "mm_hash": "XYZ"})

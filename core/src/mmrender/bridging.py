@@ -6,23 +6,16 @@ keep the history out of Python loops (tuples are joined at C level, never iterat
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from .errors import ConversationError
 from .merge import as_multi_modal_data, merge_multi_modal_data
 from .renderer import TokenBuffer
+from .turns import id_tuple
 from .types import MultiModalData, RenderedTokens
 
-
-def id_tuple(ids: Sequence[int]) -> tuple[int, ...]:
-    """Tuples and lists of Python ints are taken as they are; arrays and tensors go through ``tolist``."""
-    if isinstance(ids, tuple):
-        return ids
-    if isinstance(ids, list):
-        return tuple(ids)
-    tolist = getattr(ids, "tolist", None)
-    return tuple(tolist()) if tolist is not None else tuple(int(i) for i in ids)
+__all__ = ["id_tuple", "join_turn", "previous_sidecar"]
 
 
 def previous_sidecar(

@@ -192,3 +192,11 @@ class UnsafeLocatorError(StorageError):
 
 class WireValidationError(MMRenderError, ValueError):
     """A payload would be rejected by the consumer (vLLM's rules)."""
+
+
+class UnbackedPlaceholderError(WireValidationError):
+    """An image-placeholder id lies outside every sidecar range: the server would get pads without features."""
+
+    def __init__(self, problem: str, *, position: int, token_id: int) -> None:
+        self.position, self.token_id = position, token_id
+        super().__init__(problem)

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
+import cattrs
 from PIL import Image
 
-from .errors import AssetIntegrityError, RefError, UnknownFamilyError
+from .errors import AssetIntegrityError, RefError, RefFieldError, RefFormatError, UnknownFamilyError
 from .images import ImageBytes, decode_pixels, probe
-from .refs import layout_fingerprint, mm_hash_of, parse
+from .refs import layout_fingerprint, mm_hash_of, parse, validate
 from .registry import families
 from .storage import Store, open_store, read_uri
-from .types import ImageLayout, RawMMItem, RawMMRef
+from .types import RAW_ITEM_KIND, ImageLayout, RawMMItem, RawMMRef, converter
 
 
 @attrs.frozen
@@ -61,14 +63,38 @@ def fetch_bytes(ref: RawMMRef, store: Store | str | None = None) -> bytes:
     return data
 
 
+def _from_mapping(value: Mapping[str, Any], mm_hash: str | None) -> RawMMRef | RawMMItem:
+    """The JSON form of an ``mm_items`` entry (it has ``kind``) or of a ref (``mmrender ref inspect``)."""
+    target: type[RawMMRef] | type[RawMMItem] = RawMMItem if "kind" in value else RawMMRef
+    try:
+        obj = converter.structure(dict(value), target)
+    except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
+        summary = "; ".join(cattrs.transform_error(exc)) if isinstance(exc, cattrs.BaseValidationError) else str(exc)
+        what = "an mm_items entry" if target is RawMMItem else "a ref"
+        raise RefFormatError(f"dict is not {what} in JSON form: {summary}") from exc
+    if isinstance(obj, RawMMItem):
+        if obj.kind != RAW_ITEM_KIND:
+            raise RefFieldError("kind", f"must be {RAW_ITEM_KIND!r}, got {obj.kind!r}")
+        return obj
+    if mm_hash is not None and mm_hash != obj.mm_hash:
+        raise RefFieldError("mm_hash", f"the dict says {obj.mm_hash}, the mm_hash argument {mm_hash}")
+    return validate(obj)
+
+
 def materialize(
-    ref: RawMMRef | RawMMItem | str,
+    ref: RawMMRef | RawMMItem | Mapping[str, Any] | str,
     *,
     mm_hash: str | None = None,
     store: Store | str | None = None,
     verify_layout: bool = True,
 ) -> MaterializedImage:
-    """Fetch, verify (hash and, by default, layout) and return one image."""
+    """Fetch, verify (hash and, by default, layout) and return one image.
+
+    ``ref`` is a ref string, a :class:`RawMMRef`, an ``mm_items`` entry (with ``mm_hash``), or the
+    JSON dict of either (as read back from a dataset line or printed by ``mmrender ref inspect``).
+    """
+    if isinstance(ref, Mapping):
+        ref = _from_mapping(ref, mm_hash)
     if isinstance(ref, str):
         ref = parse(ref)
     elif isinstance(ref, RawMMItem):

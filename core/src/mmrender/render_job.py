@@ -36,10 +36,12 @@ def _records(path: str) -> Iterator[tuple[str, Any]]:
     if path.endswith(".json") or (path == "-" and stripped.startswith("[")):
         yield path, json.loads(text)
         return
+    number = 0
     for lineno, line in enumerate(text.splitlines(), 1):
         if line.strip():
+            number += 1
             try:
-                yield f"{path}:{lineno}", json.loads(line)
+                yield f"{path}:{lineno} (record {number})", json.loads(line)
             except json.JSONDecodeError as exc:
                 raise MMRenderError(f"{path}:{lineno}: not valid JSON: {exc}") from exc
 
@@ -152,6 +154,7 @@ def _render_record(
         record = {"messages": record}
     if not isinstance(record, Mapping) or "messages" not in record:
         raise MMRenderError(f"{label}: a record must be a list of messages or an object with 'messages'")
+    check_record_fields(label, record)
     name = record.get("model") or model
     if not name:
         raise MMRenderError(f"{label}: no model given (pass --model or put 'model' in the record)")
@@ -162,7 +165,7 @@ def _render_record(
         rendered = renderer.render(
             _fix_paths(record["messages"], base),
             tools=record.get("tools"),
-            add_generation_prompt=bool(record.get("add_generation_prompt", add_generation_prompt)),
+            add_generation_prompt=record.get("add_generation_prompt", add_generation_prompt),
         )
     except ConversationError as exc:
         raise MMRenderError(f"{label}: {exc}") from exc
@@ -170,3 +173,22 @@ def _render_record(
     if "id" in record:
         line = {"id": record["id"], **line}
     return {"model": name, **line}
+
+
+#: Record fields with a JSON type, and what they must be; ``bool("false")`` is True, so nothing is coerced.
+RECORD_FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
+    "messages": ((list,), "a list of messages"),
+    "model": ((str,), "a model id string"),
+    "tools": ((list, type(None)), "a list of tool schemas or null"),
+    "add_generation_prompt": ((bool,), "true or false"),
+}
+
+
+def check_record_fields(label: str, record: Mapping[str, Any]) -> None:
+    """Every typed field present in ``record`` has its JSON type, or a ``ConversationError`` names it."""
+    for field, (types, expected) in RECORD_FIELDS.items():
+        if field in record and not isinstance(record[field], types):
+            value = record[field]
+            raise ConversationError(
+                f"{label}: field {field!r} must be {expected}, got {value!r} ({type(value).__name__})"
+            )

@@ -18,6 +18,7 @@ from .errors import ConfigError, ImageSourceError, StorageError
 from .family import FamilySpec, ModelRoute
 from .images import ImageBytes, load_image
 from .storage import Store, sha256_hex
+from .turns import checked_bridge
 from .types import (
     ImageLayout,
     MultiModalData,
@@ -185,20 +186,39 @@ class Renderer(abc.ABC):
     @abc.abstractmethod
     def bridge_to_next_turn(
         self,
-        previous_prompt_ids: Sequence[int],
+        previous: RenderedTokens | Sequence[int],
         previous_completion_ids: Sequence[int],
         new_messages: Sequence[Mapping[str, Any]],
         *,
         tools: Sequence[Mapping[str, Any]] | None = None,
-        previous_multi_modal_data: MultiModalData | None = None,
+        previous_multi_modal_data: MultiModalData | Mapping[str, Any] | None = None,
         start_index: int = 0,
     ) -> RenderedTokens | None:
         """Extend the previous ids with new non-assistant messages, or None when that is unsafe.
 
-        ``start_index`` is the index of the first new message in the whole conversation (the
-        sampled assistant message is ``start_index - 1``), so ``message_indices`` after the previous
-        prompt match a full render's; the previous prompt's ids are -1.
+        ``previous`` is the previous turn's :class:`RenderedTokens` (the easy, safe form) or its ids
+        with ``previous_multi_modal_data`` beside them. Core wraps every family's implementation
+        (:func:`mmrender.turns.checked_bridge`): the family receives the ids and the sidecar, and a
+        result holding placeholder ids outside its sidecar raises ``UnbackedPlaceholderError`` (also
+        when the sampler emitted one in the completion). ``start_index`` is the index of the first
+        new message in the whole conversation (the sampled assistant message is ``start_index - 1``),
+        so ``message_indices`` after the previous prompt match a full render's; the previous
+        prompt's ids are -1.
         """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Wrap each family's own ``bridge_to_next_turn`` so no family, bundled or not, skips the check."""
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("bridge_to_next_turn")
+        abstract = getattr(own, "__isabstractmethod__", False)
+        if own is not None and not abstract and not getattr(own, "__mmrender_checked__", False):
+            cls.bridge_to_next_turn = checked_bridge(own)  # type: ignore[method-assign]
+
+    @property
+    def placeholder_token_ids(self) -> frozenset[int]:
+        """Ids this family writes only as image (or video) placeholders; families override it so a
+        pad with no sidecar entry is caught even when the sidecar is empty."""
+        return frozenset()
 
     def process_image(self, image: ImageBytes) -> ProcessedMMItem:
         """Processor outputs for processed mode; families with a processor override this."""
@@ -219,7 +239,9 @@ class Renderer(abc.ABC):
         conv = normalize_conversation(
             messages, tools=tools, add_generation_prompt=add_generation_prompt, template_kwargs=template_kwargs
         )
-        return hook().mmrender_render(renderer=self, conversation=conv)
+        result = hook().mmrender_render(renderer=self, conversation=conv)
+        result.check_placeholders(self.placeholder_token_ids, what="rendered prompt")
+        return result.with_placeholder_ids(self.placeholder_token_ids, checked=True)
 
     def image_layout(self, width: int, height: int) -> ImageLayout:
         """The layout hook's answer for this size, remembered until the set of plugins changes."""

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
 import cattrs
+
+from .placeholders import check_placeholders
 
 RAW_ITEM_KIND = "prime_raw_mm_item"
 RAW_ITEM_VERSION = 1
@@ -126,11 +128,19 @@ class MultiModalData:
 
 @attrs.frozen
 class RenderedTokens:
-    """A rendered prompt: ids, which message each id came from (-1 = scaffold), and its images."""
+    """A rendered prompt: ids, which message each id came from (-1 = scaffold), and its images.
+
+    ``placeholder_ids`` are the ids the family writes only as image placeholders (stamped by the
+    renderer), so the wire builders can refuse such ids that no sidecar range covers.
+    ``placeholders_checked`` is True only on results a renderer checked itself; ``attrs.evolve`` and
+    hand-built objects start unchecked, so a bridge from them scans the whole prefix again.
+    """
 
     token_ids: tuple[int, ...] = attrs.field(converter=_tuple_of_ints)
     message_indices: tuple[int, ...] = attrs.field(converter=_tuple_of_ints)
     multi_modal_data: MultiModalData = attrs.field(factory=MultiModalData)
+    placeholder_ids: frozenset[int] = attrs.field(default=frozenset(), converter=frozenset, eq=False)
+    placeholders_checked: bool = attrs.field(default=False, init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if len(self.token_ids) != len(self.message_indices):
@@ -138,7 +148,13 @@ class RenderedTokens:
 
     @classmethod
     def trusted(
-        cls, token_ids: tuple[int, ...], message_indices: tuple[int, ...], multi_modal_data: MultiModalData
+        cls,
+        token_ids: tuple[int, ...],
+        message_indices: tuple[int, ...],
+        multi_modal_data: MultiModalData,
+        placeholder_ids: frozenset[int] = frozenset(),
+        *,
+        placeholders_checked: bool = False,
     ) -> RenderedTokens:
         """Build from tuples of Python ints without the per-id conversion.
 
@@ -151,7 +167,26 @@ class RenderedTokens:
         object.__setattr__(obj, "token_ids", token_ids)
         object.__setattr__(obj, "message_indices", message_indices)
         object.__setattr__(obj, "multi_modal_data", multi_modal_data)
+        object.__setattr__(obj, "placeholder_ids", frozenset(placeholder_ids))
+        object.__setattr__(obj, "placeholders_checked", placeholders_checked)
         return obj
+
+    def placeholder_spans(self) -> list[tuple[int, int]]:
+        """Every sidecar range as ``(offset, end)``, all modalities."""
+        return [(r.offset, r.end) for ranges in self.multi_modal_data.mm_placeholders.values() for r in ranges]
+
+    def check_placeholders(self, placeholder_ids: Iterable[int] = (), *, what: str = "prompt") -> None:
+        """Raise ``UnbackedPlaceholderError`` when a placeholder id (``placeholder_ids``, the stamped ones
+        or a range's first id) lies outside every sidecar range."""
+        declared = self.placeholder_ids.union(placeholder_ids)
+        check_placeholders(self.token_ids, self.placeholder_spans(), declared, what=what)
+
+    def with_placeholder_ids(self, placeholder_ids: Iterable[int], *, checked: bool = False) -> RenderedTokens:
+        """The same result stamped with (more) placeholder ids, ``checked`` or not; ids are shared, not copied."""
+        ids = self.placeholder_ids.union(placeholder_ids)
+        return RenderedTokens.trusted(
+            self.token_ids, self.message_indices, self.multi_modal_data, ids, placeholders_checked=checked
+        )
 
 
 @attrs.frozen

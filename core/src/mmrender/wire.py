@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from .errors import WireValidationError
+from .errors import RefError, WireValidationError
+from .placeholders import check_placeholders
 from .refs import dump
+from .refs import parse as parse_ref
 from .types import MultiModalData, RawMMItem, RawMMRef, RenderedTokens
 
 
@@ -38,8 +40,39 @@ def _features(data: MultiModalData, run_id: str | None) -> dict[str, dict[str, l
     return {"mm_hashes": hashes, "mm_placeholders": places, "kwargs_data": kwargs}
 
 
-def validate_features(token_ids: Sequence[int], features: Mapping[str, Mapping[str, Sequence[Any]]]) -> None:
-    """Apply vLLM's checks: same modality keys, parallel lengths, sorted, non-overlapping, in range."""
+def _check_ref(modality: str, index: int, text: Any, mm_hashes: Sequence[Any]) -> None:
+    """``kwargs_data`` entries must parse with the installed ref codecs and name their own ``mm_hash``."""
+    try:
+        ref = parse_ref(text)
+    except RefError as exc:
+        raise WireValidationError(f"modality {modality!r} item {index}: kwargs_data is not a valid ref: {exc}") from exc
+    if index < len(mm_hashes) and ref.mm_hash != mm_hashes[index]:
+        raise WireValidationError(
+            f"modality {modality!r} item {index}: the ref names mm_hash {ref.mm_hash}, mm_hashes says {mm_hashes[index]}"
+        )
+
+
+def validate_features(
+    token_ids: Sequence[int],
+    features: Mapping[str, Mapping[str, Sequence[Any]]],
+    *,
+    placeholder_ids: Iterable[int] = (),
+) -> None:
+    """Apply vLLM's checks (same modality keys, parallel lengths, sorted, non-overlapping, in range),
+    parse every ref, and refuse placeholder ids (``placeholder_ids`` and each range's first id) outside
+    every range."""
+    _validate(token_ids, features, placeholder_ids, parse_refs=True)
+
+
+def _validate(
+    token_ids: Sequence[int],
+    features: Mapping[str, Mapping[str, Sequence[Any]]],
+    placeholder_ids: Iterable[int],
+    *,
+    parse_refs: bool,
+) -> None:
+    """``validate_features``; ``parse_refs=False`` for refs just dumped from validated items (an inline
+    ``data:`` ref is the whole image, so parsing it again would cost more than the rest of the body)."""
     keys = [set(features[name]) for name in ("mm_hashes", "mm_placeholders", "kwargs_data")]
     if not keys[0] == keys[1] == keys[2]:
         raise WireValidationError(f"modality keys differ across features: {[sorted(k) for k in keys]}")
@@ -52,6 +85,8 @@ def validate_features(token_ids: Sequence[int], features: Mapping[str, Mapping[s
             ref = features["kwargs_data"][modality][i]
             if ref is None:
                 raise WireValidationError(f"modality {modality!r} item {i}: a ref is None (never send a cached slot)")
+            if parse_refs:
+                _check_ref(modality, i, ref, features["mm_hashes"][modality])
             if p["length"] <= 0 or p["offset"] < 0 or p["offset"] + p["length"] > len(token_ids):
                 raise WireValidationError(f"modality {modality!r} item {i}: placeholder {p} outside token_ids")
             spans.append((p["offset"], p["offset"] + p["length"], modality, i))
@@ -62,6 +97,7 @@ def validate_features(token_ids: Sequence[int], features: Mapping[str, Mapping[s
     for (_, end, m1, i1), (start, _, m2, i2) in itertools.pairwise(spans):
         if start < end:
             raise WireValidationError(f"placeholders overlap: {m1}[{i1}] and {m2}[{i2}]")
+    check_placeholders(token_ids, [(start, end) for start, end, _, _ in spans], placeholder_ids, what="token_ids")
 
 
 def generate_request(
@@ -70,11 +106,16 @@ def generate_request(
     sampling_params: Mapping[str, Any] | None = None,
     model: str | None = None,
     run_id: str | None = None,
+    placeholder_ids: Iterable[int] = (),
 ) -> dict[str, Any]:
-    """The body of ``POST /inference/v1/generate``: every image carries its full ref, every turn."""
+    """The body of ``POST /inference/v1/generate``: every image carries its full ref, every turn.
+
+    Placeholder ids (``rendered.placeholder_ids``, ``placeholder_ids`` and each range's first id)
+    outside every sidecar range raise ``UnbackedPlaceholderError``: pads without features.
+    """
     features = _features(rendered.multi_modal_data, run_id)
     token_ids = list(rendered.token_ids)
-    validate_features(token_ids, features)
+    _validate(token_ids, features, rendered.placeholder_ids.union(placeholder_ids), parse_refs=False)
     body: dict[str, Any] = {"token_ids": token_ids, "sampling_params": dict(sampling_params or {})}
     if model is not None:
         body["model"] = model
@@ -102,12 +143,15 @@ def vllm_prompt_request(
     *,
     model: str,
     sampling_params: Mapping[str, Any] | None = None,
+    placeholder_ids: Iterable[int] = (),
 ) -> dict[str, Any]:
     """Wire B, stock vLLM: unexpanded ids + ``content_parts`` (url, uuid = mm_hash) + ``return_token_ids``.
 
     The server expands the placeholders itself; compare its returned prompt ids with
-    ``rendered.token_ids`` to prove both sides agree.
+    ``rendered.token_ids`` to prove both sides agree. Placeholder ids outside every sidecar range
+    raise ``UnbackedPlaceholderError``, as for wire A.
     """
+    rendered.check_placeholders(placeholder_ids, what="token_ids")
     data = rendered.multi_modal_data
     parts: list[tuple[int, dict[str, str]]] = []
     for modality, items in data.mm_items.items():

@@ -200,9 +200,14 @@ class KimiK25Renderer(Renderer):
         """Content, reasoning and tool calls; ``tools`` is accepted for a uniform API. Kimi writes arguments as JSON text, so no schema is needed to type them."""
         return parsing.parse(self, completion_ids)
 
+    @property
+    def placeholder_token_ids(self) -> frozenset[int]:
+        """The ids only images (and videos) are written with; core refuses them outside a sidecar range."""
+        return frozenset({self.specials.media_pad})
+
     def bridge_to_next_turn(
         self,
-        previous_prompt_ids: Sequence[int],
+        previous: RenderedTokens | Sequence[int],  # core hands the family the ids (mmrender.turns)
         previous_completion_ids: Sequence[int],
         new_messages: Sequence[Mapping[str, Any]],
         *,
@@ -224,7 +229,7 @@ class KimiK25Renderer(Renderer):
             raise ConfigError(f"thinking_retention must be 'tool_cycle', 'all' or None, got {retention!r}")
         return bridge.bridge(
             self,
-            previous_prompt_ids,
+            previous,
             previous_completion_ids,
             new_messages,
             tools=tools,

@@ -145,9 +145,14 @@ class Qwen35Renderer(Renderer):
             self.tokenizer, self.ids, completion_ids, tools=tools, thinking_open=self.thinking_open(enable_thinking)
         )
 
+    @property
+    def placeholder_token_ids(self) -> frozenset[int]:
+        """The ids only images (and videos) are written with; core refuses them outside a sidecar range."""
+        return frozenset(self._forbidden)
+
     def bridge_to_next_turn(
         self,
-        previous_prompt_ids: Sequence[int],
+        previous: RenderedTokens | Sequence[int],  # core hands the family the ids (mmrender.turns)
         previous_completion_ids: Sequence[int],
         new_messages: Sequence[Mapping[str, Any]],
         *,
@@ -157,7 +162,7 @@ class Qwen35Renderer(Renderer):
     ) -> RenderedTokens | None:
         return bridge(
             self,
-            previous_prompt_ids,
+            previous,
             previous_completion_ids,
             new_messages,
             tools=tools,

@@ -17,8 +17,8 @@ render), ``start_index - 1`` for the completion and its closing ids (the assista
 ``start_index + k`` for the k-th new message. Pass ``start_index`` = number of messages before the
 new ones (the assistant included) to get full-render numbering.
 
-``add_vision_id`` numbering continues from the previous images: their count is taken from
-``previous_multi_modal_data`` when given, else from the ``<|vision_start|>`` ids in the prompt.
+``add_vision_id`` numbering continues from the previous images, counted in the previous sidecar
+(a previous prompt with image pads and no sidecar is refused by core with ``UnbackedPlaceholderError``).
 """
 
 from __future__ import annotations
@@ -48,12 +48,6 @@ def _closing(renderer: Any, completion: tuple[int, ...]) -> bool | None:
     if len(completion) >= 2 and completion[-2] == im_end and completion[-1] == renderer.endoftext:
         return True
     return None
-
-
-def _previous_images(prompt: tuple[int, ...], previous: MultiModalData, vision_start: int) -> int:
-    if previous:
-        return len(previous.mm_hashes.get("image", ()))
-    return prompt.count(vision_start)
 
 
 def bridge(
@@ -86,7 +80,7 @@ def bridge(
     previous = previous_sidecar(previous_multi_modal_data, len(prompt))
 
     assistant = start_index - 1
-    count = _previous_images(prompt, previous, renderer.specials.vision_start) if add_vision_id else 0
+    count = len(previous.mm_hashes.get("image", ())) if add_vision_id else 0
     walker = TemplateWalker(renderer.specials, add_vision_id=add_vision_id, thinking=renderer.thinking)
     walker.image_count = count
     if not closed:

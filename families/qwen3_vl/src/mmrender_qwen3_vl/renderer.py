@@ -152,9 +152,14 @@ class Qwen3VLRenderer(Renderer):
         """Content, reasoning and tool calls; ``tools`` is accepted for a uniform API. Qwen3-VL writes arguments as JSON, so no schema is needed to type them."""
         return parsing.parse(self, completion_ids)
 
+    @property
+    def placeholder_token_ids(self) -> frozenset[int]:
+        """The ids only images (and videos) are written with; core refuses them outside a sidecar range."""
+        return frozenset(self._forbidden)
+
     def bridge_to_next_turn(
         self,
-        previous_prompt_ids: Sequence[int],
+        previous: RenderedTokens | Sequence[int],  # core hands the family the ids (mmrender.turns)
         previous_completion_ids: Sequence[int],
         new_messages: Sequence[Mapping[str, Any]],
         *,
@@ -166,7 +171,7 @@ class Qwen3VLRenderer(Renderer):
         """Extend prompt + completion with new user/tool messages and a generation prompt (see ``bridge``)."""
         return bridge.bridge(
             self,
-            previous_prompt_ids,
+            previous,
             previous_completion_ids,
             new_messages,
             previous_multi_modal_data=previous_multi_modal_data,

@@ -1,0 +1,75 @@
+"""Every image-placeholder id in a prompt must sit inside a sidecar range, or the server gets pads without features.
+
+Core knows no family: a renderer names its placeholder ids (``Renderer.placeholder_token_ids``,
+carried on each result as ``RenderedTokens.placeholder_ids``), and the first id of every sidecar
+range is a placeholder id too, so a sidecar read back from JSON checks itself. The counts are taken
+with C-level ``tuple.count`` on the ids and on each range's slice; positions are searched only to
+word the error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from .errors import UnbackedPlaceholderError
+
+
+def placeholder_set(
+    token_ids: Sequence[int], spans: Sequence[tuple[int, int]], declared: Iterable[int] = ()
+) -> set[int]:
+    """The declared placeholder ids plus the id each ``(offset, end)`` span starts with."""
+    ids = set(declared)
+    ids.update(token_ids[start] for start, end in spans if 0 <= start < end <= len(token_ids))
+    return ids
+
+
+def first_unbacked(
+    token_ids: Sequence[int], spans: Sequence[tuple[int, int]], declared: Iterable[int] = ()
+) -> tuple[int, int, int] | None:
+    """``(position, id, count)`` of the first placeholder id outside every span (and how many are), or None."""
+    ids = sorted(placeholder_set(token_ids, spans, declared))
+    if not ids:
+        return None
+    total = sum(token_ids.count(p) for p in ids)
+    inside = sum(token_ids[start:end].count(p) for start, end in spans for p in ids)
+    if total == inside:
+        return None
+    ordered = sorted(spans)
+    first: tuple[int, int] | None = None
+    for p in ids:
+        position = _outside(token_ids, p, ordered)
+        if position is not None and (first is None or position < first[0]):
+            first = (position, p)
+    assert first is not None  # total > inside means some occurrence lies outside
+    return first[0], first[1], total - inside
+
+
+def _outside(token_ids: Sequence[int], token: int, spans: list[tuple[int, int]]) -> int | None:
+    """The first position of ``token`` not covered by a (sorted) span; the error path only."""
+    position, k = 0, 0
+    while True:
+        try:
+            position = token_ids.index(token, position)
+        except ValueError:
+            return None
+        while k < len(spans) and spans[k][1] <= position:
+            k += 1
+        if k < len(spans) and spans[k][0] <= position:
+            position = spans[k][1]
+            continue
+        return position
+
+
+def check_placeholders(
+    token_ids: Sequence[int], spans: Sequence[tuple[int, int]], declared: Iterable[int] = (), *, what: str = "prompt"
+) -> None:
+    """Raise :class:`UnbackedPlaceholderError` when a placeholder id lies outside every sidecar span."""
+    found = first_unbacked(token_ids, spans, declared)
+    if found is not None:
+        position, token, count = found
+        raise UnbackedPlaceholderError(
+            f"{what}: {count} image-placeholder id(s) have no multi_modal_data entry, the first is id {token} "
+            f"at position {position}; a server would get pads without features",
+            position=position,
+            token_id=token,
+        )
