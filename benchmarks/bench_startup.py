@@ -50,7 +50,24 @@ heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "torchvisi
 print(f"{t1 - t0} {t2 - t1} {t3 - t2} {len(rendered.token_ids)} {len(heavy)}")
 """
 
-WORDS = "the a picture shows street chart receipt total colour light shadow small large left right top".split()
+WORDS = [
+    "the",
+    "a",
+    "picture",
+    "shows",
+    "street",
+    "chart",
+    "receipt",
+    "total",
+    "colour",
+    "light",
+    "shadow",
+    "small",
+    "large",
+    "left",
+    "right",
+    "top",
+]
 
 
 def _photo(path: Path, rng: random.Random) -> None:
