@@ -93,7 +93,8 @@ def pretokenizer_regex(tok: Any) -> str | None:
     backend = getattr(tok, "backend_tokenizer", None)
     if backend is None or backend.pre_tokenizer is None:
         return None
-    state = json.loads(backend.to_str()).get("pre_tokenizer") or {}
+    # Only the pre-tokenizer is serialised: ``backend.to_str()`` would dump the whole vocabulary (~0.7 s).
+    state = json.loads(backend.pre_tokenizer.__getstate__())
     steps = state.get("pretokenizers", [state])
     for step in steps:
         if step.get("type") == "Split":

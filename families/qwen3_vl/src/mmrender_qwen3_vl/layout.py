@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -45,13 +46,31 @@ def load_params(path: Path = DEFAULT_PREPROCESSOR) -> dict[str, int]:
 DEFAULT_PARAMS: dict[str, int] = load_params()
 
 
-@functools.cache
-def _smart_resize() -> Any:
-    """transformers' own ``smart_resize``, imported on first use: its module pulls in the whole image
-    stack (torchvision when installed, ~4 s), which plugin loading and text-only renders never need."""
-    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import smart_resize
+def smart_resize(
+    height: int, width: int, factor: int = 28, min_pixels: int = 56 * 56, max_pixels: int = 14 * 14 * 4 * 1280
+) -> tuple[int, int]:
+    """transformers' ``smart_resize`` (``models/qwen2_vl/image_processing_pil_qwen2_vl.py``, Apache-2.0), restated
+    statement for statement because importing it pulls in torch.
 
-    return smart_resize
+    Kept byte-for-byte in its arithmetic: ``round`` ties to even (``16 / 32`` rounds to 0, which then takes the
+    ``min_pixels`` branch), and the divisions run in transformers' order. tests/qwen_layout/test_smart_resize_port.py
+    checks it against transformers' function over a grid of sizes and settings.
+    """
+    if max(height, width) / min(height, width) > 200:
+        raise ValueError(
+            f"absolute aspect ratio must be smaller than 200, got {max(height, width) / min(height, width)}"
+        )
+    h_bar = round(height / factor) * factor
+    w_bar = round(width / factor) * factor
+    if h_bar * w_bar > max_pixels:
+        beta = math.sqrt((height * width) / max_pixels)
+        h_bar = max(factor, math.floor(height / beta / factor) * factor)
+        w_bar = max(factor, math.floor(width / beta / factor) * factor)
+    elif h_bar * w_bar < min_pixels:
+        beta = math.sqrt(min_pixels / (height * width))
+        h_bar = math.ceil(height * beta / factor) * factor
+        w_bar = math.ceil(width * beta / factor) * factor
+    return h_bar, w_bar
 
 
 @functools.lru_cache(maxsize=64)
@@ -61,10 +80,10 @@ def _fingerprint(items: tuple[tuple[str, Any], ...]) -> str:
 
 
 def qwen_layout(width: int, height: int, params: Mapping[str, Any] = DEFAULT_PARAMS) -> ImageLayout:
-    """Grid ``[1, h/patch, w/patch]`` from transformers' own ``smart_resize``; tokens = product // merge²."""
+    """Grid ``[1, h/patch, w/patch]`` from ``smart_resize`` (transformers' arithmetic); tokens = product // merge²."""
     patch, merge = int(params["patch_size"]), int(params["merge_size"])
     try:
-        resized_h, resized_w = _smart_resize()(
+        resized_h, resized_w = smart_resize(
             height, width, factor=patch * merge, min_pixels=params["min_pixels"], max_pixels=params["max_pixels"]
         )
     except ValueError as exc:

@@ -8,6 +8,7 @@ a transformers fast tokenizer, which is what makes rendering faster than ``apply
 from __future__ import annotations
 
 import functools
+import json
 import os
 import threading
 from pathlib import Path
@@ -21,8 +22,40 @@ BUNDLED_TOKENIZER = ASSETS / "Qwen3-VL-8B-Instruct"
 _load_lock = threading.Lock()
 
 
+#: Model types ``AutoTokenizer`` maps to ``Qwen2Tokenizer`` (tests check this against transformers' own table).
+QWEN2_TOKENIZER_MODEL_TYPES = frozenset({"qwen2_vl", "qwen2_5_vl", "qwen3_vl", "qwen3_vl_moe"})
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def resolves_to_qwen2_tokenizer(path: Path) -> bool:
+    """Whether ``AutoTokenizer`` would load this folder as ``Qwen2Tokenizer``: its config declares that
+    class, no remote code, and no ``config.json`` whose model type maps elsewhere."""
+    config = _read_json(path / "tokenizer_config.json")
+    if config is None or "auto_map" in config:
+        return False
+    if str(config.get("tokenizer_class") or "").removesuffix("Fast") != "Qwen2Tokenizer":
+        return False
+    if not (path / "config.json").exists():
+        return True
+    model_config = _read_json(path / "config.json")
+    return model_config is not None and model_config.get("model_type") in QWEN2_TOKENIZER_MODEL_TYPES
+
+
 @functools.lru_cache(maxsize=8)
 def _load_dir(path: str) -> Any:
+    """``Qwen2Tokenizer`` straight from its module when that is what ``AutoTokenizer`` would pick: importing
+    ``AutoTokenizer`` imports transformers' model configuration code and with it torch (seconds, ~400 MB)."""
+    if resolves_to_qwen2_tokenizer(Path(path)):
+        from transformers.models.qwen2.tokenization_qwen2 import Qwen2Tokenizer
+
+        return Qwen2Tokenizer.from_pretrained(path, local_files_only=True)
     from transformers import AutoTokenizer
 
     return AutoTokenizer.from_pretrained(path, local_files_only=True)
