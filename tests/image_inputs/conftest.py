@@ -70,7 +70,10 @@ def oracle(family: str) -> Callable[..., Any]:
         )
     from transformers import AutoImageProcessor
 
-    folder = {"qwen3_vl": ("mmrender_qwen3_vl", "Qwen3-VL-8B-Instruct"), "qwen3_5": ("mmrender_qwen3_5", "Qwen3.5-0.8B")}
+    folder = {
+        "qwen3_vl": ("mmrender_qwen3_vl", "Qwen3-VL-8B-Instruct"),
+        "qwen3_5": ("mmrender_qwen3_5", "Qwen3.5-0.8B"),
+    }
     return AutoImageProcessor.from_pretrained(str(_asset_dir(*folder[family])), local_files_only=True)
 
 

@@ -132,7 +132,6 @@ def test_bare_strings_that_are_not_images_are_still_missing_files():
         _render("qwen3_vl", not_an_image)
 
 
-
 def test_undecodable_base64_parts_are_refused_by_name():
     with pytest.raises(ImageSourceError, match="base64 does not decode"):
         renderer("qwen3_vl").render([{"role": "user", "content": [{"type": "image", "base64": "!!!"}]}])
