@@ -294,7 +294,7 @@ def probe(data: bytes, origin: str = "") -> ImageBytes:
                 width, height = img.size
                 fmt = img.format or ""
                 complete = _looks_complete(data, fmt, img)
-                orientation = exif_orientation(img)
+                orientation = exif_orientation(img, data)
     except UnidentifiedImageError as exc:
         claimed = _supported_magic(data)
         if claimed:

@@ -21,36 +21,34 @@ SWAPPING = frozenset({5, 6, 7, 8})
 _PNG_METADATA_CHUNKS = (b"eXIf", b"tEXt", b"zTXt", b"iTXt")
 
 
-def _png_trailing_metadata(img: Image.Image) -> None:
+def _png_trailing_metadata(img: Image.Image, data: bytes) -> None:
     """Add the metadata chunks that follow the image data to ``img.info``, as ``load()`` would.
 
     Pillow's ``Image.open`` stops at the first IDAT; its ``load()`` reads the chunks after it
-    while decoding. Here the IDAT/fdAT payloads are skipped by their declared length instead.
+    while decoding. Here every chunk is stepped over by its declared length (the compressed pixels
+    are never read) and only the metadata chunks go through Pillow's own chunk handlers.
     """
-    fp = img.fp
-    if fp is None:
-        return
-    fp.seek(8)
-    stream = PngImagePlugin.PngStream(fp)
+    stream = PngImagePlugin.PngStream(io.BytesIO(data))
     stream.im_info = img.info  # the chunk handlers write into this dict
-    try:
-        while True:
-            cid, pos, length = stream.read()
-            if cid == b"IEND":
-                break
-            if cid in _PNG_METADATA_CHUNKS:
-                stream.call(cid, pos, length)
-            else:
-                fp.seek(length, io.SEEK_CUR)
-            fp.seek(4, io.SEEK_CUR)  # CRC
-    except (struct.error, SyntaxError, EOFError, ValueError, UnicodeDecodeError):
-        pass  # Pillow's own reader stops at the same kinds of damage and keeps what it has
+    pos, seen_image_data = 8, False
+    while pos + 8 <= len(data):
+        length, cid = struct.unpack_from(">I4s", data, pos)
+        if cid == b"IEND" or not PngImagePlugin.is_cid(cid) or (cid == b"fcTL" and seen_image_data):
+            break  # where Pillow's reader stops too (an APNG's next frame starts at its fcTL)
+        seen_image_data = seen_image_data or cid == b"IDAT"
+        if cid in _PNG_METADATA_CHUNKS:
+            stream.fp.seek(pos + 8)
+            try:
+                stream.call(cid, pos + 8, length)
+            except (struct.error, SyntaxError, EOFError, OSError, ValueError, UnicodeDecodeError):
+                break  # damaged metadata: Pillow's reader stops here and keeps what it has
+        pos += 12 + length
 
 
-def exif_orientation(img: Image.Image) -> int:
-    """Orientation 1-8 of a lazily opened image (1 when absent or out of range); never decodes pixels."""
+def exif_orientation(img: Image.Image, data: bytes) -> int:
+    """Orientation 1-8 of an image lazily opened from ``data`` (1 when absent); never decodes pixels."""
     if isinstance(img, PngImagePlugin.PngImageFile):
-        _png_trailing_metadata(img)
+        _png_trailing_metadata(img, data)
         # PngImageFile.getexif() would call load() (decode) when no eXIf was seen; the base
         # implementation reads only ``info``, which now holds everything load() would add.
         exif = Image.Image.getexif(img)
