@@ -12,7 +12,7 @@ import hashlib
 import numpy as np
 import pytest
 from mmrender import materialize
-from PIL import Image, ImageFile, ImageOps
+from PIL import Image, ImageFile, ImageOps, WebPImagePlugin
 
 from .conftest import (
     FORMATS,
@@ -95,7 +95,9 @@ def test_layout_reads_the_orientation_without_decoding(write, monkeypatch):
     def no_decode(self):
         raise AssertionError("raw mode decoded pixels")
 
+    # every pixel decode goes through ImageFile.load, except WebP's, which decodes in its own load()
     monkeypatch.setattr(ImageFile.ImageFile, "load", no_decode)
+    monkeypatch.setattr(WebPImagePlugin.WebPImageFile, "load", no_decode)
     for path, want in cases:
         for family in MODELS:
             got = _render(family, path)

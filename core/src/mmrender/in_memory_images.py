@@ -28,12 +28,25 @@ def _same_pixels(img: Image.Image, reopened: Image.Image) -> bool:
     return img.tobytes() == reopened.tobytes()
 
 
+def _read_whole(fp: Any, limit: int) -> bytes | None:
+    """All bytes of an open file object, leaving its position as it was (``None`` if over ``limit``)."""
+    position = fp.tell()
+    try:
+        if fp.seek(0, io.SEEK_END) > limit:
+            return None
+        fp.seek(0)
+        return fp.read()
+    finally:
+        fp.seek(position)
+
+
 def unmodified_file_bytes(img: Image.Image) -> bytes | None:
     """The bytes of the file ``img`` was opened from, or ``None`` unless it is surely unmodified.
 
-    Conservative: the file must still exist and reopen with the same format, mode and size, the
-    image must be on its first frame, and if its pixels were loaded (so could have been edited in
-    place) they must equal the file's. Any doubt returns ``None`` and the caller encodes PNG.
+    Conservative: the image must name a file, be in a supported format and on its first frame. If its
+    pixels were never loaded they cannot have been edited, and its still-open file is read; if they
+    were, the file (by name) must hold exactly those pixels. The bytes must reopen with the image's
+    format, mode and size. Any doubt returns ``None`` and the caller encodes PNG.
     """
     from .images import SUPPORTED_FORMATS, max_image_bytes
 
@@ -42,15 +55,19 @@ def unmodified_file_bytes(img: Image.Image) -> bytes | None:
         return None
     if getattr(img, "tell", lambda: 0)() != 0:
         return None
-    path = Path(os.fsdecode(filename))
+    loaded = getattr(img, "_im", None) is not None
     try:
-        if not path.is_file() or path.stat().st_size > max_image_bytes():
+        if not loaded and getattr(img, "fp", None) is not None:
+            data = _read_whole(img.fp, max_image_bytes())
+        else:
+            path = Path(os.fsdecode(filename))
+            data = path.read_bytes() if path.is_file() and path.stat().st_size <= max_image_bytes() else None
+        if data is None:
             return None
-        data = path.read_bytes()
         with Image.open(io.BytesIO(data)) as reopened:
             if (reopened.format, reopened.mode, reopened.size) != (img.format, img.mode, img.size):
                 return None
-            if getattr(img, "_im", None) is not None and not _same_pixels(img, reopened):
+            if loaded and not _same_pixels(img, reopened):
                 return None
     except Exception:
         return None  # unreadable or undecodable file: fall back to encoding the pixels we were given
