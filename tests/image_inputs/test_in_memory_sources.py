@@ -90,7 +90,7 @@ def test_other_pil_images_are_stored_losslessly(phone_jpeg, kind):
 
 @pytest.mark.parametrize("layout", ["HWC", "CHW"])
 def test_numpy_arrays_match_transformers(layout):
-    hwc = np.asarray(pattern(83, 57))
+    hwc = np.array(pattern(83, 57))  # writable, as torch.from_numpy in the oracle wants
     array = hwc if layout == "HWC" else np.ascontiguousarray(hwc.transpose(2, 0, 1))
     for family in FAMILIES:
         rendered = _render(family, array)
