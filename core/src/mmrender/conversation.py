@@ -90,8 +90,16 @@ def _image_source(part: Mapping[str, Any], mi: int, pi: int) -> Any:
         if part.get(key) is not None:
             value = part[key]
             return value.get("url") if isinstance(value, Mapping) and "url" in value else value
+    encoded = part.get("base64")
+    if encoded is not None:
+        # transformers' {"type": "image", "base64": ...}: the key says base64, so never read it as a path.
+        if not isinstance(encoded, str):
+            raise ConversationError("image part 'base64' must be a string", message_index=mi, part_index=pi)
+        return encoded if encoded.startswith("data:") else "data:image/*;base64," + encoded
     raise ConversationError(
-        "image part has none of the keys 'image', 'url', 'path', 'image_url'", message_index=mi, part_index=pi
+        "image part has none of the keys 'image', 'url', 'path', 'image_url', 'base64'",
+        message_index=mi,
+        part_index=pi,
     )
 
 

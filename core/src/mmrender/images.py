@@ -19,9 +19,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import attrs
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import FetchRefusedError, ImageFetchError, ImageSourceError, MMRenderError, NetworkError
+from .in_memory_images import array_to_image, encode_png, pil_bytes
+from .orientation import displayed_size, exif_orientation
 from .storage import read_uri, scheme_of
 
 #: Formats every supported vision processor decodes; others are refused up front.
@@ -54,13 +56,23 @@ _MAGIC = (
 
 @attrs.frozen
 class ImageBytes:
-    """Encoded image bytes plus what the header said about them."""
+    """Encoded image bytes plus what the header said about them.
+
+    ``width`` and ``height`` are the *displayed* size, after the EXIF ``orientation`` (1-8) is
+    applied, as transformers' ``load_image`` and vLLM do; ``data`` stays the original bytes.
+    """
 
     data: bytes = attrs.field(repr=False)
     width: int
     height: int
     format: str
     origin: str
+    orientation: int = 1
+
+    @property
+    def stored_size(self) -> tuple[int, int]:
+        """(width, height) as stored in the file, before the orientation is applied."""
+        return displayed_size(self.width, self.height, self.orientation)
 
     @property
     def mime(self) -> str:
@@ -74,6 +86,8 @@ def _describe(source: Any) -> str:
         return f"<{len(source)} bytes>"
     if isinstance(source, Image.Image):
         return f"<PIL image {source.size[0]}x{source.size[1]}>"
+    if type(source).__module__ == "numpy" and hasattr(source, "shape"):
+        return f"<numpy array {tuple(source.shape)}>"
     return f"<{type(source).__name__}>"
 
 
@@ -101,6 +115,21 @@ def decode_data_uri(uri: str) -> bytes:
         return base64.b64decode("".join(body.split()), validate=True)
     except (binascii.Error, ValueError) as exc:
         raise ImageSourceError(f"data URI base64 does not decode: {exc}", source=_describe(uri)) from exc
+
+
+def bare_base64_image(text: str) -> bytes | None:
+    """The bytes of a bare base64 string (no ``data:`` prefix) if they start like an image, else ``None``.
+
+    transformers' ``load_image`` accepts such strings when they are not a file path; the magic-number
+    check keeps a mistyped path (which may well be valid base64) reported as a missing file.
+    """
+    if len(text) < 16:
+        return None
+    try:
+        data = base64.b64decode("".join(text.split()), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return data if _supported_magic(data) or _name_unsupported(data) else None
 
 
 def check_fetch_policy(uri: str, label: str | None = None) -> None:
@@ -159,13 +188,15 @@ def source_bytes(source: Any) -> tuple[bytes, str]:
     if isinstance(source, bytes | bytearray | memoryview):
         return bytes(source), label
     if isinstance(source, Image.Image):
-        buf = io.BytesIO()
-        fmt = source.format if source.format in SUPPORTED_FORMATS else "PNG"
         try:
-            source.save(buf, format=fmt)
+            return pil_bytes(source), label
         except (OSError, ValueError) as exc:
-            raise ImageSourceError(f"PIL image cannot be encoded as {fmt}: {exc}", source=label) from exc
-        return buf.getvalue(), label
+            raise ImageSourceError(f"PIL image cannot be encoded as PNG: {exc}", source=label) from exc
+    if type(source).__module__ == "numpy" and hasattr(source, "shape"):
+        try:
+            return encode_png(array_to_image(source)), label
+        except (OSError, ValueError, TypeError) as exc:
+            raise ImageSourceError(f"numpy image array cannot be used: {exc}", source=label) from exc
     if isinstance(source, os.PathLike):
         source = os.fspath(source)
     if not isinstance(source, str):
@@ -178,6 +209,8 @@ def source_bytes(source: Any) -> tuple[bytes, str]:
     if scheme in FETCH_SCHEMES:
         check_fetch_policy(source, label)
     if scheme == "file" and "://" not in source:
+        if not os.path.exists(source) and (decoded := bare_base64_image(source)) is not None:
+            return decoded, "<base64 image>"
         return _read_path(Path(source), label), label
     try:
         return read_uri(source), label
@@ -263,6 +296,7 @@ def probe(data: bytes, origin: str = "") -> ImageBytes:
                 width, height = img.size
                 fmt = img.format or ""
                 complete = _looks_complete(data, fmt, img)
+                orientation = exif_orientation(img, data)
     except UnidentifiedImageError as exc:
         claimed = _supported_magic(data)
         if claimed:
@@ -287,7 +321,8 @@ def probe(data: bytes, origin: str = "") -> ImageBytes:
         raise ImageSourceError(f"image has an empty size {width}x{height}", source=origin)
     if not complete:
         raise ImageSourceError(f"{fmt} file is truncated", source=origin)
-    return ImageBytes(data=data, width=width, height=height, format=fmt, origin=origin)
+    width, height = displayed_size(width, height, orientation)
+    return ImageBytes(data=data, width=width, height=height, format=fmt, origin=origin, orientation=orientation)
 
 
 def mime_of(data: bytes) -> str:
@@ -305,7 +340,7 @@ def load_image(source: Any) -> ImageBytes:
 
 
 def decode_pixels(data: bytes) -> Image.Image:
-    """Decode to RGB pixels; only processed mode and consumers call this."""
+    """Decode to upright RGB pixels (EXIF orientation applied, as transformers' ``load_image`` does);
+    only processed mode and consumers call this."""
     with Image.open(io.BytesIO(data), formats=_OPEN_FORMATS) as img:
-        img.load()
-        return img.convert("RGB")
+        return ImageOps.exif_transpose(img).convert("RGB")

@@ -24,6 +24,7 @@ class MaterializedImage:
     layout: ImageLayout | None
 
     def pixels(self) -> Image.Image:
+        """Upright RGB pixels: the EXIF orientation is applied, as transformers' ``load_image`` and vLLM do."""
         return decode_pixels(self.image.data)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import attrs
 
 from .errors import ConversationError, MMRenderError
+from .images import bare_base64_image
 from .refs import dump
 from .registry import get_renderer
 from .renderer import Renderer
@@ -48,7 +49,13 @@ def _records(path: str) -> Iterator[tuple[str, Any]]:
 
 def _absolutize(value: Any, base: Path) -> Any:
     """Resolve relative image paths against the input file's folder so datasets are relocatable."""
-    if isinstance(value, str) and scheme_of(value) == "file" and "://" not in value and not value.startswith("data:"):
+    if (
+        isinstance(value, str)
+        and scheme_of(value) == "file"
+        and "://" not in value
+        and not value.startswith("data:")
+        and bare_base64_image(value) is None
+    ):
         path = Path(value).expanduser()
         return str(path if path.is_absolute() else base / path)
     return value
