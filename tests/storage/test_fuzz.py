@@ -175,7 +175,8 @@ def check_conversation(args: tuple[Any, Any, bool, int]) -> None:
         return
     assert isinstance(conv, Conversation)
     for i, message in enumerate(conv.messages):
-        assert message.index == start + i and message.role in ROLES
+        # core accepts any non-empty string role (each family decides what its template does with it)
+        assert message.index == start + i and isinstance(message.role, str) and message.role
         for part in message.parts:
             assert isinstance(part, TextPart | ImagePart)
             if isinstance(part, ImagePart):
