@@ -26,7 +26,9 @@ def _incompatible(name: str, base: inspect.Signature, mine: inspect.Signature) -
     base_positional = [p for p in base.parameters.values() if p.kind is p.POSITIONAL_OR_KEYWORD]
     var_pos = any(p.kind is p.VAR_POSITIONAL for p in params)
     if len(positional) < len(base_positional) and not var_pos:  # callers pass these by position
-        problems.append(f"{name}() takes {len(positional)} positional parameters, the ABC passes {len(base_positional)}")
+        problems.append(
+            f"{name}() takes {len(positional)} positional parameters, the ABC passes {len(base_positional)}"
+        )
     for param in base.parameters.values():
         if param.kind is param.KEYWORD_ONLY:
             own = mine.parameters.get(param.name)
@@ -141,7 +143,7 @@ def check_placeholder_runs(ctx: FamilyContext) -> None:
             f"image {k} ({w}x{h}): mm_placeholders[{modality!r}] range at {rng.offset} has length {rng.length}, "
             f"but the family's LayoutEngine says num_placeholders={layout.num_placeholders}"
         )
-        assert 0 <= rng.offset and rng.end <= len(ids), f"image {k}: range {rng} lies outside the {len(ids)} ids"
+        assert rng.offset >= 0 and rng.end <= len(ids), f"image {k}: range {rng} lies outside the {len(ids)} ids"
         run = set(ids[rng.offset : rng.end])
         assert len(run) == 1, f"image {k}: its placeholder range holds {len(run)} different ids {sorted(run)[:5]}"
         placeholder_ids |= run

@@ -29,7 +29,9 @@ def _refs_through(ctx: FamilyContext, store: Store, ways: dict[str, Store | None
             try:
                 got = materialize(text, store=given)
             except MMRenderError as exc:
-                raise AssertionError(f"image {k}: materialize({how}) refused the ref: {type(exc).__name__}: {exc}") from exc
+                raise AssertionError(
+                    f"image {k}: materialize({how}) refused the ref: {type(exc).__name__}: {exc}"
+                ) from exc
             assert got.image.data == data, f"image {k}: materialize({how}) returned other bytes"
             assert got.layout == layouts[k], f"image {k}: materialize({how}) laid it out as {got.layout}"
 

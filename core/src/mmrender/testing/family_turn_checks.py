@@ -28,7 +28,9 @@ def sampled_completion(
     prompt = renderer.render(list(head), tools=tools, add_generation_prompt=True)
     full = renderer.render([*head, assistant], tools=tools).token_ids
     n = len(prompt.token_ids)
-    common = next((i for i, (a, b) in enumerate(zip(prompt.token_ids, full, strict=False)) if a != b), min(n, len(full)))
+    common = next(
+        (i for i, (a, b) in enumerate(zip(prompt.token_ids, full, strict=False)) if a != b), min(n, len(full))
+    )
     tail = full[common:]
     for k in range(1, len(tail) + 1):
         if not renderer.parse_response(tail[:k], tools=tools).truncated:

@@ -65,7 +65,9 @@ def check_tampered_asset(ctx: StoreContext) -> str | None:
     if not locators:
         raise NotApplicable("the store's locators carry the bytes themselves: there is no name to verify against")
     for field, locator in locators.items():
-        expect_error(ctx, AssetIntegrityError, lambda loc=locator: ctx.store.get(loc), f"get({field}) of a tampered asset")
+        expect_error(
+            ctx, AssetIntegrityError, lambda loc=locator: ctx.store.get(loc), f"get({field}) of a tampered asset"
+        )
     return None
 
 
@@ -90,7 +92,9 @@ def check_missing_asset(ctx: StoreContext) -> None:
     if not locators:
         raise NotApplicable("the store's locators carry the bytes themselves: no asset can be missing")
     for field, locator in locators.items():
-        expect_error(ctx, AssetNotFoundError, lambda loc=locator: ctx.store.get(loc), f"get({field}) of a missing asset")
+        expect_error(
+            ctx, AssetNotFoundError, lambda loc=locator: ctx.store.get(loc), f"get({field}) of a missing asset"
+        )
 
 
 @store_check

@@ -75,7 +75,9 @@ def check_put_atomic_threads(ctx: StoreContext) -> None:
         stop.set()
         for reader in readers:
             reader.join()
-    assert not anomalies, f"a reader saw a partial or corrupt asset while threads put it (put is not atomic): {anomalies[0]}"
+    assert not anomalies, (
+        f"a reader saw a partial or corrupt asset while threads put it (put is not atomic): {anomalies[0]}"
+    )
     assert len(set(assets)) == 1, f"threads putting the same bytes got {len(set(assets))} different StoredAssets"
     for field, loc in ctx.locators(assets[0]).items():
         assert ctx.store.get(loc) == data, f"get({field}) after the concurrent puts returned other bytes"
@@ -141,7 +143,9 @@ def check_put_atomic_processes(ctx: StoreContext) -> str:
     locators = [next(iter(ctx.locators_for(sha256_hex(b)).values()), None) for b in blobs]
     base = {"url": ctx.url, "options": options, "blobs": paths, "locators": locators}
     n = len(blobs)
-    writers = [_spawn({**base, "role": "writer", "order": [(w + k) % n for k in range(n)]}) for w in range(WRITER_PROCESSES)]
+    writers = [
+        _spawn({**base, "role": "writer", "order": [(w + k) % n for k in range(n)]}) for w in range(WRITER_PROCESSES)
+    ]
     readers = [_spawn({**base, "role": "reader"})] if any(locators) else []
     procs = writers + readers
     try:
@@ -181,7 +185,9 @@ def _shared_view(ctx: StoreContext, blobs: list[bytes], assets: list[list[Any]])
         visible.append(blob)
     if not visible:
         return "the store is process-local: other processes' assets are not visible here"
-    assert len(visible) == len(blobs), f"only {len(visible)} of the {len(blobs)} assets other processes wrote are visible"
+    assert len(visible) == len(blobs), (
+        f"only {len(visible)} of the {len(blobs)} assets other processes wrote are visible"
+    )
     return f"{WRITER_PROCESSES} writer processes and {len(blobs)} assets agree"
 
 
