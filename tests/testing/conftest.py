@@ -7,7 +7,6 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from mmrender import plugins
@@ -48,9 +47,7 @@ def s3_url(s3_server: SeaweedServer) -> str:
     return f"s3://{s3_server.bucket}/kit-{uuid.uuid4().hex[:12]}"
 
 
-def _site(
-    tmp_path_factory: pytest.TempPathFactory, install_plugin: Callable[..., Path], name: str
-) -> Path:
+def _site(tmp_path_factory: pytest.TempPathFactory, install_plugin: Callable[..., Path], name: str) -> Path:
     work = tmp_path_factory.mktemp(name)
     return install_plugin(PLUGINS_SRC / name, work / "site", work)
 
@@ -84,4 +81,3 @@ def use_site(monkeypatch: pytest.MonkeyPatch) -> Callable[[Path, str], None]:
         plugins.reset()
 
     return use
-

@@ -22,9 +22,9 @@ def run_kit(
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MMRENDER_", "PYTEST_", "PYTHONPATH"))}
     if site is not None:
         env["PYTHONPATH"] = str(site)
+    command = [sys.executable, "-m", "pytest", "--pyargs", "mmrender.testing", "-p", "no:cacheprovider", "-q"]
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "--pyargs", "mmrender.testing", "-p", "no:cacheprovider", "-q"]
-        + [f"--junitxml={report}", *args],
+        [*command, f"--junitxml={report}", *args],
         cwd=cwd,
         env=env,
         capture_output=True,
