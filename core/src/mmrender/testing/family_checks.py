@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import inspect
+import itertools
 from typing import Any
 
 from ..errors import ConversationError, WireValidationError
@@ -164,8 +165,8 @@ def check_message_indices(ctx: FamilyContext) -> None:
     bad = sorted({o for o in owners if o != -1 and not 0 <= o < n})
     assert not bad, f"message_indices has {bad}, but the conversation has {n} messages (and -1 for scaffolding)"
     named = [o for o in owners if o != -1]
-    back = next((i for i in range(1, len(named)) if named[i] < named[i - 1]), None)
-    assert back is None, f"message_indices go backwards ({named[back - 1]} then {named[back]})"  # type: ignore[index]
+    backwards = [(a, b) for a, b in itertools.pairwise(named) if b < a]
+    assert not backwards, f"message_indices go backwards ({backwards[0][0]} then {backwards[0][1]})"
     missing = sorted(set(range(n)) - set(named))
     assert not missing, f"message(s) {missing} own no ids in message_indices"
     for k, (_, _, rng) in enumerate(image_ranges(rendered)):
