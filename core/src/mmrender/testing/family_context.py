@@ -22,6 +22,7 @@ from ..renderer import Renderer
 from ..storage import Store, open_store
 from ..types import RenderedTokens
 from .images import default_images
+from .memory_store import MemoryStore
 
 #: A tool every family should be able to declare and call (JSON schema, one string argument).
 WEATHER_TOOL: Mapping[str, Any] = {
@@ -104,8 +105,9 @@ class FamilyContext:
 
     @cached_property
     def store(self) -> Store:
-        """The caller's ``store=`` or a fresh directory store of the kit's own (never the user's cache)."""
-        return open_store(self.renderer_kwargs.get("store") or str(self.tmp / "store"))
+        """The caller's ``store=``, else an in-memory store of the kit's own (never the user's cache)."""
+        given = self.renderer_kwargs.get("store")
+        return open_store(given) if given is not None else MemoryStore()
 
     def make_renderer(self, **overrides: Any) -> Renderer:
         kwargs = {**self.renderer_kwargs, "store": self.store, **overrides}
