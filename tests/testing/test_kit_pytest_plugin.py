@@ -11,7 +11,8 @@ from pathlib import Path
 
 from mmrender.testing import FAMILY_CHECKS, STORE_CHECKS
 
-MODEL = "Qwen/Qwen3-VL-8B-Instruct"
+MODEL = "moonshotai/Kimi-K2.5"  # the quickest bundled family to load (a tiktoken tokenizer)
+INLINE_NOT_APPLICABLE = ("tampered_asset", "missing_asset", "iter_assets", "stat", "delete")
 
 
 def run_kit(
@@ -42,15 +43,28 @@ def _outcome(case: ET.Element) -> str:
     return "passed"
 
 
-def test_one_passing_test_per_check(tmp_path: Path) -> None:
+def test_one_test_per_check(tmp_path: Path) -> None:
     store = tmp_path / "store"
-    proc, cases = run_kit(tmp_path, "--mmrender-family", MODEL, "--mmrender-store", str(store))
+    args = ("--mmrender-family", MODEL, "--mmrender-store", str(store), "--mmrender-store", "data:")
+    proc, cases = run_kit(tmp_path, *args)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    names = [case.get("name") for case in cases]
+    outcomes = {case.get("name"): _outcome(case) for case in cases}
     expected = [f"test_family[{check}@{MODEL}]" for check in FAMILY_CHECKS]
     expected += [f"test_store[{check}@{store}]" for check in STORE_CHECKS]
-    assert sorted(names) == sorted(expected)  # one test per check, nothing else (no usage test, nothing skipped)
-    assert {_outcome(case) for case in cases} == {"passed"}
+    expected += [f"test_store[{check}@data:]" for check in STORE_CHECKS]
+    assert sorted(outcomes) == sorted(expected)  # one test per check and subject, nothing else (no usage test)
+    inline_skips = {f"test_store[{check}@data:]" for check in INLINE_NOT_APPLICABLE}
+    assert {name for name, outcome in outcomes.items() if outcome == "skipped"} == inline_skips
+    assert {name for name, outcome in outcomes.items() if outcome != "skipped"} == set(expected) - inline_skips
+    assert set(outcomes.values()) == {"passed", "skipped"}
+    # not-applicable checks are skips that say why, never passes
+    reasons = {
+        case.get("name"): case.find("skipped").get("message", "") for case in cases if _outcome(case) == "skipped"
+    }
+    assert (
+        "not applicable: [iter_assets] store data:: the store cannot list its assets"
+        in reasons["test_store[iter_assets@data:]"]
+    )
 
 
 def test_without_a_family_or_store_one_test_fails_with_the_usage(tmp_path: Path) -> None:
@@ -67,12 +81,3 @@ def test_a_failing_check_is_a_failing_test_named_after_it(tmp_path: Path, torn_s
     failed = {case.get("name") for case in cases if _outcome(case) == "failure"}
     assert failed == {f"test_store[put_atomic_threads@{url}]", f"test_store[put_atomic_processes@{url}]"}
     assert "[put_atomic_threads] store " in proc.stdout
-
-
-def test_not_applicable_checks_are_skips_with_their_reason(tmp_path: Path) -> None:
-    proc, cases = run_kit(tmp_path, "--mmrender-store", "data:", "-rA")
-    assert proc.returncode == 0, proc.stdout[-4000:]
-    skipped = {case.get("name") for case in cases if _outcome(case) == "skipped"}
-    inline = ("tampered_asset", "missing_asset", "iter_assets", "stat", "delete")
-    assert skipped == {f"test_store[{check}@data:]" for check in inline}  # skips, never counted as passes
-    assert "not applicable: [iter_assets] store data: the store cannot list its assets" in proc.stdout
