@@ -120,7 +120,7 @@ def image_ranges(rendered: RenderedTokens) -> list[tuple[str, int, PlaceholderRa
     return sorted(found, key=lambda item: item[2].offset)
 
 
-def _engine_layouts(ctx: FamilyContext) -> list[ImageLayout]:
+def engine_layouts(ctx: FamilyContext) -> list[ImageLayout]:
     if ctx.spec.layout is None:
         raise AssertionError(
             f"family {ctx.spec.id!r} registers no LayoutEngine (FamilySpec.layout): "
@@ -134,7 +134,7 @@ def check_placeholder_runs(ctx: FamilyContext) -> None:
     """Each image's placeholder run is one id, ``layout.num_placeholders`` long, and no placeholder id strays outside."""
     rendered, ids = ctx.rendered, ctx.rendered.token_ids
     ranges = image_ranges(rendered)
-    layouts = _engine_layouts(ctx)
+    layouts = engine_layouts(ctx)
     assert len(ranges) == len(ctx.images), f"{len(ctx.images)} images rendered but {len(ranges)} placeholder ranges"
     placeholder_ids: set[int] = set()
     inside: set[int] = set()
@@ -178,7 +178,7 @@ def check_message_indices(ctx: FamilyContext) -> None:
 @family_check
 def check_header_only_layout(ctx: FamilyContext) -> None:
     """The renderer's layout of each image equals ``LayoutEngine.compute`` on its header size (what consumers re-check)."""
-    layouts = _engine_layouts(ctx)
+    layouts = engine_layouts(ctx)
     renderer = ctx.renderer
     for image, expected in zip(ctx.images, layouts, strict=True):
         w, h = image.size
@@ -187,14 +187,14 @@ def check_header_only_layout(ctx: FamilyContext) -> None:
             ("compute_layout", renderer.compute_layout(w, h)),
         ):
             assert got == expected, f"{w}x{h}: renderer.{how} gives {got}, LayoutEngine.compute gives {expected}"
-    items = _raw_items(ctx.rendered)
+    items = raw_items(ctx.rendered)
     for k, (item, expected) in enumerate(zip(items, layouts, strict=True)):
         assert dict(item.payload) == dict(expected.payload), (
             f"image {k}: mm_items payload {dict(item.payload)} differs from LayoutEngine.compute's {dict(expected.payload)}"
         )
 
 
-def _raw_items(rendered: RenderedTokens) -> list[RawMMItem]:
+def raw_items(rendered: RenderedTokens) -> list[RawMMItem]:
     items = []
     for modality, k, _ in image_ranges(rendered):
         item = rendered.multi_modal_data.mm_items[modality][k]
@@ -206,7 +206,7 @@ def _raw_items(rendered: RenderedTokens) -> list[RawMMItem]:
 @family_check
 def check_fingerprint_family(ctx: FamilyContext) -> None:
     """Layouts and refs name the LayoutEngine's family and the fingerprint of its ``default_params``."""
-    layouts = _engine_layouts(ctx)
+    layouts = engine_layouts(ctx)
     engine = ctx.spec.layout
     assert engine is not None
     fingerprint = layout_fingerprint(engine.family, engine.default_params)
@@ -216,7 +216,7 @@ def check_fingerprint_family(ctx: FamilyContext) -> None:
             f"image {k}: layout fingerprint {layout.fingerprint} is not layout_fingerprint({engine.family!r}, "
             f"default_params) = {fingerprint}"
         )
-    for k, (item, layout) in enumerate(zip(_raw_items(ctx.rendered), layouts, strict=True)):
+    for k, (item, layout) in enumerate(zip(raw_items(ctx.rendered), layouts, strict=True)):
         got = (item.family, item.layout_fingerprint, item.modality, item.vllm_modality)
         want = (engine.family, fingerprint, layout.modality, layout.vllm_modality)
         assert got == want, f"image {k}: mm_items (family, fingerprint, modality, vllm_modality) {got} != {want}"

@@ -10,7 +10,7 @@ from ..materialize import materialize
 from ..refs import dump, mm_hash_of
 from ..storage import Store, open_store
 from ..types import ProcessedMMItem, RawMMRef
-from .family_checks import _engine_layouts, _raw_items, assert_same_render, image_ranges
+from .family_checks import engine_layouts, raw_items, assert_same_render, image_ranges
 from .family_context import FamilyContext
 from .memory_store import MemoryStore
 from .registry import NotApplicable, family_check
@@ -18,8 +18,8 @@ from .registry import NotApplicable, family_check
 
 def _refs_through(ctx: FamilyContext, store: Store, ways: dict[str, Store | None]) -> None:
     rendered = ctx.make_renderer(store=store).render(ctx.image_conversation, add_generation_prompt=True)
-    layouts = _engine_layouts(ctx)
-    items = _raw_items(rendered)
+    layouts = engine_layouts(ctx)
+    items = raw_items(rendered)
     for k, ((modality, index, _), item) in enumerate(zip(image_ranges(rendered), items, strict=True)):
         data = ctx.images[k].loaded.data
         mm_hash = rendered.multi_modal_data.mm_hashes[modality][index]
