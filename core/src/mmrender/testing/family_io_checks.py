@@ -10,7 +10,7 @@ from ..materialize import materialize
 from ..refs import dump, mm_hash_of
 from ..storage import Store, open_store
 from ..types import ProcessedMMItem, RawMMRef
-from .family_checks import engine_layouts, raw_items, assert_same_render, image_ranges
+from .family_checks import assert_same_render, engine_layouts, image_ranges, raw_items
 from .family_context import FamilyContext
 from .memory_store import MemoryStore
 from .registry import NotApplicable, family_check
