@@ -58,10 +58,14 @@ class NotDeterministic(Toy):
         )
 
 
-class StrayPlaceholder(Toy):
-    def render_conversation(self, conversation: Any) -> RenderedTokens:
-        out = super().render_conversation(conversation)
-        return RenderedTokens((*out.token_ids, toy.IMAGE_PLACEHOLDER), (*out.message_indices, -1), out.multi_modal_data)
+class LongerRun(Toy):
+    """Splices one placeholder more than the layout it reports (its sidecar range covers them all)."""
+
+    def prepare_image(self, part: Any) -> Any:
+        prepared = super().prepare_image(part)
+        return attrs.evolve(
+            prepared, layout=attrs.evolve(prepared.layout, num_placeholders=prepared.layout.num_placeholders + 1)
+        )
 
 
 class ImagesOwnedByNobody(Toy):
@@ -141,7 +145,7 @@ class BridgeForgetsGenerationPrompt(Toy):
 VARIANTS: dict[str, tuple[type, Any, set[str]]] = {
     "old-signatures": (OldSignatures, None, {"signatures", "parse_round_trip", "bridge_equals_full_render"}),
     "not-deterministic": (NotDeterministic, None, {"deterministic"}),
-    "stray-placeholder": (StrayPlaceholder, None, {"placeholder_runs"}),
+    "longer-run": (LongerRun, None, {"placeholder_runs"}),
     "images-owned-by-nobody": (ImagesOwnedByNobody, None, {"message_indices"}),
     "other-payload": (OtherPayload, None, {"header_only_layout", "refs_materialize"}),
     "other-fingerprint": (OtherFingerprint, None, {"header_only_layout", "fingerprint_family", "refs_materialize"}),
