@@ -222,7 +222,7 @@ class Renderer(abc.ABC):
 
     def process_image(self, image: ImageBytes) -> ProcessedMMItem:
         """Processor outputs for processed mode; families with a processor override this."""
-        raise NotImplementedError(f"{self.family.id} has no processed mode")
+        raise ConfigError(f"family {self.family.id!r} has no processed mode; use multimodal_output='raw'")
 
     # -- the public surface ------------------------------------------------------------------
     def render(

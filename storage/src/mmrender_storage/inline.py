@@ -6,7 +6,7 @@ import base64
 from typing import Any
 
 from mmrender import hookimpl
-from mmrender.errors import StorageError
+from mmrender.errors import UnsafeLocatorError
 from mmrender.images import decode_data_uri, mime_of
 from mmrender.storage import StorageBackend, Store, StoredAsset, sha256_hex
 
@@ -24,7 +24,9 @@ class InlineStore(Store):
 
     def get(self, locator: str) -> bytes:
         if not locator.startswith("data:"):
-            raise StorageError(f"the inline store resolves only data: URIs, got {locator[:40]!r}")
+            raise UnsafeLocatorError(
+                f"{locator[:40]!r} is not a location in store {self.url} (the inline store resolves only data: URIs)"
+            )
         return decode_data_uri(locator)
 
 

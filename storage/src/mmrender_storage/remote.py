@@ -252,6 +252,7 @@ class RemoteStore(Store):
 
     def read_unverified(self, sha256: str) -> bytes:
         path = self._path(sha256)
+        self.fs.invalidate_cache(path)  # a listing cached earlier must not hide assets other processes wrote since
         try:
             return self.fs.cat_file(path)
         except Exception as exc:
@@ -259,6 +260,7 @@ class RemoteStore(Store):
 
     def stat(self, sha256: str) -> AssetStat:
         path = self._path(sha256)
+        self.fs.invalidate_cache(path)
         try:
             info = self.fs.info(path)
             try:

@@ -67,7 +67,10 @@ class SqliteStore(Store):
     def _sha_of(self, locator: str) -> str:
         if SHA256_RE.fullmatch(locator):
             return locator
-        db, sha = split_url(locator)
+        try:
+            db, sha = split_url(locator)
+        except UnsafeLocatorError as exc:  # name this store: the caller may read from several
+            raise UnsafeLocatorError(f"{locator} is not an asset of store {self.url} ({exc})") from exc
         if db.resolve() != self.db or sha is None:
             raise UnsafeLocatorError(f"{locator} is not an asset of store {self.url}")
         return check_asset_name(sha)
