@@ -118,7 +118,7 @@ def bench_images(runs: int, workdir: Path, processor: Any, tokenizer_dir: Path) 
     # Every timed call gets four never-seen photos, but they are generated before timing starts:
     # generating them (~100 MB of numpy temporaries) right before a call leaves the CPU caches and
     # allocator cold and adds ~5 ms to whatever runs next, which measured the benchmark, not mmrender.
-    calls = 5 * runs + 2
+    calls = 6 * runs + 2
     print(f"  generating {4 * calls} fresh photos…", flush=True)
     pool = []
     for seed in range(4 * calls):
