@@ -128,7 +128,7 @@ def _default_of(field: Any) -> Any:
     import attrs
 
     default = field.default
-    if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+    if isinstance(default, attrs.Factory):
         default = None if default.takes_self else default.factory()
     if default is attrs.NOTHING:
         return None

@@ -107,7 +107,7 @@ def _option_problem(exc: Exception) -> str:
             wanted = "one of " + ", ".join(repr(x) for x in expected)
         else:
             wanted = repr(expected)
-        return f"{field.name}={value!r} is a {type(value).__name__}, expected {wanted}"
+        return f"{field.name}={value!r} ({type(value).__name__}), expected {wanted}"
     return str(exc)
 
 
