@@ -378,9 +378,12 @@ def test_unknown_model_suggests_close_matches(toy):
     with pytest.raises(UnknownModelError) as info:
         mmrender.resolve("acme/toy-vl-2")
     assert TOY in info.value.suggestions and TOY in str(info.value)
-    with pytest.raises(UnknownModelError) as info:
-        mmrender.resolve("ACME/TOY-VL-1")
-    assert info.value.suggestions[0] == TOY
+
+
+def test_a_model_id_in_other_case_resolves_to_the_one_it_names(toy):
+    assert mmrender.resolve("ACME/TOY-VL-1") == mmrender.resolve(TOY)
+    spec, route = mmrender.resolve("Toy-VL")  # aliases too
+    assert spec is toy.SPEC and route.model_id == TOY
 
 
 def test_families_lists_each_family_once(toy):

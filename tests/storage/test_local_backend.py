@@ -1,4 +1,4 @@
-"""The ``file`` backend: idempotent atomic writes, self-healing of damaged sizes, verified reads."""
+"""The ``file`` backend: idempotent atomic writes, self-healing of damaged assets, verified reads."""
 
 from __future__ import annotations
 
@@ -41,6 +41,22 @@ def test_a_damaged_asset_of_wrong_size_is_rewritten(tmp_path: Path) -> None:
         store.get(path.name)
     store.put(data)
     assert store.get(path.name) == data
+
+
+def test_a_damaged_asset_of_the_same_size_is_rewritten(tmp_path: Path) -> None:
+    store = open_store(str(tmp_path / "s"))
+    data = png_bytes(3)
+    path = tmp_path / "s" / store.put(data).sha256
+    path.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))  # flipped bits, same size
+    with pytest.raises(AssetIntegrityError):
+        store.get(path.name)
+    store.put(data)
+    assert store.get(path.name) == data
+
+
+def test_a_missing_store_directory_cannot_be_listed(tmp_path: Path) -> None:
+    with pytest.raises(StorageError, match="does not exist"):
+        list(open_store(str(tmp_path / "nowhere")).iter_assets())
 
 
 def test_missing_and_unreadable_assets(tmp_path: Path) -> None:

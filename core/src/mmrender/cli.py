@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -54,9 +56,49 @@ def _print_json(obj: Any) -> None:
     print(json.dumps(obj, indent=2, ensure_ascii=False))
 
 
+class Interrupted(BaseException):
+    """Raised in the main thread by SIGTERM so a render unwinds (and removes its part file) as on Ctrl-C."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_interrupted(signum: int, _frame: Any) -> None:
+    signal.signal(signum, signal.SIG_IGN)  # a second SIGTERM must not cut the cleanup short
+    raise Interrupted(signum)
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Any:
+    """Turn SIGTERM (Slurm, Kubernetes, ``timeout``) into :class:`Interrupted` while a command runs."""
+    try:
+        previous = signal.signal(signal.SIGTERM, _raise_interrupted)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _warn_store_without_scheme(store: str | None) -> None:
+    """``--store data`` means a directory ./data, which is rarely what was meant by a scheme's name."""
+    from .plugins import registries
+
+    if store and store in registries().backends:
+        print(
+            f"mmrender: warning: --store {store!r} is the local directory ./{store}; "
+            f"write '{store}:' for the {store}: store, or './{store}' to silence this warning",
+            file=sys.stderr,
+        )
+
+
 def cmd_render(args: argparse.Namespace) -> int:
     from .render_job import run_render_job
 
+    _warn_store_without_scheme(args.store)
     summary = run_render_job(
         args.input,
         output=args.output,
@@ -89,16 +131,32 @@ def cmd_resolve(args: argparse.Namespace) -> int:
         "settings": dict(route.settings),
         "distribution": distribution_of(family_owner(spec)),
         "layout_family": spec.layout.family if spec.layout else None,
-        "options": {a.name: repr(a.default) for a in attrs.fields(spec.options_class)},
+        "options": {a.name: _default_of(a) for a in attrs.fields(spec.options_class)},
     }
     if args.json:
         _print_json(info)
     else:
         for key, value in info.items():
             if key == "options":  # defaults as Python literals: multimodal_output='raw', run_id=None
-                value = ", ".join(f"{name}={default}" for name, default in value.items())
+                value = ", ".join(f"{name}={default!r}" for name, default in value.items())
             print(f"{key}: {value}")
     return 0
+
+
+def _default_of(field: Any) -> Any:
+    """An option's default as a JSON value (a factory is called; anything JSON cannot carry becomes its repr)."""
+    import attrs
+
+    default = field.default
+    if isinstance(default, attrs.Factory):
+        default = None if default.takes_self else default.factory()
+    if default is attrs.NOTHING:
+        return None
+    try:
+        json.dumps(default)
+    except (TypeError, ValueError):
+        return repr(default)
+    return default
 
 
 def _plugin_rows() -> list[dict[str, Any]]:
@@ -148,7 +206,7 @@ def cmd_ref_inspect(args: argparse.Namespace) -> int:
     from .refs import parse
     from .types import to_jsonable
 
-    ref = parse(args.ref.strip())
+    ref = parse((sys.stdin.read() if args.ref == "-" else args.ref).strip())
     _print_json({k: v for k, v in to_jsonable(ref).items() if v is not None})
     return 0
 
@@ -191,15 +249,31 @@ def cmd_layout(args: argparse.Namespace) -> int:
 def cmd_store_verify(args: argparse.Namespace) -> int:
     from .store_ops import verify_store
 
-    report = verify_store(args.url)
+    report = verify_store(args.url, delete_mismatched=args.delete)
     _print_json(report.as_dict())
     return 0 if report.clean else 1
+
+
+def _expand_patterns(paths: Sequence[str]) -> list[str]:
+    """Expand quoted glob patterns (``'out/*.jsonl'``); one that matches nothing is an error, not zero files."""
+    import glob
+
+    out: list[str] = []
+    for path in paths:
+        if os.path.exists(path) or not any(c in path for c in "*?["):
+            out.append(path)
+            continue
+        matches = sorted(glob.glob(path))
+        if not matches:
+            raise MMRenderError(f"--keep-referenced {path!r} matches no file")
+        out.extend(matches)
+    return out
 
 
 def cmd_store_gc(args: argparse.Namespace) -> int:
     from .store_ops import gc_store
 
-    report = gc_store(args.url, args.keep_referenced, dry_run=not args.delete)
+    report = gc_store(args.url, _expand_patterns(args.keep_referenced), dry_run=not args.delete)
     _print_json(report.as_dict())
     return 0
 
@@ -218,7 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default="-", help="output JSONL path (default: stdout)")
     p.add_argument("-m", "--model", help="model id, alias or checkpoint dir (or a 'model' key per record)")
     p.add_argument(
-        "--store", help="asset store URL: a directory, file://, data: (inline), s3://… (default $MMRENDER_STORE)"
+        "--store",
+        help="asset store URL: a directory, file://, data: (inline), s3://… "
+        "(default: $MMRENDER_STORE, else $XDG_CACHE_HOME/mmrender/assets, i.e. ~/.cache/mmrender/assets)",
     )
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="family option, repeatable")
     p.add_argument("--add-generation-prompt", action="store_true", help="end each prompt with the assistant header")
@@ -238,7 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ref", help="raw image ref tools")
     ref_sub = p.add_subparsers(dest="ref_command", required=True, metavar="SUBCOMMAND")
     q = ref_sub.add_parser("inspect", help="parse and validate a mmraw ref, print its fields")
-    q.add_argument("ref")
+    q.add_argument("ref", help="the ref string; - reads it from stdin")
     q.set_defaults(func=cmd_ref_inspect)
 
     p = sub.add_parser("layout", help="image layout from the header alone")
@@ -253,14 +329,29 @@ def build_parser() -> argparse.ArgumentParser:
     q = store_sub.add_parser("verify", help="re-hash every asset and report mismatches")
     q.add_argument("url")
     _add_timeout(q)
+    q.add_argument(
+        "--delete", action="store_true", help="delete mismatched assets, so the next render writes them afresh"
+    )
     q.set_defaults(func=cmd_store_verify)
     q = store_sub.add_parser("gc", help="delete assets no listed JSONL references (dry run by default)")
     q.add_argument("url")
-    q.add_argument("--keep-referenced", nargs="+", required=True, metavar="FILE")
+    q.add_argument(
+        "--keep-referenced",
+        action="append",
+        required=True,
+        metavar="FILE",
+        help="a JSONL file (or a quoted glob pattern) whose refs keep their assets; repeat for more",
+    )
     q.add_argument("--delete", action="store_true", help="actually delete (default: only report)")
     _add_timeout(q)
     q.set_defaults(func=cmd_store_gc)
     return parser
+
+
+def _interrupted(signum: int) -> int:
+    """One line on stderr and the shell's exit status for a signal (128 + its number)."""
+    print(f"mmrender: interrupted by {signal.Signals(signum).name}", file=sys.stderr)
+    return 128 + signum
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -271,17 +362,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         os.environ[TIMEOUT_ENV] = repr(args.timeout)
     try:
-        return int(args.func(args) or 0)
+        with _sigterm_unwinds():
+            code = int(args.func(args) or 0)
+            sys.stdout.flush()  # a closed pipe shows up here, not at interpreter exit
+            return code
     except MMRenderError as exc:
         print(f"mmrender: error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # `mmrender … | head`: the reader left; nothing more to say
+        # the recipe from Python's signal docs: stdout's buffer still holds data that would fail again at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (OSError, json.JSONDecodeError) as exc:
         print(f"mmrender: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:
-        return 0
+        return _interrupted(signal.SIGINT)
+    except Interrupted as exc:
+        return _interrupted(exc.signum)
 
 
 if __name__ == "__main__":

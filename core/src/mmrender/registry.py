@@ -1,4 +1,5 @@
-"""Resolve a model name to a family: exact id, alias, local checkpoint ``model_type``, else suggestions."""
+"""Resolve a model name to a family: exact id, alias, local checkpoint ``model_type``, the one id or
+alias that differs only in case, else suggestions."""
 
 from __future__ import annotations
 
@@ -65,6 +66,9 @@ def resolve(model: str) -> tuple[FamilySpec, ModelRoute]:
             )
         return entry[0], ModelRoute(str(path), {"model_type": model_type, "local_path": str(path)})
     names = [k for k in table if ":" not in k or "/" in k.split(":", 1)[0]]
+    same_but_case = {n for n in names if n.lower() == model.lower()}
+    if len(same_but_case) == 1:  # hub ids are case-insensitive: qwen/qwen3-vl-8b-instruct is the same repo
+        return resolve(same_but_case.pop())
     suggestions = difflib.get_close_matches(model, names, n=5, cutoff=0.5)
     lowered = {n.lower(): n for n in names}
     if model.lower() in lowered and lowered[model.lower()] not in suggestions:
@@ -85,7 +89,26 @@ def build_options(spec: FamilySpec, config: dict[str, Any]) -> Any:
     try:
         return cls(**config)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"bad option for family {spec.id!r}: {exc}") from exc
+        raise ConfigError(f"bad option for family {spec.id!r}: {_option_problem(exc)}") from exc
+
+
+def _type_names(expected: Any) -> str:
+    types = expected if isinstance(expected, tuple) else (expected,)
+    return " or ".join(getattr(t, "__name__", repr(t)) for t in types)
+
+
+def _option_problem(exc: Exception) -> str:
+    """One line for a rejected option value: attrs validators put (message, field, expected, value) in ``args``."""
+    if len(exc.args) == 4 and isinstance(exc.args[1], attrs.Attribute):
+        _, field, expected, value = exc.args
+        if isinstance(exc, TypeError):  # instance_of
+            wanted = _type_names(expected)
+        elif isinstance(expected, (list, tuple, set, frozenset)):  # in_
+            wanted = "one of " + ", ".join(repr(x) for x in expected)
+        else:
+            wanted = repr(expected)
+        return f"{field.name}={value!r} ({type(value).__name__}), expected {wanted}"
+    return str(exc)
 
 
 def get_renderer(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import sys
-import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -85,6 +85,20 @@ def _fix_paths(messages: Any, base: Path) -> Any:
     return out
 
 
+def _open_part_file(out_dir: Path) -> tuple[str, Any]:
+    """A new ``.mmrender-*.jsonl.part`` next to the output, created 0666 so the umask sets its mode.
+
+    Why not ``tempfile.mkstemp``: it creates 0600 whatever the umask, and the rename keeps that mode.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    while True:
+        tmp = str(out_dir / f".mmrender-{secrets.token_hex(8)}.jsonl.part")
+        try:
+            return tmp, os.fdopen(os.open(tmp, flags, 0o666), "w", encoding="utf-8")
+        except FileExistsError:
+            continue
+
+
 def record_json(rendered: RenderedTokens, run_id: str | None = None) -> dict[str, Any]:
     """One output line: ids, owners, the sidecar and one ``mmraw`` ref per image."""
     mm = rendered.multi_modal_data
@@ -124,18 +138,20 @@ def run_render_job(
     out_dir = Path(output).resolve().parent if output != "-" else None
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=".mmrender-", suffix=".jsonl.part")
-        sink = os.fdopen(fd, "w", encoding="utf-8")
+        tmp, sink = _open_part_file(out_dir)
     else:
         tmp, sink = None, sys.stdout
     try:
-        bar = tqdm(records, unit="conv", disable=not progress or len(records) < 2, file=sys.stderr)
-        for label, record in bar:
-            line = _render_record(label, record, base, model, store, options or {}, add_generation_prompt, renderers)
-            summary.conversations += 1
-            summary.tokens += len(line["token_ids"])
-            summary.images += sum(len(v) for v in line["refs"].values())
-            sink.write(json.dumps(line, ensure_ascii=False) + "\n")
+        # a with-block closes the bar on an error or interrupt too, so a message after it starts a line
+        with tqdm(records, unit="conv", disable=not progress or len(records) < 2, file=sys.stderr) as bar:
+            for label, record in bar:
+                line = _render_record(
+                    label, record, base, model, store, options or {}, add_generation_prompt, renderers
+                )
+                summary.conversations += 1
+                summary.tokens += len(line["token_ids"])
+                summary.images += sum(len(v) for v in line["refs"].values())
+                sink.write(json.dumps(line, ensure_ascii=False) + "\n")
         if tmp is not None:
             sink.close()
             os.replace(tmp, output)

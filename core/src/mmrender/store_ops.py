@@ -92,8 +92,8 @@ def verify_store(
 ) -> VerifyReport:
     """Re-hash every asset of the store at ``url``; with ``delete_mismatched``, remove damaged ones.
 
-    Removing a damaged asset lets the next ``put`` of the true bytes write it again (a put skips
-    an existing name of the right size). ``options`` are the store's open options.
+    Removing a damaged asset lets the next ``put`` of the true bytes write it again (a remote
+    store's put skips an existing object of the right size). ``options`` are the store's open options.
     """
     store = open_store(url, **options)
     try:

@@ -63,8 +63,8 @@ class LocalStore(Store):
     """Assets named by full sha256 under one root; a temp file + ``os.replace`` makes each write whole.
 
     ``fsync`` (off by default, ``MMRENDER_STORE_FSYNC=1`` or ``fsync=True``) also survives power loss;
-    without it a crash can at worst leave a short file, which the size check rewrites and every
-    read's hash check refuses.
+    without it a crash can at worst leave a short file, which the next put of those bytes rewrites
+    and every read's hash check refuses.
     """
 
     def __init__(self, root: Path, *, fsync: bool | None = None) -> None:
@@ -82,17 +82,20 @@ class LocalStore(Store):
     def put(self, data: bytes, *, mime: str | None = None, sha256: str | None = None) -> StoredAsset:
         sha = check_asset_name(sha256 or sha256_hex(data))
         path = f"{self._root}/{sha}"  # plain strings: this runs once per image of every render
-        if not self._present(path, len(data)):
+        if not self._holds(path, data):
             self._write(path, sha, data)
         return StoredAsset(sha256=sha, raw_uri=self._uri_prefix + sha, raw_image_id=sha)
 
     @staticmethod
-    def _present(path: str, size: int) -> bool:
-        """An asset of the right size is there (a wrong size means damage: rewrite it)."""
+    def _holds(path: str, data: bytes) -> bool:
+        """The asset file holds exactly ``data``; anything else (missing, short, same-size damage) is rewritten.
+
+        Comparing with the bytes in hand verifies the asset as re-hashing would, at a fifth of the
+        cost (benchmarks/bench_qwen3_vl.py, docs/performance.md); a size check alone missed flipped bytes.
+        """
         try:
-            return os.stat(path).st_size == size
-        except FileNotFoundError:
-            return False
+            with open(path, "rb", buffering=0) as fh:
+                return fh.read(len(data) + 1) == data
         except OSError:
             return False
 
@@ -160,8 +163,10 @@ class LocalStore(Store):
         return AssetStat(size=info.st_size, mtime=info.st_mtime)
 
     def iter_assets(self) -> Iterator[str]:
+        """Every asset name; a missing root is an error (a mistyped path must not look like an empty store)."""
         if not self.root.is_dir():
-            return
+            problem = "is not a directory" if self.root.exists() else "does not exist"
+            raise StorageError(f"store directory {self.root} {problem}")
         for entry in sorted(os.scandir(self.root), key=lambda e: e.name):
             if entry.is_file() and SHA256_RE.fullmatch(entry.name):
                 yield entry.name
