@@ -36,9 +36,13 @@ def _check(oracle, renderer, case, as_message_objects) -> None:
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_instruct_corpus_as_message_objects(name, instruct_oracle, sources, make_renderer, as_message_objects):
-    _check(instruct_oracle, make_renderer("Qwen/Qwen3-VL-8B-Instruct", **PARITY), CASES[name](sources), as_message_objects)
+    _check(
+        instruct_oracle, make_renderer("Qwen/Qwen3-VL-8B-Instruct", **PARITY), CASES[name](sources), as_message_objects
+    )
 
 
 @pytest.mark.parametrize("name", sorted(ALL))
 def test_thinking_corpus_as_message_objects(name, thinking_oracle, sources, make_renderer, as_message_objects):
-    _check(thinking_oracle, make_renderer("Qwen/Qwen3-VL-8B-Thinking", **PARITY), ALL[name](sources), as_message_objects)
+    _check(
+        thinking_oracle, make_renderer("Qwen/Qwen3-VL-8B-Thinking", **PARITY), ALL[name](sources), as_message_objects
+    )
