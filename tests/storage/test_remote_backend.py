@@ -207,6 +207,20 @@ def test_s3_damaged_object_of_wrong_size_is_rewritten(s3_url: str, s3_options: d
     assert store.get(sha) == data
 
 
+def test_s3_damaged_object_of_the_same_size_is_rewritten(s3_url: str, s3_options: dict[str, Any]) -> None:
+    store = open_store(s3_url, **s3_options)
+    data = png_bytes(4)
+    sha = sha256_hex(data)
+    damaged = data[:-1] + bytes([data[-1] ^ 1])  # flipped bits, same size: the ETag (MD5) differs
+    _s3fs_of(store).pipe_file(f"{store.root}/{sha}", damaged)
+    with pytest.raises(AssetIntegrityError):
+        store.get(sha)
+    puts = _count_puts(store)
+    store.put(data)
+    assert len(puts) == 1
+    assert store.get(sha) == data
+
+
 def test_s3_tampered_object_fails_verification(s3_url: str, s3_options: dict[str, Any]) -> None:
     store = open_store(s3_url, **s3_options)
     asset = store.put(b"genuine content!")

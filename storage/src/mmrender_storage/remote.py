@@ -13,6 +13,7 @@ store and are then moved into place. Every read is verified against the asset's 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import threading
 import uuid
@@ -53,6 +54,17 @@ ATOMIC_PUT = frozenset(
 EXTRAS = {"s3": "mmrender-storage[s3]", "s3a": "mmrender-storage[s3]"}
 TMP_PREFIX = ".tmp-"
 TMP_SUFFIX = ".part"
+
+
+def _etag_matches(etag: object, data: bytes) -> bool:
+    """Whether an S3 ETag agrees with ``data``: a plain ETag is the object's MD5; a multipart one
+    (``"…-N"``) or none at all says nothing about the content, so it is taken as agreeing."""
+    if not isinstance(etag, str):
+        return True
+    tag = etag.strip('"').lower()
+    if len(tag) != 32 or "-" in tag:
+        return True
+    return hashlib.md5(data, usedforsecurity=False).hexdigest() == tag
 
 
 def registered_schemes() -> tuple[str, ...]:
@@ -190,7 +202,7 @@ class RemoteStore(Store):
         sha = sha256 or sha256_hex(data)
         path = self._path(sha)
         try:
-            if not self._present(path, len(data)):
+            if not self._present(path, data):
                 self._upload(path, data, mime)
         except MMRenderError:
             raise
@@ -198,15 +210,17 @@ class RemoteStore(Store):
             raise self._fail(f"writing asset {sha}", exc) from exc
         return StoredAsset(sha256=sha, raw_uri=self._uri(sha), raw_image_id=sha)
 
-    def _present(self, path: str, size: int) -> bool:
-        """One HEAD: is an object of the right size there? (A wrong size is damage: rewrite it.)"""
+    def _present(self, path: str, data: bytes) -> bool:
+        """One HEAD: are these bytes there already? A wrong size, or on S3 a single-part object whose
+        ETag (its MD5) differs, is damage: rewrite it. Multipart ETags are not an MD5; size only then."""
+        size = len(data)
         if self.is_s3:  # a bare HEAD; s3fs's info() adds a LIST on every miss
             bucket, key, _ = self.fs.split_path(path)
             try:
                 head = self.fs.call_s3("head_object", Bucket=bucket, Key=key)
             except FileNotFoundError:
                 return False
-            return head.get("ContentLength") == size
+            return head.get("ContentLength") == size and _etag_matches(head.get("ETag"), data)
         self.fs.invalidate_cache(path)
         try:
             info = self.fs.info(path)
