@@ -1,0 +1,264 @@
+"""Every fenced code block in docs/*.md and docs/families/*.md runs: a doc example that fails is a bug.
+
+How each block is run depends on its language and on an optional marker, an HTML comment on the
+line right before the fence (invisible in rendered Markdown, visible in the source):
+
+- ```` ```python ````: executed in-process, in a temp directory holding a copy of the repo's
+  ``examples/`` folder, with ``$MMRENDER_STORE`` in that directory and a fresh plugin manager
+  (plugins a block registers are gone afterwards). Every ``@hookimpl`` a block defines at module
+  level is registered as an in-process plugin before the next block of the page runs, so a
+  page's blocks can build on each other, as a reader does.
+- ```` ```json ````: parsed.
+- ```` ```toml ````: parsed.
+- ```` ```bash ```` / ```` ```console ```` / ```` ```sh ````: every command line runs as a real
+  subprocess in that temp directory (offline, local store) and must exit 0.
+- unlabelled blocks are text (grammars, formulas); one that holds a command must say its language.
+
+Markers:
+
+- ``<!-- not-run: REASON -->`` skips the block; the reason is listed in the test report, and a
+  meta-check keeps such skips few and justified (a named test file must exist).
+- ``<!-- given: NAME, … -->`` provides names a fragment continues from (see :data:`GIVEN`).
+- ``<!-- with: toy -->`` registers the runnable toy family of ``tests/plugins_src/throwaway_family``.
+- ``<!-- same-as: PATH -->`` the block is the repo file at PATH, verbatim (that file has its own tests).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tomllib
+import types
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PAGES = sorted([*REPO.glob("docs/*.md"), *REPO.glob("docs/families/*.md")])
+FENCE = re.compile(r"^```(?P<lang>[\w-]*)[ \t]*\n(?P<code>.*?)^```[ \t]*$", re.M | re.S)
+MARKER = re.compile(r"<!--\s*(?P<kind>not-run|given|with|same-as):\s*(?P<arg>.*?)\s*-->\s*\Z")
+SHELL = {"bash", "console", "sh", "shell"}
+#: At most this many blocks may be skipped; raising it needs a reason in review.
+MAX_NOT_RUN = 12
+COMMAND_WORDS = ("mmrender ", "python ", "pip ", "pytest ", "$ ")
+
+
+@attrs.frozen
+class Block:
+    page: Path
+    line: int
+    lang: str
+    code: str
+    marker: str | None = None
+    arg: str = ""
+
+    @property
+    def id(self) -> str:
+        return f"{self.page.relative_to(REPO / 'docs').as_posix()}:{self.line}"
+
+
+def blocks_of(page: Path) -> list[Block]:
+    text = page.read_text(encoding="utf-8")
+    found = []
+    for match in FENCE.finditer(text):
+        line = text.count("\n", 0, match.start()) + 1
+        before = text[: match.start()].rstrip("\n").rsplit("\n", 1)[-1]
+        marker = MARKER.search(before)
+        found.append(
+            Block(
+                page=page,
+                line=line,
+                lang=match.group("lang"),
+                code=match.group("code"),
+                marker=marker.group("kind") if marker else None,
+                arg=marker.group("arg") if marker else "",
+            )
+        )
+    return found
+
+
+BLOCKS = [b for page in PAGES for b in blocks_of(page)]
+
+
+def _messages() -> list[dict[str, Any]]:
+    return [
+        {
+            "role": "user",
+            "content": [
+                {"type": "image", "image": "examples/images/street.jpg"},
+                {"type": "text", "text": "What is in this picture?"},
+            ],
+        }
+    ]
+
+
+def _rendered(ns: dict[str, Any]) -> Any:
+    import mmrender
+
+    renderer = mmrender.get_renderer("Qwen/Qwen3-VL-8B-Instruct")
+    return renderer.render(ns["messages"], add_generation_prompt=True)
+
+
+def _ref_string(ns: dict[str, Any]) -> str:
+    import mmrender
+
+    return mmrender.wire.generate_request(ns["rendered"])["features"]["kwargs_data"]["image"][0]
+
+
+#: What ``<!-- given: … -->`` can provide, each built from the ones before it.
+GIVEN: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "messages": lambda ns: _messages(),
+    "rendered": _rendered,
+    "ref_string": _ref_string,
+}
+_NEEDS = {"rendered": ("messages",), "ref_string": ("messages", "rendered")}
+
+
+@pytest.fixture
+def doc_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A temp working directory with ``examples/``, a local store and a fresh plugin manager."""
+    from mmrender import plugins
+
+    shutil.copytree(REPO / "examples", tmp_path / "examples")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MMRENDER_STORE", str(tmp_path / "store"))
+    monkeypatch.delenv("MMRENDER_PLUGINS", raising=False)
+    monkeypatch.delenv("MMRENDER_TRACE_PLUGINS", raising=False)
+    plugins.reset()
+    yield tmp_path
+    plugins.reset()
+
+
+def _register_hookimpls(namespace: dict[str, Any], name: str) -> None:
+    """Register a block's module-level ``@hookimpl`` functions, as an installed module's would be."""
+    import mmrender
+
+    hooks = {k: v for k, v in namespace.items() if callable(v) and hasattr(v, "mmrender_impl")}
+    if hooks:
+        mmrender.register_plugin(types.SimpleNamespace(**hooks), name=name)
+        mmrender.plugins.registries()  # calls the registration hooks now: their bodies must run too
+
+
+def _toy_family() -> None:
+    import importlib.util
+
+    import mmrender
+
+    path = REPO / "tests/plugins_src/throwaway_family/src/mmrender_throwaway/__init__.py"
+    spec = importlib.util.spec_from_file_location("mmrender_throwaway_docs", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    mmrender.register_plugin(module, name="mmrender-throwaway-family")
+
+
+def _run_python(block: Block, namespace: dict[str, Any]) -> None:
+    if block.marker == "given":
+        for name in [n.strip() for n in block.arg.split(",")]:
+            assert name in GIVEN, f"{block.id}: unknown given {name!r} (known: {sorted(GIVEN)})"
+            for need in (*_NEEDS.get(name, ()), name):
+                if need not in namespace:
+                    namespace[need] = GIVEN[need](namespace)
+    if block.marker == "with":
+        assert block.arg == "toy", f"{block.id}: unknown with {block.arg!r}"
+        _toy_family()
+    code = compile(block.code, f"<{block.id}>", "exec")
+    exec(code, namespace)  # noqa: S102 - running the documentation is the point
+    _register_hookimpls(namespace, f"docs-{block.id}")
+
+
+def _run_shell(block: Block, cwd: Path) -> None:
+    for raw in block.code.splitlines():
+        line = raw.split(" #", 1)[0].strip().removeprefix("$ ")
+        if not line or line.startswith("#"):
+            continue
+        argv = shlex.split(line)
+        exe = {"mmrender": [sys.executable, "-m", "mmrender"], "python": [sys.executable]}.get(argv[0])
+        assert exe, f"{block.id}: cannot run {line!r} (mark the block not-run with a reason)"
+        proc = subprocess.run([*exe, *argv[1:]], cwd=cwd, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, f"{block.id}: {line!r} failed:\n{proc.stdout}\n{proc.stderr}"
+
+
+def _page_blocks() -> list[Any]:
+    params = []
+    for page in PAGES:
+        runnable = [b for b in blocks_of(page) if b.lang and b.marker != "not-run"]
+        if runnable:
+            params.append(pytest.param(page, id=page.relative_to(REPO / "docs").as_posix()))
+    return params
+
+
+@pytest.mark.parametrize("page", _page_blocks())
+def test_page_code_blocks_run(page: Path, doc_dir: Path) -> None:
+    """The page's blocks run top to bottom in one namespace, the way a reader follows them."""
+    namespace: dict[str, Any] = {"__name__": "__doc_block__"}
+    for block in blocks_of(page):
+        if block.marker == "not-run" or not block.lang:
+            continue
+        if block.marker == "same-as":
+            source = (REPO / block.arg).read_text(encoding="utf-8")
+            assert block.code == source, f"{block.id} is not {block.arg} verbatim"
+        elif block.lang == "python":
+            _run_python(block, namespace)
+        elif block.lang == "json":
+            json.loads(block.code)
+        elif block.lang == "toml":
+            tomllib.loads(block.code)
+        elif block.lang in SHELL:
+            _run_shell(block, doc_dir)
+        else:
+            pytest.fail(f"{block.id}: no runner for a {block.lang!r} block")
+
+
+def test_skipped_blocks_are_few_and_justified() -> None:
+    skipped = [b for b in BLOCKS if b.marker == "not-run"]
+    report = "\n".join(f"  {b.id}: {b.arg}" for b in skipped)
+    print(f"doc blocks not run ({len(skipped)}):\n{report}")
+    assert len(skipped) <= MAX_NOT_RUN, f"too many doc blocks are not run:\n{report}"
+    for b in skipped:
+        assert len(b.arg) >= 20, f"{b.id}: a not-run marker needs a real reason, got {b.arg!r}"
+        for path in re.findall(r"\btests/[\w/.-]+\.py\b", b.arg):
+            assert (REPO / path).is_file(), f"{b.id}: the reason names {path}, which does not exist"
+
+
+def test_unlabelled_blocks_hold_no_commands() -> None:
+    """A command in an unlabelled block would escape the runner: it must say it is bash."""
+    for b in BLOCKS:
+        if b.lang:
+            continue
+        for line in b.code.splitlines():
+            assert not line.lstrip().startswith(COMMAND_WORDS), f"{b.id}: label the block (```bash): {line!r}"
+
+
+def test_markers_attach_to_a_block() -> None:
+    """A marker not directly above a fence would silently do nothing."""
+    for page in PAGES:
+        text = page.read_text(encoding="utf-8")
+        for match in re.finditer(r"<!--\s*(not-run|given|with|same-as):.*?-->\s*\n(.*)\n", text):
+            assert match.group(2).startswith("```"), f"{page.name}: marker not followed by a fence: {match.group(0)!r}"
+
+
+def test_readme_blocks_are_the_ones_its_own_test_runs() -> None:
+    """README.md's blocks are run by tests/repo/test_readme_commands.py (and CI): no others may appear."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    langs = [m.group("lang") for m in FENCE.finditer(readme)]
+    assert langs == ["", "", "python"], f"README.md blocks changed ({langs}): extend test_readme_commands.py"
+
+
+def test_the_runner_fails_on_a_broken_block(doc_dir: Path) -> None:
+    """The harness itself can fail: a wrong assert, a bad command and bad JSON are caught."""
+    page = REPO / "docs" / "x.md"
+    with pytest.raises(AssertionError):
+        _run_python(Block(page, 1, "python", "assert 1 == 2\n"), {})
+    with pytest.raises(AssertionError):
+        _run_shell(Block(page, 1, "bash", "mmrender resolve no/such-model\n"), doc_dir)
+    with pytest.raises(json.JSONDecodeError):
+        json.loads('{"token_ids": [...]}')
+
