@@ -137,10 +137,12 @@ def doc_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 
 def _register_hookimpls(namespace: dict[str, Any], name: str) -> None:
-    """Register a block's module-level ``@hookimpl`` functions, as an installed module's would be."""
+    """Register a block's new module-level ``@hookimpl`` functions, as an installed module's would be."""
     import mmrender
 
-    hooks = {k: v for k, v in namespace.items() if callable(v) and hasattr(v, "mmrender_impl")}
+    seen = namespace.setdefault("__registered_hookimpls__", set())
+    hooks = {k: v for k, v in namespace.items() if hasattr(v, "mmrender_impl") and id(v) not in seen}
+    seen.update(id(v) for v in hooks.values())
     if hooks:
         mmrender.register_plugin(types.SimpleNamespace(**hooks), name=name)
         mmrender.plugins.registries()  # calls the registration hooks now: their bodies must run too
