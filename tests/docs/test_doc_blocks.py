@@ -21,6 +21,8 @@ Markers:
 - ``<!-- given: NAME, … -->`` provides names a fragment continues from (see :data:`GIVEN`).
 - ``<!-- with: toy -->`` registers the runnable toy family of ``tests/plugins_src/throwaway_family``.
 - ``<!-- same-as: PATH -->`` the block is the repo file at PATH, verbatim (that file has its own tests).
+- ``<!-- keys-of: NAME -->`` (JSON) the example has the same keys, at every level, as the value NAME an
+  earlier block of the page computed: an illustrated payload cannot drift from the real one.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 PAGES = sorted([*REPO.glob("docs/*.md"), *REPO.glob("docs/families/*.md")])
 FENCE = re.compile(r"^```(?P<lang>[\w-]*)[ \t]*\n(?P<code>.*?)^```[ \t]*$", re.M | re.S)
-MARKER = re.compile(r"<!--\s*(?P<kind>not-run|given|with|same-as):\s*(?P<arg>.*?)\s*-->\s*\Z")
+MARKER = re.compile(r"<!--\s*(?P<kind>not-run|given|with|same-as|keys-of):\s*(?P<arg>.*?)\s*-->\s*\Z")
 SHELL = {"bash", "console", "sh", "shell"}
 #: At most this many blocks may be skipped; raising it needs a reason in review.
 MAX_NOT_RUN = 12
@@ -188,6 +190,15 @@ def _run_shell(block: Block, cwd: Path) -> None:
         assert proc.returncode == 0, f"{block.id}: {line!r} failed:\n{proc.stdout}\n{proc.stderr}"
 
 
+def _keys(value: Any) -> Any:
+    """The nested key structure of a JSON value (lists: that of their first item)."""
+    if isinstance(value, dict):
+        return {k: _keys(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)) and value and isinstance(value[0], (dict, list, tuple)):
+        return [_keys(value[0])]
+    return None
+
+
 def _page_blocks() -> list[Any]:
     params = []
     for page in PAGES:
@@ -210,7 +221,10 @@ def test_page_code_blocks_run(page: Path, doc_dir: Path) -> None:
         elif block.lang == "python":
             _run_python(block, namespace)
         elif block.lang == "json":
-            json.loads(block.code)
+            example = json.loads(block.code)
+            if block.marker == "keys-of":
+                assert block.arg in namespace, f"{block.id}: no earlier block computed {block.arg!r}"
+                assert _keys(example) == _keys(namespace[block.arg]), f"{block.id} differs from {block.arg}"
         elif block.lang == "toml":
             tomllib.loads(block.code)
         elif block.lang in SHELL:
@@ -243,7 +257,7 @@ def test_markers_attach_to_a_block() -> None:
     """A marker not directly above a fence would silently do nothing."""
     for page in PAGES:
         text = page.read_text(encoding="utf-8")
-        for match in re.finditer(r"<!--\s*(not-run|given|with|same-as):.*?-->\s*\n(.*)\n", text):
+        for match in re.finditer(r"<!--\s*(not-run|given|with|same-as|keys-of):.*?-->\s*\n(.*)\n", text):
             assert match.group(2).startswith("```"), f"{page.name}: marker not followed by a fence: {match.group(0)!r}"
 
 
