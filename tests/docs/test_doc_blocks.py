@@ -19,7 +19,10 @@ Markers:
 - ``<!-- not-run: REASON -->`` skips the block; the reason is listed in the test report, and a
   meta-check keeps such skips few and justified (a named test file must exist).
 - ``<!-- given: NAME, … -->`` provides names a fragment continues from (see :data:`GIVEN`).
-- ``<!-- with: toy -->`` registers the runnable toy family of ``tests/plugins_src/throwaway_family``.
+- ``<!-- with: toy -->`` runs the block against the complete toy family of
+  ``tests/plugins_src/throwaway_family`` instead of the page's skeleton: plugins are reset first.
+
+A ``Renderer`` subclass a block defines (a skeleton) must match the abstract methods' signatures.
 - ``<!-- same-as: PATH -->`` the block is the repo file at PATH, verbatim (that file has its own tests).
 - ``<!-- keys-of: NAME -->`` (JSON) the example has the same keys, at every level, as the value NAME an
   earlier block of the page computed: an illustrated payload cannot drift from the real one.
@@ -155,6 +158,7 @@ def _toy_family() -> None:
 
     import mmrender
 
+    mmrender.plugins.reset()
     path = REPO / "tests/plugins_src/throwaway_family/src/mmrender_throwaway/__init__.py"
     spec = importlib.util.spec_from_file_location("mmrender_throwaway_docs", path)
     assert spec is not None and spec.loader is not None
@@ -176,6 +180,22 @@ def _run_python(block: Block, namespace: dict[str, Any]) -> None:
     code = compile(block.code, f"<{block.id}>", "exec")
     exec(code, namespace)  # noqa: S102 - running the documentation is the point
     _register_hookimpls(namespace, f"docs-{block.id}")
+    _check_renderer_signatures(block, namespace)
+
+
+def _check_renderer_signatures(block: Block, namespace: dict[str, Any]) -> None:
+    """A documented renderer's methods take what core passes them (same parameter names and kinds)."""
+    import inspect
+
+    from mmrender import Renderer
+
+    def shape(fn: Any) -> list[tuple[str, Any]]:
+        return [(p.name, p.kind) for p in inspect.signature(fn).parameters.values()]
+
+    for cls in [v for v in namespace.values() if isinstance(v, type) and issubclass(v, Renderer)]:
+        for name in Renderer.__abstractmethods__:
+            if name in vars(cls):
+                assert shape(vars(cls)[name]) == shape(getattr(Renderer, name)), f"{block.id}: {cls.__name__}.{name}"
 
 
 def _run_shell(block: Block, cwd: Path) -> None:
