@@ -31,8 +31,8 @@ A ``Renderer`` subclass a block defines (a skeleton) must match the abstract met
 from __future__ import annotations
 
 import json
+import os
 import re
-import shlex
 import shutil
 import subprocess
 import sys
@@ -122,6 +122,7 @@ GIVEN: dict[str, Callable[[dict[str, Any]], Any]] = {
     "messages": lambda ns: _messages(),
     "rendered": _rendered,
     "ref_string": _ref_string,
+    "store_url": lambda ns: os.environ["MMRENDER_STORE"],  # where ``rendered`` stored its image
 }
 _NEEDS = {"rendered": ("messages",), "ref_string": ("messages", "rendered")}
 
@@ -153,18 +154,49 @@ def _register_hookimpls(namespace: dict[str, Any], name: str) -> None:
         mmrender.plugins.registries()  # calls the registration hooks now: their bodies must run too
 
 
-def _toy_family() -> None:
+@attrs.define
+class Page:
+    """One page's run: the namespace its Python blocks share and the plugins its blocks asked for."""
+
+    cwd: Path
+    install: Callable[[Path, Path, Path], Path]
+    monkeypatch: pytest.MonkeyPatch
+    namespace: dict[str, Any] = attrs.field(factory=lambda: {"__name__": "__doc_block__"})
+    pythonpath: list[str] = attrs.field(factory=list)
+
+    def use(self, block: Block) -> None:
+        """Apply a block's ``with:`` marker (see the module docstring)."""
+        import mmrender
+
+        if block.arg == "toy":
+            mmrender.plugins.reset()
+            _register_module(REPO / "tests/plugins_src/throwaway_family/src/mmrender_throwaway/__init__.py")
+        elif block.arg == "sqlite-example":  # as a reader who ran its pip install: on the path and loaded
+            src = REPO / "tests/plugins_src/sqlite_backend"
+            site = self.cwd / ".sqlite-site"
+            if not site.exists():
+                self.install(src, site, self.cwd / ".sqlite-work")
+                (self.cwd / "sqlite_backend").symlink_to(src)
+                self.pythonpath.append(str(site))
+                self.monkeypatch.syspath_prepend(str(site))
+            import mmrender_sqlite_example
+
+            self.monkeypatch.setitem(sys.modules, "mmrender_sqlite_example", mmrender_sqlite_example)  # undone after
+            mmrender.register_plugin(mmrender_sqlite_example, name="sqlite-example")
+        else:
+            pytest.fail(f"{block.id}: unknown with {block.arg!r}")
+
+
+def _register_module(path: Path) -> None:
     import importlib.util
 
     import mmrender
 
-    mmrender.plugins.reset()
-    path = REPO / "tests/plugins_src/throwaway_family/src/mmrender_throwaway/__init__.py"
-    spec = importlib.util.spec_from_file_location("mmrender_throwaway_docs", path)
+    spec = importlib.util.spec_from_file_location(f"{path.parent.name}_docs", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    mmrender.register_plugin(module, name="mmrender-throwaway-family")
+    mmrender.register_plugin(module, name=path.parent.name)
 
 
 def _run_python(block: Block, namespace: dict[str, Any]) -> None:
@@ -174,9 +206,6 @@ def _run_python(block: Block, namespace: dict[str, Any]) -> None:
             for need in (*_NEEDS.get(name, ()), name):
                 if need not in namespace:
                     namespace[need] = GIVEN[need](namespace)
-    if block.marker == "with":
-        assert block.arg == "toy", f"{block.id}: unknown with {block.arg!r}"
-        _toy_family()
     code = compile(block.code, f"<{block.id}>", "exec")
     exec(code, namespace)  # noqa: S102 - running the documentation is the point
     _register_hookimpls(namespace, f"docs-{block.id}")
@@ -198,15 +227,24 @@ def _check_renderer_signatures(block: Block, namespace: dict[str, Any]) -> None:
                 assert shape(vars(cls)[name]) == shape(getattr(Renderer, name)), f"{block.id}: {cls.__name__}.{name}"
 
 
-def _run_shell(block: Block, cwd: Path) -> None:
+def _run_shell(block: Block, cwd: Path, pythonpath: list[str] = ()) -> None:
+    """Each command line runs in bash with this interpreter's scripts first on ``PATH``, offline.
+
+    ``pip install`` lines are what a ``with:`` marker already did (into a temp site directory).
+    """
+    env = {k: v for k, v in os.environ.items() if k != "MMRENDER_PLUGINS"}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["PYTHONPATH"] = os.pathsep.join([*pythonpath, *filter(None, [os.environ.get("PYTHONPATH")])])
     for raw in block.code.splitlines():
         line = raw.split(" #", 1)[0].strip().removeprefix("$ ")
         if not line or line.startswith("#"):
             continue
-        argv = shlex.split(line)
-        exe = {"mmrender": [sys.executable, "-m", "mmrender"], "python": [sys.executable]}.get(argv[0])
-        assert exe, f"{block.id}: cannot run {line!r} (mark the block not-run with a reason)"
-        proc = subprocess.run([*exe, *argv[1:]], cwd=cwd, capture_output=True, text=True, timeout=600)
+        if line.startswith("pip install"):
+            assert block.marker == "with", f"{block.id}: {line!r} needs a with: marker that installs it"
+            continue
+        proc = subprocess.run(
+            ["bash", "-o", "pipefail", "-c", line], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+        )
         assert proc.returncode == 0, f"{block.id}: {line!r} failed:\n{proc.stdout}\n{proc.stderr}"
 
 
@@ -229,12 +267,17 @@ def _page_blocks() -> list[Any]:
 
 
 @pytest.mark.parametrize("page", _page_blocks())
-def test_page_code_blocks_run(page: Path, doc_dir: Path) -> None:
+def test_page_code_blocks_run(
+    page: Path, doc_dir: Path, install_plugin: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The page's blocks run top to bottom in one namespace, the way a reader follows them."""
-    namespace: dict[str, Any] = {"__name__": "__doc_block__"}
+    run = Page(cwd=doc_dir, install=install_plugin, monkeypatch=monkeypatch)
+    namespace = run.namespace
     for block in blocks_of(page):
         if block.marker == "not-run" or not block.lang:
             continue
+        if block.marker == "with":
+            run.use(block)
         if block.marker == "same-as":
             source = (REPO / block.arg).read_text(encoding="utf-8")
             assert block.code == source, f"{block.id} is not {block.arg} verbatim"
@@ -248,7 +291,7 @@ def test_page_code_blocks_run(page: Path, doc_dir: Path) -> None:
         elif block.lang == "toml":
             tomllib.loads(block.code)
         elif block.lang in SHELL:
-            _run_shell(block, doc_dir)
+            _run_shell(block, doc_dir, run.pythonpath)
         else:
             pytest.fail(f"{block.id}: no runner for a {block.lang!r} block")
 
@@ -262,6 +305,23 @@ def test_skipped_blocks_are_few_and_justified() -> None:
         assert len(b.arg) >= 20, f"{b.id}: a not-run marker needs a real reason, got {b.arg!r}"
         for path in re.findall(r"\btests/[\w/.-]+\.py\b", b.arg):
             assert (REPO / path).is_file(), f"{b.id}: the reason names {path}, which does not exist"
+
+
+def test_skipped_commands_name_scripts_and_flags_that_exist() -> None:
+    """A skipped ``python path/script.py --flag …`` line must still be right: the script takes those flags."""
+    for b in BLOCKS:
+        if b.marker != "not-run" or b.lang not in SHELL:
+            continue
+        for line in b.code.splitlines():
+            match = re.match(r"python (\S+\.py)(.*)", line.split(" #", 1)[0].strip())
+            if not match:
+                continue
+            script = REPO / match.group(1)
+            assert script.is_file(), f"{b.id}: {match.group(1)} does not exist"
+            usage = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, timeout=300)
+            assert usage.returncode == 0, f"{b.id}: {match.group(1)} --help failed: {usage.stderr}"
+            for flag in re.findall(r"--[\w-]+", match.group(2)):
+                assert flag in usage.stdout, f"{b.id}: {match.group(1)} takes no {flag}"
 
 
 def test_unlabelled_blocks_hold_no_commands() -> None:
@@ -297,4 +357,3 @@ def test_the_runner_fails_on_a_broken_block(doc_dir: Path) -> None:
         _run_shell(Block(page, 1, "bash", "mmrender resolve no/such-model\n"), doc_dir)
     with pytest.raises(json.JSONDecodeError):
         json.loads('{"token_ids": [...]}')
-
