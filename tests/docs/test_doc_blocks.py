@@ -207,7 +207,7 @@ def _run_python(block: Block, namespace: dict[str, Any]) -> None:
                 if need not in namespace:
                     namespace[need] = GIVEN[need](namespace)
     code = compile(block.code, f"<{block.id}>", "exec")
-    exec(code, namespace)  # noqa: S102 - running the documentation is the point
+    exec(code, namespace)  # running the documentation is the point
     _register_hookimpls(namespace, f"docs-{block.id}")
     _check_renderer_signatures(block, namespace)
 
