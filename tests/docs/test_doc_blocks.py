@@ -10,8 +10,9 @@ line right before the fence (invisible in rendered Markdown, visible in the sour
   page's blocks can build on each other, as a reader does.
 - ```` ```json ````: parsed.
 - ```` ```toml ````: parsed.
-- ```` ```bash ```` / ```` ```console ```` / ```` ```sh ````: every command line runs as a real
-  subprocess in that temp directory (offline, local store) and must exit 0.
+- ```` ```bash ```` / ```` ```console ```` / ```` ```sh ````: every command line runs in ``bash`` as a
+  real subprocess in that temp directory (offline, local store, this interpreter's ``mmrender``
+  first on ``PATH``) and must exit 0; a ``pip install`` line needs a ``with:`` marker doing it.
 - unlabelled blocks are text (grammars, formulas); one that holds a command must say its language.
 
 Markers:
@@ -21,11 +22,14 @@ Markers:
 - ``<!-- given: NAME, … -->`` provides names a fragment continues from (see :data:`GIVEN`).
 - ``<!-- with: toy -->`` runs the block against the complete toy family of
   ``tests/plugins_src/throwaway_family`` instead of the page's skeleton: plugins are reset first.
-
-A ``Renderer`` subclass a block defines (a skeleton) must match the abstract methods' signatures.
+- ``<!-- with: sqlite-example -->`` installs ``tests/plugins_src/sqlite_backend`` the way its page
+  says (``pip install --target`` into the temp directory, on ``PYTHONPATH`` for commands) and
+  registers it in-process, as a reader who ran the install has it.
 - ``<!-- same-as: PATH -->`` the block is the repo file at PATH, verbatim (that file has its own tests).
 - ``<!-- keys-of: NAME -->`` (JSON) the example has the same keys, at every level, as the value NAME an
   earlier block of the page computed: an illustrated payload cannot drift from the real one.
+
+A ``Renderer`` subclass a block defines (a skeleton) must match the abstract methods' signatures.
 """
 
 from __future__ import annotations
