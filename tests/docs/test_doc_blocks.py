@@ -42,7 +42,7 @@ import subprocess
 import sys
 import tomllib
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -231,7 +231,7 @@ def _check_renderer_signatures(block: Block, namespace: dict[str, Any]) -> None:
                 assert shape(vars(cls)[name]) == shape(getattr(Renderer, name)), f"{block.id}: {cls.__name__}.{name}"
 
 
-def _run_shell(block: Block, cwd: Path, pythonpath: list[str] = ()) -> None:
+def _run_shell(block: Block, cwd: Path, pythonpath: Sequence[str] = ()) -> None:
     """Each command line runs in bash with this interpreter's scripts first on ``PATH``, offline.
 
     ``pip install`` lines are what a ``with:`` marker already did (into a temp site directory).
