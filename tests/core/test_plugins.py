@@ -28,6 +28,7 @@ from mmrender import (
     plugins,
     refs,
 )
+from mmrender.errors import RefFormatError
 from mmrender.storage import StorageBackend
 from PIL import Image
 
@@ -517,6 +518,21 @@ def test_register_ref_codecs_adds_a_version():
     plugins.register_plugin(plugin, name="v9-codec")
     assert refs.parse("mmraw:v9:" + "b" * 32).mm_hash == "b" * 32
     assert refs.parse(refs.dump(REF)) == REF  # v3 still parses
+
+
+def test_codec_whose_parse_returns_no_ref_is_a_typed_error():
+    """A codec returning None (a stub ``parse``) is named at parse time, not crashed on later."""
+
+    class Stub(_V9Codec):
+        def parse(self, text: str) -> RawMMRef:
+            return None  # type: ignore[return-value]
+
+    plugin = SimpleNamespace(register_ref_codecs=hookimpl(lambda register: register(Stub())))
+    plugins.register_plugin(plugin, name="stub-codec")
+    with pytest.raises(RefFormatError, match=r"Stub.*mmraw:v9:.*stub-codec.*NoneType"):
+        refs.parse("mmraw:v9:" + "b" * 32)
+    with pytest.raises(RefFormatError, match="stub-codec"):
+        mmrender.materialize("mmraw:v9:" + "b" * 32)
 
 
 def test_ref_codec_prefix_conflict():

@@ -197,6 +197,13 @@ def parse(text: str) -> RawMMRef:
     codecs = registries().codecs
     for prefix in sorted(codecs, key=len, reverse=True):
         if text.startswith(prefix):
-            return codecs[prefix][0].parse(text)
+            codec, plugin = codecs[prefix]
+            ref = codec.parse(text)
+            if not isinstance(ref, RawMMRef):  # a codec bug must not surface later as an untyped AttributeError
+                raise RefFormatError(
+                    f"ref codec {type(codec).__name__} (prefix {prefix!r}, plugin {plugin!r}) returned "
+                    f"{type(ref).__name__} from parse, not a RawMMRef"
+                )
+            return ref
     version = text.split(":")[1] if text.count(":") >= 1 else "?"
     raise UnknownRefVersionError(f"unknown ref version {version!r} (known: {', '.join(sorted(codecs))})")

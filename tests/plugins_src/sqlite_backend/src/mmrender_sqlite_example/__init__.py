@@ -56,7 +56,7 @@ class SqliteStore(Store):
             conn.close()
 
     def put(self, data: bytes, *, mime: str | None = None, sha256: str | None = None) -> StoredAsset:
-        sha = sha256 or sha256_hex(data)
+        sha = sha256 or sha256_hex(data)  # renderers pass the digest they already computed
         try:
             with self._connect() as conn:  # one transaction: the row is there whole, or not at all
                 conn.execute("INSERT OR IGNORE INTO assets VALUES (?, ?, ?)", (sha, mime, data))
