@@ -251,6 +251,25 @@ def test_override_whose_params_are_not_its_fingerprint_is_refused_at_render(over
         mmrender.get_renderer(QWEN_VL, store=str(tmp_path / "store")).render(_messages())
 
 
+def test_params_equal_in_python_but_not_in_json_are_not_confused(override: Any, tmp_path: Path) -> None:
+    """``16 == 16.0`` in Python, but they hash to different fingerprints: a float claim is refused."""
+    params = {**QWEN_DEFAULTS, "min_pixels": 4096}
+    honest = _EngineOverride("qwen_vl", qwen_layout, params)
+    override(honest, "honest-override")
+    renderer = mmrender.get_renderer(QWEN_VL, store=str(tmp_path / "store"))
+    assert "layout_params" in _body(_wire_refs(renderer)[0])
+    plugins.unregister_plugin(honest)
+
+    class FloatClaim:
+        @hookimpl(tryfirst=True)
+        def mmrender_image_layout(self, renderer: Any, width: int, height: int) -> Any:
+            return attrs.evolve(qwen_layout(width, height, params), params={**params, "patch_size": 16.0})
+
+    override(FloatClaim(), "float-override")
+    with pytest.raises(ConfigError, match="not its fingerprint"):
+        renderer.render(_messages())
+
+
 # -- tampering and bad parameters ------------------------------------------------------------------
 
 

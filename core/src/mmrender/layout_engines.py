@@ -59,12 +59,23 @@ def params_to_stamp(layout: ImageLayout) -> Mapping[str, Any] | None:
     if layout.params is None or layout.fingerprint in default_fingerprints(layout.family):
         return None
     params = dict(layout.params)
-    if _fingerprint_of(layout.family, params) != layout.fingerprint:
+    try:
+        key = tuple((k, type(v).__name__, v) for k, v in sorted(params.items()))  # 1, 1.0 and True differ
+        actual = _cached_fingerprint(layout.family, key)
+    except TypeError:  # an unhashable value (a list): hash it afresh
+        actual = _fingerprint_of(layout.family, params)
+    if actual != layout.fingerprint:
         raise ConfigError(
-            f"{layout.family!r} layout reports params {params} whose fingerprint is "
-            f"{_fingerprint_of(layout.family, params)}, not its fingerprint {layout.fingerprint}"
+            f"{layout.family!r} layout reports params {params} whose fingerprint is {actual}, "
+            f"not its fingerprint {layout.fingerprint}"
         )
     return params
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_fingerprint(family: str, items: tuple[tuple[str, str, Any], ...]) -> str:
+    """Fingerprints repeat for every image of a renderer; sha256 and JSON per image would cost ~20 µs."""
+    return _fingerprint_of(family, {k: v for k, _type, v in items})
 
 
 def _fingerprint_of(family: str, params: Mapping[str, Any]) -> str:
