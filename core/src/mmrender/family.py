@@ -27,12 +27,16 @@ class LayoutEngine:
     """A family's layout function, so consumers can re-check a ref against its pixels.
 
     ``compute(width, height, params)`` returns the :class:`ImageLayout`; ``default_params``
-    are the checkpoint settings whose fingerprint the renderer stamps on refs.
+    are the checkpoint settings a ref without ``layout_params`` was laid out with.
+    ``check_params(params)`` raises ``ValueError`` naming a bad value in a ref's ``layout_params``
+    (untrusted input) before ``compute`` runs on it; the key set is checked against
+    ``default_params`` by core.
     """
 
     family: str
     compute: Callable[[int, int, Mapping[str, Any]], ImageLayout]
     default_params: Mapping[str, Any]
+    check_params: Callable[[Mapping[str, Any]], None] | None = None
 
 
 @attrs.frozen

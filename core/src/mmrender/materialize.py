@@ -9,10 +9,18 @@ import attrs
 import cattrs
 from PIL import Image
 
-from .errors import AssetIntegrityError, RefError, RefFieldError, RefFormatError, UnknownFamilyError
+from .errors import (
+    AssetIntegrityError,
+    MMRenderError,
+    RefError,
+    RefFieldError,
+    RefFormatError,
+    UnknownFamilyError,
+)
+from .family import LayoutEngine
 from .images import ImageBytes, decode_pixels, probe
-from .refs import layout_fingerprint, mm_hash_of, parse, validate
-from .registry import families
+from .layout_engines import engines_for
+from .refs import check_layout_params, layout_fingerprint, mm_hash_of, parse, validate
 from .storage import Store, open_store, read_uri
 from .types import RAW_ITEM_KIND, ImageLayout, RawMMItem, RawMMRef, converter
 
@@ -29,17 +37,47 @@ class MaterializedImage:
 
 
 def _layout_for(ref: RawMMRef, width: int, height: int) -> ImageLayout:
-    engines = [f.layout for f in families() if f.layout is not None and f.layout.family == ref.family]
+    engines = engines_for(ref.family)
     if not engines:
         raise UnknownFamilyError(
             f"ref family {ref.family!r} is not provided by any installed plugin; install its family package"
         )
+    if ref.layout_params is not None:
+        return _layout_with_params(ref, engines, width, height)
     for engine in engines:
         if layout_fingerprint(engine.family, engine.default_params) == ref.fingerprint:
             return engine.compute(width, height, engine.default_params)
     raise UnknownFamilyError(
-        f"ref fingerprint {ref.fingerprint} matches no installed {ref.family!r} layout configuration"
+        f"ref fingerprint {ref.fingerprint} is not the default layout of any installed {ref.family!r} engine, "
+        "and the ref carries no layout_params saying which parameters it used (a layout-hook override "
+        "whose ImageLayout has no params, or another producer); its layout cannot be re-checked: "
+        "materialize(..., verify_layout=False) checks the bytes by hash only"
     )
+
+
+def _layout_with_params(ref: RawMMRef, engines: list[LayoutEngine], width: int, height: int) -> ImageLayout:
+    """Lay the image out with the ref's own parameters, once they are proven to be the fingerprinted ones."""
+    params = dict(ref.layout_params or {})
+    check_layout_params(ref.family, ref.fingerprint, params)
+    engine = next((e for e in engines if set(e.default_params) == set(params)), None)
+    if engine is None:
+        expected = " or ".join(str(sorted(e.default_params)) for e in engines)
+        raise RefFieldError("layout_params", f"has keys {sorted(params)}; {ref.family!r} layouts take {expected}")
+    try:
+        if engine.check_params is not None:
+            engine.check_params(params)
+        layout = engine.compute(width, height, params)
+    except MMRenderError:
+        raise
+    except (ArithmeticError, LookupError, TypeError, ValueError) as exc:
+        raise RefFieldError("layout_params", f"{params} cannot lay out a {ref.family!r} image: {exc}") from exc
+    if layout.fingerprint != ref.fingerprint:
+        raise RefFieldError(
+            "layout_params",
+            f"the {ref.family!r} engine lays out {params} under fingerprint {layout.fingerprint}, "
+            f"not the ref's {ref.fingerprint}",
+        )
+    return layout
 
 
 def fetch_bytes(ref: RawMMRef, store: Store | str | None = None) -> bytes:

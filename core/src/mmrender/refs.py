@@ -23,7 +23,17 @@ SAFE_FIELD_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 HEX32_RE = re.compile(r"^[0-9a-f]{32}$")
 V3_PREFIX = "mmraw:v3:"
 V2_PREFIX = "mmraw:v2:"
-_V3_KEYS = {"family", "fingerprint", "modality", "mm_hash", "payload", "raw_image_id", "raw_uri", "run_id"}
+_V3_KEYS = {
+    "family",
+    "fingerprint",
+    "layout_params",
+    "modality",
+    "mm_hash",
+    "payload",
+    "raw_image_id",
+    "raw_uri",
+    "run_id",
+}
 _V3_REQUIRED = {"family", "fingerprint", "modality", "mm_hash", "payload"}
 
 
@@ -97,7 +107,26 @@ def validate(ref: RawMMRef) -> RawMMRef:
         raise RefFieldError("raw_image_id", "a ref needs raw_image_id or raw_uri to locate its bytes")
     if not isinstance(ref.payload, Mapping):
         raise RefFieldError("payload", "must be a JSON object")
+    if ref.layout_params is not None:
+        check_layout_params(ref.family, ref.fingerprint, ref.layout_params)
     return ref
+
+
+def check_layout_params(family: str, fingerprint: str, params: Any) -> None:
+    """``params`` must be a JSON object whose layout fingerprint is ``fingerprint``: a changed value
+    without a matching fingerprint is a tampered ref, refused before any layout runs."""
+    if not isinstance(params, Mapping) or not params or not all(isinstance(k, str) for k in params):
+        raise RefFieldError("layout_params", "must be a non-empty JSON object")
+    try:
+        actual = layout_fingerprint(family, params)
+    except (TypeError, ValueError) as exc:
+        raise RefFieldError("layout_params", f"is not JSON-serialisable: {exc}") from exc
+    if actual != fingerprint:
+        raise RefFieldError(
+            "layout_params",
+            f"their layout fingerprint is {actual}, not the ref's {fingerprint} "
+            "(tampered, or edited without fixing the fingerprint)",
+        )
 
 
 @attrs.frozen
@@ -118,6 +147,8 @@ class V3Codec:
         for name in ("raw_image_id", "raw_uri", "run_id"):
             if getattr(ref, name) is not None:
                 body[name] = getattr(ref, name)
+        if ref.layout_params is not None:
+            body["layout_params"] = dict(ref.layout_params)
         try:
             text = compact_json(body)
         except (TypeError, ValueError) as exc:

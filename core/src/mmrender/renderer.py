@@ -17,6 +17,7 @@ from .conversation import Conversation, ImagePart, normalize_conversation
 from .errors import ConfigError, ImageSourceError, StorageError
 from .family import FamilySpec, ModelRoute
 from .images import ImageBytes, load_image
+from .layout_engines import params_to_stamp
 from .storage import Store, sha256_hex
 from .turns import checked_bridge
 from .types import (
@@ -311,6 +312,7 @@ class Renderer(abc.ABC):
         return PreparedImage(mm_hash=mm_hash, layout=layout, item=item)
 
     def _raw_item(self, image: ImageBytes, layout: ImageLayout, digest: str) -> RawMMItem:
+        layout_params = params_to_stamp(layout)  # before the put: a bad override stores nothing
         asset = self.store.put(image.data, mime=image.mime, sha256=digest)
         return RawMMItem(
             modality=layout.modality,
@@ -320,6 +322,7 @@ class Renderer(abc.ABC):
             vllm_modality=layout.vllm_modality,
             raw_image_id=asset.raw_image_id,
             raw_uri=asset.raw_uri,
+            layout_params=layout_params,
         )
 
     def _processed_item(self, mm_hash: str, image: ImageBytes) -> ProcessedMMItem:

@@ -36,7 +36,9 @@ class ImageLayout:
 
     ``num_tokens`` is the number of embedding positions the vision tower produces;
     ``num_placeholders`` the number of placeholder ids the prompt carries for it
-    (equal for Qwen, one for Kimi, whose server expands it later).
+    (equal for Qwen, one for Kimi, whose server expands it later). ``params`` are the layout
+    parameters whose fingerprint is ``fingerprint`` (None when the producer does not say); refs carry
+    them when they differ from the family engine's defaults, so a consumer can re-check the layout.
     """
 
     family: str
@@ -48,11 +50,15 @@ class ImageLayout:
     resized: tuple[int, int] | None = None
     modality: str = "image"
     vllm_modality: str | None = None
+    params: Mapping[str, Any] | None = None
 
 
 @attrs.frozen
 class RawMMItem:
-    """The descriptor envelope that travels in ``mm_items`` in raw mode."""
+    """The descriptor envelope that travels in ``mm_items`` in raw mode.
+
+    ``layout_params`` is set only when the layout used other than its engine's default parameters.
+    """
 
     modality: str
     family: str
@@ -63,6 +69,7 @@ class RawMMItem:
     vllm_modality: str | None = None
     raw_image_id: str | None = None
     raw_uri: str | None = None
+    layout_params: Mapping[str, Any] | None = None
 
 
 @attrs.frozen
@@ -74,7 +81,11 @@ class ProcessedMMItem:
 
 @attrs.frozen
 class RawMMRef:
-    """Everything a consumer needs to fetch, verify and lay out one image."""
+    """Everything a consumer needs to fetch, verify and lay out one image.
+
+    ``layout_params``: the parameters whose layout fingerprint is ``fingerprint``; absent (None)
+    when they are the layout engine's defaults, so default refs stay byte-identical to older ones.
+    """
 
     family: str
     fingerprint: str
@@ -84,6 +95,7 @@ class RawMMRef:
     raw_image_id: str | None = None
     raw_uri: str | None = None
     run_id: str | None = None
+    layout_params: Mapping[str, Any] | None = None
 
     @classmethod
     def from_item(cls, item: RawMMItem, mm_hash: str, run_id: str | None = None) -> RawMMRef:
@@ -96,6 +108,7 @@ class RawMMRef:
             raw_image_id=item.raw_image_id,
             raw_uri=item.raw_uri,
             run_id=run_id,
+            layout_params=item.layout_params,
         )
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from mmrender import ImageLayout, LayoutEngine
 from mmrender.errors import ImageSourceError
+from mmrender.layout_engines import check_positive_ints
 from mmrender.refs import layout_fingerprint
 
 from .layout import DEFAULT_MEDIA_PROC_CFG, KimiMediaConfig, default_config, kimi_layout
@@ -43,6 +44,7 @@ def params_of(config: Mapping[str, Any]) -> dict[str, int]:
 def kimi_image_layout(width: int, height: int, params: Mapping[str, Any] = DEFAULT_PARAMS) -> ImageLayout:
     """One ``<|media_pad|>`` in the prompt; grid and media-token count travel in the payload."""
     cfg = KimiMediaConfig.from_mapping(params)
+    used = cfg.as_dict()
     try:
         lay = kimi_layout(width, height, cfg)
     except ValueError as exc:
@@ -50,7 +52,7 @@ def kimi_image_layout(width: int, height: int, params: Mapping[str, Any] = DEFAU
     grid = list(lay.grid_thws)
     return ImageLayout(
         family=FAMILY,
-        fingerprint=_fingerprint(tuple(sorted(cfg.as_dict().items()))),
+        fingerprint=_fingerprint(tuple(sorted(used.items()))),
         grid=tuple(grid),
         num_tokens=lay.num_media_tokens,
         num_placeholders=1,
@@ -58,7 +60,10 @@ def kimi_image_layout(width: int, height: int, params: Mapping[str, Any] = DEFAU
         resized=lay.resized,
         modality="image",
         vllm_modality=VLLM_MODALITY,
+        params=used,
     )
 
 
-ENGINE = LayoutEngine(family=FAMILY, compute=kimi_image_layout, default_params=DEFAULT_PARAMS)
+ENGINE = LayoutEngine(
+    family=FAMILY, compute=kimi_image_layout, default_params=DEFAULT_PARAMS, check_params=check_positive_ints
+)

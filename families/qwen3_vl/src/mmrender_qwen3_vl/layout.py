@@ -16,6 +16,7 @@ from typing import Any
 
 from mmrender import ImageLayout, LayoutEngine
 from mmrender.errors import ImageSourceError
+from mmrender.layout_engines import check_positive_ints
 from mmrender.refs import layout_fingerprint
 
 FAMILY = "qwen_vl"
@@ -98,7 +99,15 @@ def qwen_layout(width: int, height: int, params: Mapping[str, Any] = DEFAULT_PAR
         num_placeholders=tokens,
         payload={"image_grid_thw": [list(grid)]},
         resized=(resized_w, resized_h),
+        params=dict(params),
     )
 
 
-ENGINE = LayoutEngine(family=FAMILY, compute=qwen_layout, default_params=DEFAULT_PARAMS)
+def check_params(params: Mapping[str, Any]) -> None:
+    """A ref's ``layout_params`` (untrusted JSON): positive ints, and a pixel budget that is not inverted."""
+    check_positive_ints(params)
+    if params["min_pixels"] > params["max_pixels"]:
+        raise ValueError(f"min_pixels {params['min_pixels']} exceeds max_pixels {params['max_pixels']}")
+
+
+ENGINE = LayoutEngine(family=FAMILY, compute=qwen_layout, default_params=DEFAULT_PARAMS, check_params=check_params)
