@@ -168,4 +168,4 @@ def test_resolve_lists_the_option(family: Family, capsys: pytest.CaptureFixture[
 
     assert main(["resolve", family.model, "--json"]) == 0
     options = json.loads(capsys.readouterr().out)["options"]
-    assert options["special_tokens_in_text"] == "'plain'"
+    assert options["special_tokens_in_text"] == "plain"  # a JSON value, not a Python repr
