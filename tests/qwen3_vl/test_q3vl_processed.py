@@ -80,9 +80,19 @@ def test_processor_grid_that_disagrees_with_the_layout_is_refused(make_renderer,
     def skewed(image):
         item = real(image)
         grid = np.array(item.data["image_grid_thw"]) + np.array([[0, 2, 0]])
-        return ProcessedMMItem(data={**item.data, "image_grid_thw": grid})
+        return ProcessedMMItem(data={**item.data, "image_grid_thw": grid}, grid=tuple(int(v) for v in grid.reshape(-1)))
 
     renderer.process_image = skewed
     messages, tools, _ = CASES["pil_and_bytes"](sources)
     with pytest.raises(mmrender.ConfigError, match="differs from the layout grid"):
+        renderer.render(messages, tools=tools)
+
+
+def test_processed_item_without_a_declared_grid_is_refused(make_renderer, sources):
+    """Core checks the grid the family declares (never a processor's key name): an item without one is refused."""
+    renderer = make_renderer(multimodal_output="processed")
+    real = renderer.process_image
+    renderer.process_image = lambda image: ProcessedMMItem(data=dict(real(image).data))
+    messages, tools, _ = CASES["pil_and_bytes"](sources)
+    with pytest.raises(mmrender.ConfigError, match="declares no grid"):
         renderer.render(messages, tools=tools)

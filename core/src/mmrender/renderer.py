@@ -127,11 +127,13 @@ class TokenBuffer:
 
 
 def _check_processed_grid(item: ProcessedMMItem, layout: ImageLayout, image: ImageBytes) -> None:
-    """The processor's ``image_grid_thw`` must equal the header-only layout, or placeholders would lie."""
-    grid = item.data.get("image_grid_thw")
-    if grid is None:
-        return
-    got = [int(v) for v in getattr(grid, "reshape", lambda *_: grid)(-1)]
+    """The processor's grid must equal the header-only layout, or placeholders would lie."""
+    if item.grid is None:
+        raise ConfigError(
+            f"processed item for {image.origin} declares no grid (ProcessedMMItem.grid), so it cannot be "
+            "checked against the layout; the family's process_image must set it"
+        )
+    got = [int(v) for v in item.grid]
     if got != list(layout.grid):
         raise ConfigError(
             f"image processor grid {got} differs from the layout grid {list(layout.grid)} ({image.origin})"

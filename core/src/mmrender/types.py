@@ -74,9 +74,14 @@ class RawMMItem:
 
 @attrs.frozen
 class ProcessedMMItem:
-    """Processor outputs (e.g. ``pixel_values``, ``image_grid_thw``) for one item."""
+    """Processor outputs (e.g. ``pixel_values``, ``image_grid_thw``) for one item.
+
+    ``grid``: the grid the processor produced, flat (e.g. ``(1, 30, 40)``), declared by the family so
+    core can check it against the header-only layout without knowing the processor's key names.
+    """
 
     data: Mapping[str, Any]
+    grid: tuple[int, ...] | None = None
 
 
 @attrs.frozen

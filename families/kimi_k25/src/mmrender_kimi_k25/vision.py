@@ -39,4 +39,7 @@ def process_kimi_image(image: ImageBytes, params: Mapping[str, int], media_cfg: 
     out = processor(images=[decode_pixels(image.data)], return_tensors="pt")
     pixel_values = out["pixel_values"].numpy()
     grid = out["image_grid_thw"].numpy()
-    return ProcessedMMItem(data={"pixel_values": pixel_values, "grid_thws": grid, "image_grid_thw": grid.copy()})
+    return ProcessedMMItem(
+        data={"pixel_values": pixel_values, "grid_thws": grid, "image_grid_thw": grid.copy()},
+        grid=tuple(int(v) for v in grid.reshape(-1)),
+    )

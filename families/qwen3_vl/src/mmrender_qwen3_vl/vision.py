@@ -70,9 +70,11 @@ def process_qwen_image(
     processor = image_processor(Path(preprocessor_config), min_pixels, max_pixels)
     out = processor(images=[decode_pixels(image.data)], return_tensors="pt" if torchvision_available() else "np")
     values, grid = out["pixel_values"], out["image_grid_thw"]
+    grid = np.asarray(grid.numpy() if hasattr(grid, "numpy") else grid)
     return ProcessedMMItem(
         data={
             "pixel_values": np.asarray(values.numpy() if hasattr(values, "numpy") else values),
-            "image_grid_thw": np.asarray(grid.numpy() if hasattr(grid, "numpy") else grid),
-        }
+            "image_grid_thw": grid,
+        },
+        grid=tuple(int(v) for v in grid.reshape(-1)),
     )
