@@ -13,6 +13,7 @@ from typing import Any, Literal, TypeVar
 import attrs
 
 from . import background
+from .bundled_tokenizer import BundledTokenizer
 from .conversation import Conversation, ImagePart, normalize_conversation
 from .errors import ConfigError, ImageSourceError, StorageError
 from .family import FamilySpec, ModelRoute
@@ -176,8 +177,6 @@ class Renderer(abc.ABC):
         A bundled tokenizer is built as transformers' class only on first access here: rendering reads
         :attr:`text_tokenizer`, so a raw render never imports transformers.
         """
-        from .bundled_tokenizer import BundledTokenizer
-
         tok = self._tokenizer
         return tok.transformers_tokenizer() if isinstance(tok, BundledTokenizer) else tok
 

@@ -29,6 +29,7 @@ from mmrender.errors import ConfigError
 from .templates import ASSETS, VARIANTS
 
 if TYPE_CHECKING:
+    from tokenizers import Tokenizer
     from transformers.models.qwen3_5.tokenization_qwen3_5 import Qwen3_5Tokenizer
 
 VOCAB_FILE = ASSETS / "vocab.json"
@@ -143,7 +144,7 @@ def bundled_raw_tokenizer(variant: str = "small") -> BundledTokenizer:
 
 
 @functools.lru_cache(maxsize=1)
-def _bundled_backend() -> Any:
+def _bundled_backend() -> Tokenizer:
     return assemble_bpe(SKELETON_FILE, VOCAB_FILE, MERGES_FILE)
 
 
