@@ -9,6 +9,8 @@ each in new processes (page cache warm, interpreter cold):
 * peak RSS (``ru_maxrss`` of the child, from ``os.wait4``) and wall time of ``mmrender render`` on a
   generated dataset of conversations with images like ``examples/`` (photo-like JPEGs and PNG charts).
 
+A first render that imports torch, torchvision, sympy or transformers stops the script (raw mode needs none).
+
 Prints medians next to the targets of docs/performance.md; the numbers there come from this script.
 Offline: bundled tokenizers, local ``file`` store in a temporary directory.
 """
@@ -46,7 +48,7 @@ messages = [{"role": "user", "content": [
 ]}]
 rendered = renderer.render(messages, add_generation_prompt=True)
 t3 = time.perf_counter()
-heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "torchvision", "sympy"))
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "torchvision", "sympy", "transformers"))
 print(f"{t1 - t0} {t2 - t1} {t3 - t2} {len(rendered.token_ids)} {len(heavy)}")
 """
 
@@ -128,9 +130,13 @@ def run_child(argv: list[str], cwd: Path | None = None) -> tuple[float, float, f
     """Wall seconds, CPU seconds (user + sys), peak RSS in MB and stdout of one child (``os.wait4`` reaps it,
     so the figures are that process's own). CPU time is what to read on a busy machine: wall time there
     mostly measures waiting for a core."""
+    # A relative PYTHONPATH entry would point elsewhere in a child with another cwd (silently measuring another install).
+    env = dict(os.environ)
+    if env.get("PYTHONPATH"):
+        env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in env["PYTHONPATH"].split(os.pathsep) if p)
     with tempfile.TemporaryFile() as errors:
         start = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=errors, cwd=cwd)
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=errors, cwd=cwd, env=env)
         out = proc.stdout.read().decode() if proc.stdout else ""
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
@@ -178,7 +184,7 @@ def main() -> None:
                 wall, cpu, _, out = run_child([sys.executable, "-c", FIRST_RENDER, model, str(store), str(image)])
                 imp, build, render, _ids, heavy = out.split()
                 if int(heavy):
-                    raise SystemExit(f"{model}: a raw render imported torch/torchvision/sympy")
+                    raise SystemExit(f"{model}: a raw render imported torch/torchvision/sympy/transformers")
                 runs.append((wall, cpu, float(imp), float(build), float(render)))
             wall, cpu, imp, build, render = (statistics.median(r[i] for r in runs) for i in range(5))
             detail = f"wall: import {imp:.2f} + renderer {build:.2f} + render {render:.3f} s"

@@ -1,7 +1,8 @@
-"""Raw mode, the CLI and model resolution never import torch, torchvision, sympy or transformers' image stack.
+"""Raw mode, the CLI and model resolution never import torch, torchvision, sympy or transformers.
 
 Those imports cost seconds and hundreds of MB per process, and raw mode needs none of them (layouts come
-from the image header; pixels are never decoded). Each check runs in a fresh interpreter, as a user's
+from the image header; pixels are never decoded; the bundled tokenizers are built in Rust from their
+files, and a parsed response or a bridged turn needs nothing more). Each check runs in a fresh interpreter, as a user's
 process would, and reads ``sys.modules`` there after the work is done. The last test shows the probe does
 see torch when something does import it (processed mode), so a pass is not a blind spot.
 """
@@ -18,14 +19,10 @@ import pytest
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 MODELS = ["Qwen/Qwen3-VL-8B-Instruct", "Qwen/Qwen3.5-0.8B", "moonshotai/Kimi-K2.5"]
 
-# Prints the heavy modules the child ended up with: top-level packages, and transformers' image code.
+# Prints the heavy modules the child ended up with.
 REPORT = """
 import json, sys
-heavy = sorted(
-    m for m in sys.modules
-    if m.split(".")[0] in ("torch", "torchvision", "sympy")
-    or (m.startswith("transformers.") and ("image_processing" in m or m.endswith((".image_utils", ".image_transforms"))))
-)
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "torchvision", "sympy", "transformers"))
 print("HEAVY=" + json.dumps(heavy))
 """
 
@@ -42,6 +39,16 @@ messages = [
 ]
 rendered = renderer.render(messages, add_generation_prompt=True)
 assert len(rendered.multi_modal_data.mm_placeholders["image"]) == 2
+"""
+
+# Parses a completion and bridges to the next turn, after the render above.
+PARSE_AND_BRIDGE = """
+tok = renderer.text_tokenizer
+completion = [*tok.encode("A street and a chart."), tok.convert_tokens_to_ids("<|im_end|>")]
+parsed = renderer.parse_response(completion)
+assert parsed.content, parsed
+bridged = renderer.bridge_to_next_turn(rendered, completion, [{"role": "tool", "content": "sunny"}], start_index=2)
+assert bridged is not None
 """
 
 CLI = """
@@ -65,6 +72,12 @@ def heavy_modules_after(script: str, *args: str, cwd: Path | None = None) -> lis
 @pytest.mark.parametrize("model", MODELS)
 def test_raw_render_imports_no_torch(model: str, tmp_path: Path) -> None:
     assert heavy_modules_after(RENDER, model, str(tmp_path / "store"), "raw", str(EXAMPLES)) == []
+
+
+@pytest.mark.parametrize("model", MODELS[:2])  # the Qwen families, whose bundled tokenizers transformers also builds
+def test_parse_response_and_bridge_import_no_transformers(model: str, tmp_path: Path) -> None:
+    args = (model, str(tmp_path / "store"), "raw", str(EXAMPLES))
+    assert heavy_modules_after(RENDER + PARSE_AND_BRIDGE, *args) == []
 
 
 @pytest.mark.parametrize("model", MODELS)

@@ -13,6 +13,7 @@ from typing import Any, Literal, TypeVar
 import attrs
 
 from . import background
+from .bundled_tokenizer import BundledTokenizer
 from .conversation import Conversation, ImagePart, normalize_conversation
 from .errors import ConfigError, ImageSourceError, StorageError
 from .family import FamilySpec, ModelRoute
@@ -164,12 +165,32 @@ class Renderer(abc.ABC):
         self.family = family
         self.route = route
         self.model_id = route.model_id
-        self.tokenizer = tokenizer
+        self._tokenizer = tokenizer
         self.store = store
         self.options = options
         self._processed: OrderedDict[str, ProcessedMMItem] = OrderedDict()
         self._layouts: dict[tuple[int, int], ImageLayout] = {}
         self._layouts_generation = -1
+
+    @property
+    def tokenizer(self) -> Any:
+        """The tokenizer: the caller's object, or the family's bundled one as a transformers tokenizer.
+
+        A bundled tokenizer is built as transformers' class only on first access here: rendering reads
+        :attr:`text_tokenizer`, so a raw render never imports transformers.
+        """
+        tok = self._tokenizer
+        return tok.transformers_tokenizer() if isinstance(tok, BundledTokenizer) else tok
+
+    @tokenizer.setter
+    def tokenizer(self, value: Any) -> None:
+        self._tokenizer = value
+
+    @property
+    def text_tokenizer(self) -> Any:
+        """What rendering encodes text with and looks ids up in: the caller's tokenizer object, or a bundled
+        tokenizer's Rust half (:class:`~mmrender.bundled_tokenizer.BundledTokenizer`)."""
+        return self._tokenizer
 
     # -- what families implement -------------------------------------------------------------
     @abc.abstractmethod

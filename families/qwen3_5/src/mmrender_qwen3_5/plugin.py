@@ -55,11 +55,11 @@ def create(*, route: ModelRoute, tokenizer: Any, store: Store, options: Qwen35Op
     """Build the renderer: the route's template, and the bundled tokenizer unless one is given.
 
     A local checkpoint (resolved by ``model_type``) uses its own template, which must be one of
-    the two official ones, and its own tokenizer files when present. The renderer and tokenizer
-    modules import transformers, so they load here rather than when the plugin registers.
+    the two official ones, and its own tokenizer files when present. The bundled tokenizer renders
+    without transformers (its transformers object is built on first ``renderer.tokenizer`` access).
     """
     from .renderer import Qwen35Renderer
-    from .tokenizer import bundled_tokenizer, load_tokenizer_dir
+    from .tokenizer import bundled_raw_tokenizer, load_tokenizer_dir
 
     local = route.settings.get("local_path")
     if local is not None:
@@ -72,7 +72,7 @@ def create(*, route: ModelRoute, tokenizer: Any, store: Store, options: Qwen35Op
             raise ConfigError(f"route {route.model_id!r} names no Qwen3.5 chat template")
         variant = VARIANTS[name]
     if tokenizer is None:
-        tokenizer = bundled_tokenizer(variant.name)
+        tokenizer = bundled_raw_tokenizer(variant.name)
     elif isinstance(tokenizer, str | os.PathLike):
         tokenizer = load_tokenizer_dir(tokenizer)
     return Qwen35Renderer(

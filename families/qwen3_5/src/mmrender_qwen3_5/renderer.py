@@ -59,9 +59,9 @@ class Qwen35Renderer(Renderer):
     def __init__(self, *, variant: TemplateVariant, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.variant = variant
-        self.ids = special_token_ids(self.tokenizer)
+        self.ids = special_token_ids(self.text_tokenizer)
         self._forbidden = {self.ids[t]: t for t in ("<|image_pad|>", "<|video_pad|>")}
-        self.encoder = HFEncoder(self.tokenizer, plain=self.options.special_tokens_in_text == "plain")
+        self.encoder = HFEncoder(self.text_tokenizer, plain=self.options.special_tokens_in_text == "plain")
 
     # -- template switches ---------------------------------------------------------------------
     def _switches(self, template_kwargs: Mapping[str, Any]) -> tuple[Any, bool]:
@@ -142,7 +142,11 @@ class Qwen35Renderer(Renderer):
         one this renderer renders), so an unterminated reply after an open ``<think>`` is reasoning.
         """
         return parse_completion(
-            self.tokenizer, self.ids, completion_ids, tools=tools, thinking_open=self.thinking_open(enable_thinking)
+            self.text_tokenizer,
+            self.ids,
+            completion_ids,
+            tools=tools,
+            thinking_open=self.thinking_open(enable_thinking),
         )
 
     @property

@@ -7,6 +7,11 @@ then builds a Qwen2 tokenizer whose pre-tokenizer ignores the config's ``pretoke
 silently changes ids for scripts such as Devanagari or Thai. Here we instantiate
 ``Qwen3_5Tokenizer`` itself from the bundled ``vocab.json`` + ``merges.DERIVED.txt`` + the
 config's added tokens, and verify its pre-tokenizer carries the config's regex.
+
+Rendering with the bundled tokenizer needs none of that: :func:`bundled_raw_tokenizer` assembles the
+same Rust tokenizer from ``vocab.json`` + ``merges.DERIVED.txt`` and the DERIVED skeleton
+``SKELETON_FILE`` (see :mod:`mmrender.bundled_tokenizer`) without importing transformers, and builds
+``Qwen3_5Tokenizer`` only when asked for.
 """
 
 from __future__ import annotations
@@ -16,16 +21,21 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from mmrender.bundled_tokenizer import BundledTokenizer, assemble_bpe, skeleton_of
 from mmrender.errors import ConfigError
-from tokenizers import AddedToken
-from transformers.models.qwen3_5.tokenization_qwen3_5 import Qwen3_5Tokenizer
 
 from .templates import ASSETS, VARIANTS
 
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
+    from transformers.models.qwen3_5.tokenization_qwen3_5 import Qwen3_5Tokenizer
+
 VOCAB_FILE = ASSETS / "vocab.json"
 MERGES_FILE = ASSETS / "merges.DERIVED.txt"
+#: transformers' ``backend_tokenizer`` of the bundled tokenizer without vocabulary and merges (:func:`derive_skeleton`).
+SKELETON_FILE = ASSETS / "tokenizer_skeleton.DERIVED.json"
 # Tokenizer configs differ only in ``chat_template``; the 0.8B one is the reference for the rest.
 TOKENIZER_CONFIG = ASSETS / "Qwen3.5-0.8B" / "tokenizer_config.json"
 # Keys of tokenizer_config.json the constructor must not see (handled here or meaningless offline).
@@ -76,6 +86,9 @@ def build_tokenizer(
     chat_template: str | None = None,
 ) -> Qwen3_5Tokenizer:
     """A ``Qwen3_5Tokenizer`` from vocab, merges and a ``tokenizer_config.json`` dict."""
+    from tokenizers import AddedToken
+    from transformers.models.qwen3_5.tokenization_qwen3_5 import Qwen3_5Tokenizer
+
     added = {
         int(idx): AddedToken(**{k: v for k, v in spec.items() if k != "id"})
         for idx, spec in (config.get("added_tokens_decoder") or {}).items()
@@ -123,6 +136,23 @@ def bundled_tokenizer(variant: str = "small") -> Qwen3_5Tokenizer:
     return build_tokenizer(vocab, read_merges(MERGES_FILE), config, chat_template=VARIANTS[variant].text())
 
 
+@functools.lru_cache(maxsize=2)
+def bundled_raw_tokenizer(variant: str = "small") -> BundledTokenizer:
+    """The bundled tokenizer for rendering: Rust-built from the files (shared by both variants), and the
+    variant's ``Qwen3_5Tokenizer`` (:func:`bundled_tokenizer`) only on request."""
+    return BundledTokenizer(_bundled_backend(), functools.partial(bundled_tokenizer, variant))
+
+
+@functools.lru_cache(maxsize=1)
+def _bundled_backend() -> Tokenizer:
+    return assemble_bpe(SKELETON_FILE, VOCAB_FILE, MERGES_FILE)
+
+
+def derive_skeleton() -> str:
+    """The text of ``SKELETON_FILE``, from transformers' ``Qwen3_5Tokenizer`` of the bundled files (imports transformers)."""
+    return skeleton_of(bundled_tokenizer("small").backend_tokenizer)
+
+
 def load_tokenizer_dir(directory: str | os.PathLike[str]) -> Qwen3_5Tokenizer:
     """A local tokenizer folder (``tokenizer.json``, else ``vocab.json`` + ``merges.txt``), as Qwen3.5.
 
@@ -130,6 +160,8 @@ def load_tokenizer_dir(directory: str | os.PathLike[str]) -> Qwen3_5Tokenizer:
     and rebuilds the Qwen2 pre-tokenizer even when ``tokenizer.json`` is present. With only
     vocab + merges, ``from_pretrained`` would not read them, so they are loaded here.
     """
+    from transformers.models.qwen3_5.tokenization_qwen3_5 import Qwen3_5Tokenizer
+
     path = Path(directory)
     if not path.is_dir():
         raise ConfigError(f"tokenizer directory {path} does not exist")

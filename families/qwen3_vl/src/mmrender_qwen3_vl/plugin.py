@@ -13,7 +13,7 @@ from . import layout
 from .checkpoint import is_thinking
 from .options import Qwen3VLOptions
 from .renderer import Qwen3VLRenderer
-from .tokenizer import has_tokenizer_files, load_tokenizer
+from .tokenizer import bundled_raw_tokenizer, has_tokenizer_files, load_tokenizer
 
 _SIZES = (("2B", False), ("4B", False), ("8B", False), ("32B", False), ("30B-A3B", True), ("235B-A22B", True))
 
@@ -36,7 +36,7 @@ def _tokenizer(tokenizer: Any, checkpoint: Path | None) -> Any:
     if tokenizer is None:
         if checkpoint is not None and has_tokenizer_files(checkpoint):
             return load_tokenizer(checkpoint)
-        return load_tokenizer(None)
+        return bundled_raw_tokenizer()
     if isinstance(tokenizer, str | os.PathLike):
         return load_tokenizer(tokenizer)
     return tokenizer

@@ -78,9 +78,9 @@ class Qwen3VLRenderer(Renderer):
         self.thinking = thinking
         optional = [t for t in TOKEN_IDS if t not in _REQUIRED]
         ids = lookup_special_tokens(
-            self.tokenizer, FAMILY_NAME, TOKEN_IDS, optional=optional, vocab_size=BASE_VOCAB_SIZE
+            self.text_tokenizer, FAMILY_NAME, TOKEN_IDS, optional=optional, vocab_size=BASE_VOCAB_SIZE
         )
-        self.encoder = HFEncoder(self.tokenizer, plain=self.options.special_tokens_in_text == "plain")
+        self.encoder = HFEncoder(self.text_tokenizer, plain=self.options.special_tokens_in_text == "plain")
         for token, tid in ids.items():
             if tid is not None and not self.encoder.splits_cleanly(token, tid):
                 if token in _REQUIRED:

@@ -3,6 +3,10 @@
 Rendering tokenizes every run of text between two structural special tokens in one call; all runs of
 one conversation go to the Rust backend in a single ``encode_batch_fast`` call when the tokenizer is
 a transformers fast tokenizer, which is what makes rendering faster than ``apply_chat_template``.
+
+The bundled tokenizer renders without transformers: :func:`bundled_raw_tokenizer` assembles the same
+Rust tokenizer from ``vocab.json`` + ``merges.txt`` and the DERIVED skeleton ``SKELETON_FILE``
+(see :mod:`mmrender.bundled_tokenizer`); transformers' ``Qwen2Tokenizer`` is built only when asked for.
 """
 
 from __future__ import annotations
@@ -14,11 +18,14 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from mmrender.bundled_tokenizer import BundledTokenizer, assemble_bpe, skeleton_of
 from mmrender.errors import ConfigError
 
 from .layout import ASSETS
 
 BUNDLED_TOKENIZER = ASSETS / "Qwen3-VL-8B-Instruct"
+#: transformers' ``backend_tokenizer`` of the bundled tokenizer without vocabulary and merges (:func:`derive_skeleton`).
+SKELETON_FILE = ASSETS / "tokenizer_skeleton.DERIVED.json"
 _load_lock = threading.Lock()
 
 
@@ -76,3 +83,15 @@ def load_tokenizer(source: str | os.PathLike[str] | None) -> Any:
 def has_tokenizer_files(path: Path) -> bool:
     names = ("tokenizer.json", "vocab.json", "tokenizer_config.json")
     return any((path / n).is_file() for n in names)
+
+
+@functools.lru_cache(maxsize=1)
+def bundled_raw_tokenizer() -> BundledTokenizer:
+    """The bundled tokenizer for rendering: Rust-built from the files, transformers' object only on request."""
+    backend = assemble_bpe(SKELETON_FILE, BUNDLED_TOKENIZER / "vocab.json", BUNDLED_TOKENIZER / "merges.txt")
+    return BundledTokenizer(backend, functools.partial(load_tokenizer, None))
+
+
+def derive_skeleton() -> str:
+    """The text of ``SKELETON_FILE``, from transformers' own tokenizer of the bundled files (imports transformers)."""
+    return skeleton_of(load_tokenizer(None).backend_tokenizer)

@@ -14,7 +14,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from mmrender import ProcessedMMItem
 from mmrender.images import ImageBytes, decode_pixels
 
@@ -66,7 +65,12 @@ def process_qwen_image(
     min_pixels: int | None = None,
     max_pixels: int | None = None,
 ) -> ProcessedMMItem:
-    """``pixel_values`` (float32) and ``image_grid_thw`` (int64) for one image, as numpy arrays."""
+    """``pixel_values`` (float32) and ``image_grid_thw`` (int64) for one image, as numpy arrays.
+
+    numpy is imported here, not with the module: raw-mode renderers import this module and never need it.
+    """
+    import numpy as np
+
     processor = image_processor(Path(preprocessor_config), min_pixels, max_pixels)
     out = processor(images=[decode_pixels(image.data)], return_tensors="pt" if torchvision_available() else "np")
     values, grid = out["pixel_values"], out["image_grid_thw"]
