@@ -65,7 +65,9 @@ def test_first_differing_token_is_named():
     assert (err.value.field, err.value.position, err.value.ours, err.value.theirs) == ("prompt_token_ids", 5, 105, 7)
 
 
-@pytest.mark.parametrize(("ids", "position", "ours", "theirs"), [([*range(100, 120), 5], 20, None, 5), ([100], 1, 101, None)])
+@pytest.mark.parametrize(
+    ("ids", "position", "ours", "theirs"), [([*range(100, 120), 5], 20, None, 5), ([100], 1, 101, None)]
+)
 def test_a_longer_or_shorter_echo_is_named_where_it_stops_matching(ids, position, ours, theirs):
     with pytest.raises(ServerEchoMismatchError) as err:
         check_server_echo(_rendered(), _response(prompt_token_ids=ids))
@@ -90,7 +92,7 @@ def test_a_placeholder_only_one_side_has_is_named():
     assert err.value.theirs == {"offset": 17, "length": 1}
     response = _response()
     response["mm_placeholders"]["image"].pop()
-    with pytest.raises(ServerEchoMismatchError, match="'image' item 1: ours .*the server's None"):
+    with pytest.raises(ServerEchoMismatchError, match=r"'image' item 1: ours .*the server's None"):
         check_server_echo(_rendered(), response)
 
 

@@ -55,7 +55,7 @@ def _placeholders(grouped: Mapping[str, Sequence[_Entry]]) -> dict[str, list[dic
 
 def _features(data: MultiModalData, run_id: str | None) -> dict[str, dict[str, list[Any]]]:
     grouped = _by_vllm_modality(data)
-    for key, entries in grouped.items():
+    for entries in grouped.values():
         for modality, mm_hash, _, item in entries:
             if not isinstance(item, RawMMItem):
                 raise WireValidationError(
@@ -111,11 +111,15 @@ def _check_refs(
     if features is not None:
         kwargs = features.get("kwargs_data")
         if kwargs is None:
-            raise WireValidationError("features.kwargs_data is null: wire A sends every image's ref (never a cache hit)")
+            raise WireValidationError(
+                "features.kwargs_data is null: wire A sends every image's ref (never a cache hit)"
+            )
         for modality, refs in kwargs.items():
             for i, ref in enumerate(refs):
                 if ref is None:
-                    raise WireValidationError(f"modality {modality!r} item {i}: a ref is None (never send a cached slot)")
+                    raise WireValidationError(
+                        f"modality {modality!r} item {i}: a ref is None (never send a cached slot)"
+                    )
                 if parse_refs:
                     _check_ref(modality, i, ref, features["mm_hashes"][modality])
     check_placeholders(token_ids, [(start, end) for start, end, _, _ in spans], placeholder_ids, what="token_ids")
@@ -142,7 +146,9 @@ def generate_request(
     if features["mm_hashes"]:
         body["features"] = features
     spans = check_body(body)
-    _check_refs(token_ids, body.get("features"), spans, rendered.placeholder_ids.union(placeholder_ids), parse_refs=False)
+    _check_refs(
+        token_ids, body.get("features"), spans, rendered.placeholder_ids.union(placeholder_ids), parse_refs=False
+    )
     return body
 
 
@@ -199,7 +205,10 @@ def vllm_prompt_request(
     token_ids = list(rendered.token_ids)
     spans = check_features(
         token_ids,
-        {"mm_hashes": {k: [h for _, h, _, _ in es] for k, es in grouped.items()}, "mm_placeholders": _placeholders(grouped)},
+        {
+            "mm_hashes": {k: [h for _, h, _, _ in es] for k, es in grouped.items()},
+            "mm_placeholders": _placeholders(grouped),
+        },
     )
     rendered.check_placeholders(placeholder_ids, what="token_ids")
     entries = {(key, i): entry for key, es in grouped.items() for i, entry in enumerate(es)}
@@ -257,7 +266,9 @@ def check_server_echo(rendered: RenderedTokens, response: Mapping[str, Any]) -> 
 def _compare_ids(ours: list[int], theirs: list[int]) -> None:
     if ours == theirs:
         return
-    position = next((i for i, (a, b) in enumerate(zip(ours, theirs)) if a != b), min(len(ours), len(theirs)))
+    position = next(
+        (i for i, (a, b) in enumerate(zip(ours, theirs, strict=False)) if a != b), min(len(ours), len(theirs))
+    )
     mine = ours[position] if position < len(ours) else None
     other = theirs[position] if position < len(theirs) else None
     raise ServerEchoMismatchError(
