@@ -102,6 +102,8 @@ def test_a_response_without_the_echo_is_refused():
     assert err.value.field == "prompt_token_ids"
     with pytest.raises(ServerEchoMismatchError, match="no mm_placeholders"):
         check_server_echo(_rendered(), _response(mm_placeholders=None))
+    with pytest.raises(ServerEchoMismatchError, match="prompt_token_ids is str"):
+        check_server_echo(_rendered(), _response(prompt_token_ids="1 2 3"))
     with pytest.raises(WireValidationError, match="JSON object"):
         check_server_echo(_rendered(), [1, 2])  # type: ignore[arg-type]
 

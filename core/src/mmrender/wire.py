@@ -243,6 +243,13 @@ def check_server_echo(rendered: RenderedTokens, response: Mapping[str, Any]) -> 
             ours=len(rendered.token_ids),
             theirs=None,
         )
+    if not isinstance(theirs, Sequence) or isinstance(theirs, str | bytes):
+        raise ServerEchoMismatchError(
+            f"the response's prompt_token_ids is {type(theirs).__name__}, not a list of ids",
+            field="prompt_token_ids",
+            ours=len(rendered.token_ids),
+            theirs=theirs,
+        )
     _compare_ids(list(rendered.token_ids), list(theirs))
     ours = _placeholders(_by_vllm_modality(rendered.multi_modal_data))
     echoed = response.get("mm_placeholders")
