@@ -1,4 +1,4 @@
-"""Wire A (prime-rl ``/inference/v1/generate``): body shape, one ref per image, vLLM's validation rules.
+"""Wire A (prime-rl refs) and wire B (raw media ``content_parts``) bodies: shape, one entry per image, vLLM's rules.
 
 RenderedTokens are built by hand so these tests need no family and no tokenizer.
 """
