@@ -1,4 +1,4 @@
-"""Wire A (prime-rl ``/inference/v1/generate``): body shape, one ref per image, vLLM's validation rules.
+"""Wire A (prime-rl refs) and wire B (raw media ``content_parts``) bodies: shape, one entry per image, vLLM's rules.
 
 RenderedTokens are built by hand so these tests need no family and no tokenizer.
 """
@@ -235,30 +235,74 @@ def test_rejects_processed_items():
         generate_request(rendered)
 
 
-# -- wire B (stock vLLM: unexpanded ids + content_parts) -----------------------------------------
+# -- wire B (stock vLLM /inference/v1/generate: expanded ids + raw content_parts) ---------------
 
 
-def test_vllm_prompt_request_collapses_placeholder_runs():
+def test_vllm_prompt_request_sends_expanded_ids_and_flat_parts():
     rendered = _rendered(20, {"image": [(H1, (2, 4), _item(1)), (H2, (10, 6), _item(2))]})
     body = vllm_prompt_request(rendered, model="m", sampling_params={"max_tokens": 3})
-    expected = [0, 1, 2, 6, 7, 8, 9, 10, 16, 17, 18, 19]  # each run of placeholder ids kept as its first id
-    assert body["prompt"] == expected == unexpanded_ids(rendered)
+    assert set(body) == {"token_ids", "sampling_params", "model", "content_parts", "return_token_ids"}
+    assert body["token_ids"] == list(range(20))  # expanded: vLLM detects the runs as already expanded
     assert body["content_parts"] == [
         {"type": "image_url", "url": _item(1).raw_uri, "uuid": H1},
         {"type": "image_url", "url": _item(2).raw_uri, "uuid": H2},
     ]
-    assert body["return_token_ids"] is True and body["model"] == "m" and body["max_tokens"] == 3
+    assert body["sampling_params"] == {"max_tokens": 3}
+    assert body["return_token_ids"] is True and body["model"] == "m"
+
+
+def test_vllm_prompt_request_model_is_optional_and_text_only_has_no_parts():
+    body = vllm_prompt_request(RenderedTokens([5, 6, 7], [0, 0, 0]))
+    assert body == {"token_ids": [5, 6, 7], "sampling_params": {}, "return_token_ids": True}
+
+
+def test_unexpanded_ids_collapse_placeholder_runs():
+    rendered = _rendered(20, {"image": [(H1, (2, 4), _item(1)), (H2, (10, 6), _item(2))]})
+    assert unexpanded_ids(rendered) == [0, 1, 2, 6, 7, 8, 9, 10, 16, 17, 18, 19]
 
 
 def test_vllm_prompt_request_orders_parts_by_position_across_modalities():
     rendered = _rendered(20, {"video": [(H2, (12, 2), _item(2, modality="video"))], "image": [(H1, (3, 2), _item(1))]})
-    assert [p["uuid"] for p in vllm_prompt_request(rendered, model="m")["content_parts"]] == [H1, H2]
+    parts = vllm_prompt_request(rendered, model="m")["content_parts"]
+    assert [(p["type"], p["uuid"]) for p in parts] == [("image_url", H1), ("video_url", H2)]
+
+
+def test_vllm_prompt_request_kimi_items_stay_image_url():
+    """vLLM maps ``image_url`` parts onto ``vision_chunk`` for models that declare only that modality."""
+    rendered = _rendered(30, {"image": [(H1, (3, 1), _item(1, vllm_modality="vision_chunk"))]})
+    assert vllm_prompt_request(rendered)["content_parts"][0]["type"] == "image_url"
 
 
 def test_vllm_prompt_request_needs_a_url():
     rendered = _rendered(20, {"image": [(H1, (2, 4), _item(1, raw_image_id="a" * 64))]})
-    with pytest.raises(WireValidationError, match="raw_uri"):
+    with pytest.raises(WireValidationError, match=r"item 0 \(1{32}\) has only a raw_image_id, no raw_uri"):
         vllm_prompt_request(rendered, model="m")
+
+
+@pytest.mark.parametrize("uri", ["data:image/png;base64,iVBORw0KGgo=", "https://x.test/a.png", "file:///a/b.png"])
+def test_vllm_prompt_request_sends_urls_vllm_fetches(uri):
+    rendered = _rendered(20, {"image": [(H1, (2, 4), _item(1, raw_uri=uri))]})
+    assert vllm_prompt_request(rendered)["content_parts"][0]["url"] == uri
+
+
+@pytest.mark.parametrize("uri", ["s3://bucket/a.png", "memory://x/a", "/abs/path.png"])
+def test_vllm_prompt_request_refuses_urls_vllm_cannot_fetch(uri):
+    rendered = _rendered(20, {"image": [(H1, (2, 4), _item(1, raw_uri=uri))]})
+    with pytest.raises(WireValidationError, match="vLLM cannot fetch"):
+        vllm_prompt_request(rendered)
+    if "://" in uri:
+        scheme = uri.split(":", 1)[0]
+        assert vllm_prompt_request(rendered, url_schemes={scheme})["content_parts"][0]["url"] == uri
+
+
+def test_vllm_prompt_request_refuses_processed_items_and_bad_ranges():
+    item = ProcessedMMItem({"pixel_values": [[0.0] * 4], "image_grid_thw": [[1, 2, 2]]})
+    with pytest.raises(WireValidationError, match="raw items"):
+        vllm_prompt_request(_rendered(20, {"image": [(H1, (2, 1), item)]}))
+    with pytest.raises(WireValidationError, match="overlap"):
+        vllm_prompt_request(_rendered(20, {"image": [(H1, (2, 5), _item(1)), (H2, (4, 2), _item(2))]}))
+    with pytest.raises(WireValidationError, match="outside token_ids"):
+        vllm_prompt_request(_rendered(20, {"image": [(H1, (18, 3), _item(1))]}))
 
 
 # -- refs in kwargs_data and placeholder ids outside every range ------------------------------

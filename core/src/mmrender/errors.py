@@ -200,3 +200,26 @@ class UnbackedPlaceholderError(WireValidationError):
     def __init__(self, problem: str, *, position: int, token_id: int) -> None:
         self.position, self.token_id = position, token_id
         super().__init__(problem)
+
+
+class ServerEchoMismatchError(WireValidationError):
+    """The server expanded the prompt differently: its echoed ``prompt_token_ids`` or ``mm_placeholders`` differ.
+
+    ``field`` names which; ``position`` (a token index) or ``modality`` and ``index`` (a placeholder)
+    say where, and ``ours`` / ``theirs`` hold the two values there (None where one side has nothing).
+    """
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        field: str,
+        ours: object,
+        theirs: object,
+        position: int | None = None,
+        modality: str | None = None,
+        index: int | None = None,
+    ) -> None:
+        self.field, self.ours, self.theirs = field, ours, theirs
+        self.position, self.modality, self.index = position, modality, index
+        super().__init__(problem)
