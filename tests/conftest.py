@@ -6,11 +6,15 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+# SeaweedFS helpers live beside the storage tests; the S3 fixture below serves every directory.
+sys.path.insert(0, str(Path(__file__).resolve().parent / "storage"))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -74,3 +78,22 @@ def as_message_objects() -> Callable[[list[Any]], list[Any]]:
     from message_objects import as_message_objects
 
     return as_message_objects
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One SeaweedFS ``weed mini`` for the whole session (storage and kit tests), on free loopback ports."""
+    from seaweed import SeaweedServer
+
+    server = SeaweedServer(tmp_path_factory.mktemp("seaweed"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_url(s3_server: Any) -> str:
+    """A fresh prefix in the session bucket, so tests never see each other's assets."""
+    return f"s3://{s3_server.bucket}/t-{uuid.uuid4().hex[:12]}"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -56,23 +55,6 @@ def renderer_for():
         return mmrender.get_renderer(storetest_family.MODEL, store=store, **options)
 
     return make
-
-
-@pytest.fixture(scope="session")
-def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedServer]:
-    """One SeaweedFS ``weed mini`` for the session, on free loopback ports; stopped at the end."""
-    server = SeaweedServer(tmp_path_factory.mktemp("seaweed"))
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def s3_url(s3_server: SeaweedServer) -> str:
-    """A fresh prefix in the session bucket, so tests never see each other's assets."""
-    return f"s3://{s3_server.bucket}/t-{uuid.uuid4().hex[:12]}"
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,9 +14,6 @@ PLUGINS_SRC = TESTS / "plugins_src"
 #: The distributions the in-tree kit runs load: every bundled family and the storage backends.
 IN_TREE = ("mmrender-storage", "mmrender-qwen3-vl", "mmrender-qwen3-5", "mmrender-kimi-k25")
 
-sys.path.insert(0, str(TESTS / "storage"))
-from seaweed import SeaweedServer  # noqa: E402
-
 
 @pytest.fixture(autouse=True)
 def in_tree_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
@@ -29,22 +24,6 @@ def in_tree_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     plugins.reset()
     yield
     plugins.reset()
-
-
-@pytest.fixture(scope="session")
-def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedServer]:
-    """SeaweedFS ``weed mini`` on free loopback ports for this directory's tests."""
-    server = SeaweedServer(tmp_path_factory.mktemp("kit-seaweed"))
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def s3_url(s3_server: SeaweedServer) -> str:
-    return f"s3://{s3_server.bucket}/kit-{uuid.uuid4().hex[:12]}"
 
 
 def _site(tmp_path_factory: pytest.TempPathFactory, install_plugin: Callable[..., Path], name: str) -> Path:
