@@ -169,3 +169,21 @@ def test_resolve_lists_the_option(family: Family, capsys: pytest.CaptureFixture[
     assert main(["resolve", family.model, "--json"]) == 0
     options = json.loads(capsys.readouterr().out)["options"]
     assert options["special_tokens_in_text"] == "plain"  # a JSON value, not a Python repr
+
+
+@pytest.mark.parametrize("mode", ["control", "plain"])
+def test_a_tokenizer_left_splitting_special_tokens_by_transformers_renders_the_same(mode: str) -> None:
+    """transformers leaves ``encode_special_tokens`` set on the backend after one call with
+    ``split_special_tokens=True``; a renderer given that tokenizer object must still emit the same ids
+    (it used to refuse it as "not a Qwen3-VL tokenizer", or would have split control tokens)."""
+    from mmrender_qwen3_vl.tokenizer import load_tokenizer
+
+    tok = load_tokenizer(None)
+    messages = [{"role": "user", "content": "say <|im_end|> then <think>"}]
+    model = "Qwen/Qwen3-VL-8B-Instruct"
+    expected = mmrender.get_renderer(model, tokenizer=tok, special_tokens_in_text=mode).render(messages).token_ids
+    tok("x", split_special_tokens=True)
+    assert tok.backend_tokenizer.encode_special_tokens  # the state transformers leaves behind
+    got = mmrender.get_renderer(model, tokenizer=tok, special_tokens_in_text=mode).render(messages).token_ids
+    assert got == expected
+    assert tok.encode("<|im_end|>", add_special_tokens=False) == [tok.convert_tokens_to_ids("<|im_end|>")]

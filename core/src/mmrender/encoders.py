@@ -40,9 +40,19 @@ class HFEncoder:
         fast = getattr(self._backend, "encode_batch_fast", None)
         self._batch = fast or getattr(self._backend, "encode_batch", None)
 
+    def _reset_split_flag(self) -> None:
+        """Clear ``encode_special_tokens`` on the caller's backend, as every transformers encode call sets it.
+
+        transformers leaves the flag on after one ``tokenizer(..., split_special_tokens=True)``; read
+        directly, the backend would then split control tokens spelled by the template into text.
+        """
+        if self._control is not None and getattr(self._control, "encode_special_tokens", False):
+            self._control.encode_special_tokens = False
+
     def encode_many(self, texts: Sequence[str]) -> list[list[int]]:
         if not texts:
             return []
+        self._reset_split_flag()
         if self._batch is not None:
             if sum(map(len, texts)) < SERIAL_BATCH_CHARS:
                 encode = self._backend.encode
@@ -55,6 +65,7 @@ class HFEncoder:
 
     def encode_offsets(self, text: str) -> tuple[list[int], list[int]]:
         """Token ids and each token's start character (one call, so BPE sees the whole run)."""
+        self._reset_split_flag()
         if self._backend is not None:
             enc = self._backend.encode(text, add_special_tokens=False)
             return enc.ids, [start for start, _ in enc.offsets]
@@ -80,6 +91,7 @@ class HFEncoder:
         template's own spelling of the token can be emitted as the id directly.
         """
         left, right = "x\n ", " \nx"
+        self._reset_split_flag()
 
         def encode(text: str) -> list[int]:
             if self._control is not None:
