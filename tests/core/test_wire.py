@@ -114,6 +114,24 @@ def test_vllm_modality_is_the_key():
     assert [refs.parse(t).modality for t in features["kwargs_data"]["vision_chunk"]] == ["image", "image"]
 
 
+def test_two_modalities_sharing_a_vllm_modality_come_out_in_stream_order():
+    """Kimi-style: images and videos both sent as ``vision_chunk``; vLLM wants one sorted list per key."""
+    rendered = _rendered(
+        40,
+        {
+            "image": [
+                (H1, (3, 1), _item(1, vllm_modality="vision_chunk")),
+                (H3, (20, 1), _item(3, vllm_modality="vision_chunk")),
+            ],
+            "video": [(H2, (9, 4), _item(2, modality="video", vllm_modality="vision_chunk"))],
+        },
+    )
+    features = generate_request(rendered)["features"]
+    assert features["mm_hashes"]["vision_chunk"] == [H1, H2, H3]
+    assert [p["offset"] for p in features["mm_placeholders"]["vision_chunk"]] == [3, 9, 20]
+    assert [refs.parse(t).mm_hash for t in features["kwargs_data"]["vision_chunk"]] == [H1, H2, H3]
+
+
 def test_inline_locator_survives():
     item = _item(1, raw_uri="data:image/png;base64,iVBORw0KGgo=")
     body = generate_request(_rendered(8, {"image": [(H1, (1, 2), item)]}))

@@ -31,7 +31,11 @@ _Entry = tuple[str, str, PlaceholderRange, Any]
 
 
 def _by_vllm_modality(data: MultiModalData) -> dict[str, list[_Entry]]:
-    """The sidecar's entries under vLLM's modality names (``vllm_modality`` when set), in sidecar order."""
+    """The sidecar's entries under vLLM's modality names (``vllm_modality`` when set), in stream order.
+
+    Two sidecar modalities may map to one vLLM modality (Kimi's images and videos both become
+    ``vision_chunk``); vLLM wants each modality's placeholders sorted, so entries are ordered by offset.
+    """
     present = [sorted(m for m, v in d.items() if v) for d in (data.mm_hashes, data.mm_placeholders, data.mm_items)]
     if not present[0] == present[1] == present[2]:  # else placeholders without hashes would be dropped silently
         raise WireValidationError(f"modality keys differ across mm_hashes, mm_placeholders, mm_items: {present}")
@@ -43,9 +47,14 @@ def _by_vllm_modality(data: MultiModalData) -> dict[str, list[_Entry]]:
             raise WireValidationError(
                 f"modality {modality!r}: {len(mm_hashes)} hashes, {len(ranges)} placeholders, {len(items)} items"
             )
+        offsets = [rng.offset for rng in ranges]
+        if offsets != sorted(offsets):  # a sidecar is in stream order; merging below must not hide that
+            raise WireValidationError(f"modality {modality!r}: placeholders are not sorted: {offsets}")
         for mm_hash, rng, item in zip(mm_hashes, ranges, items, strict=True):
             key = getattr(item, "vllm_modality", None) or modality
             grouped.setdefault(key, []).append((modality, mm_hash, rng, item))
+    for entries in grouped.values():
+        entries.sort(key=lambda entry: entry[2].offset)  # stable: only interleaves the merged modalities
     return grouped
 
 
