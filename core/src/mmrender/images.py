@@ -209,9 +209,12 @@ def source_bytes(source: Any) -> tuple[bytes, str]:
     if scheme in FETCH_SCHEMES:
         check_fetch_policy(source, label)
     if scheme == "file" and "://" not in source:
-        if not os.path.exists(source) and (decoded := bare_base64_image(source)) is not None:
-            return decoded, "<base64 image>"
-        return _read_path(Path(source), label), label
+        try:
+            return _read_path(Path(source), label), label
+        except ImageSourceError:  # only then: a path lookup per image is the hot path
+            if not os.path.exists(source) and (decoded := bare_base64_image(source)) is not None:
+                return decoded, "<base64 image>"
+            raise
     try:
         return read_uri(source), label
     except NetworkError as exc:  # before FileNotFoundError: an unreachable host is not a missing file

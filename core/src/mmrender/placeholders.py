@@ -27,10 +27,11 @@ def first_unbacked(
     token_ids: Sequence[int], spans: Sequence[tuple[int, int]], declared: Iterable[int] = ()
 ) -> tuple[int, int, int] | None:
     """``(position, id, count)`` of the first placeholder id outside every span (and how many are), or None."""
-    ids = sorted(placeholder_set(token_ids, spans, declared))
+    counts = {p: token_ids.count(p) for p in placeholder_set(token_ids, spans, declared)}
+    ids = sorted(p for p, n in counts.items() if n)  # an id the prompt never holds needs no span counts
     if not ids:
         return None
-    total = sum(token_ids.count(p) for p in ids)
+    total = sum(counts[p] for p in ids)
     inside = sum(token_ids[start:end].count(p) for start, end in spans for p in ids)
     if total == inside:
         return None
