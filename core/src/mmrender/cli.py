@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from .datasets import CHUNK_SIZE
 from .errors import MMRenderError
 from .version import __version__
 
@@ -101,7 +102,7 @@ def _workers(text: str) -> int:
     except ValueError:
         value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(f"--workers expects a whole number of processes >= 1, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
     return value
 
 
@@ -138,6 +139,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         resume=args.resume,
         samples=args.samples,
         max_length=args.max_length,
+        chunk_size=args.chunk_size,
     )
     if not args.quiet:
         print(_job_summary("rendered", summary, f"; assets in {summary.store}"), file=sys.stderr)
@@ -157,6 +159,7 @@ def cmd_lengths(args: argparse.Namespace) -> int:
         workers=args.workers,
         errors=args.errors,
         resume=args.resume,
+        chunk_size=args.chunk_size,
     )
     if not args.quiet:
         print(_job_summary("counted", summary), file=sys.stderr)
@@ -182,6 +185,13 @@ def _add_dataset_job(p: argparse.ArgumentParser) -> None:
         "--resume",
         action="store_true",
         help="keep finished chunks beside the output; after an interruption, the same command continues",
+    )
+    p.add_argument(
+        "--chunk-size",
+        type=_workers,
+        default=CHUNK_SIZE,
+        metavar="N",
+        help=f"records a worker renders at a time, the unit of ordering and of --resume (default {CHUNK_SIZE})",
     )
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="family option, repeatable")
     p.add_argument("--add-generation-prompt", action="store_true", help="end each prompt with the assistant header")

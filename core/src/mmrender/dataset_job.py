@@ -102,7 +102,7 @@ class ChunkWorker:
             try:
                 raw = json.loads(text)
             except json.JSONDecodeError as exc:
-                raise ConversationError(f"{label}: not valid JSON: {exc}") from exc
+                raise BadRecordError(label, f"not valid JSON: {exc}", index, None, type(exc).__name__) from exc
         record = parse_record(raw, index, label=label, from_arrow=text is None and not isinstance(raw, list))
         name = record.model or self.spec.model
         if not name:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from .dataset_job import JobSpec, JobSummary, run_job
-from .datasets import is_remote
+from .datasets import CHUNK_SIZE, is_remote
 from .errors import MMRenderError
 from .records import RECORD_FIELDS, check_record_fields, rendered_json
 from .storage import default_store_url
@@ -37,11 +37,12 @@ def run_render_job(
     options: Mapping[str, Any] | None = None,
     add_generation_prompt: bool = False,
     progress: bool = True,
-    workers: int = 1,
+    workers: int | None = 1,
     errors: str | None = None,
     resume: bool = False,
     samples: bool = False,
     max_length: int | None = None,
+    chunk_size: int = CHUNK_SIZE,
 ) -> JobSummary:
     """Render every record; the output file appears only when the whole dataset rendered.
 
@@ -62,7 +63,16 @@ def run_render_job(
         base=_base(input_path),
         skip_errors=errors is not None,
     )
-    return run_job(input_path, spec, output=output, errors=errors, workers=workers, resume=resume, progress=progress)
+    return run_job(
+        input_path,
+        spec,
+        output=output,
+        errors=errors,
+        workers=workers,
+        resume=resume,
+        progress=progress,
+        chunk_size=chunk_size,
+    )
 
 
 def run_lengths_job(
@@ -73,9 +83,10 @@ def run_lengths_job(
     options: Mapping[str, Any] | None = None,
     add_generation_prompt: bool = False,
     progress: bool = True,
-    workers: int = 1,
+    workers: int | None = 1,
     errors: str | None = None,
     resume: bool = False,
+    chunk_size: int = CHUNK_SIZE,
 ) -> JobSummary:
     """``{"id", "num_tokens"}`` per record, from image headers alone: nothing is hashed or stored."""
     spec = JobSpec(
@@ -87,4 +98,13 @@ def run_lengths_job(
         base=_base(input_path),
         skip_errors=errors is not None,
     )
-    return run_job(input_path, spec, output=output, errors=errors, workers=workers, resume=resume, progress=progress)
+    return run_job(
+        input_path,
+        spec,
+        output=output,
+        errors=errors,
+        workers=workers,
+        resume=resume,
+        progress=progress,
+        chunk_size=chunk_size,
+    )
