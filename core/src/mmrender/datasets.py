@@ -226,6 +226,7 @@ class RowSink:
         import pyarrow as pa
 
         rows = [{k: _arrow_value(v) for k, v in json.loads(line).items()} for line in lines]
+        self._string_ids(rows)
         try:
             if self._writer is None:
                 table = pa.Table.from_pylist(rows)
@@ -235,6 +236,25 @@ class RowSink:
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
             raise MMRenderError(f"{self.path}: rows do not fit one Parquet schema (mixed id types?): {exc}") from exc
         self._writer.write_table(table)
+
+    def _string_ids(self, rows: list[dict[str, Any]]) -> None:
+        """Records without an ``id`` are numbered; among string ids that number is written as a string.
+
+        Why: an Arrow column has one type, and a dataset where most records carry string ids must not
+        fail on the few that do not.
+        """
+        import pyarrow as pa
+
+        schema = self._writer.schema if self._writer is not None else None
+        strings = (
+            pa.types.is_string(schema.field("id").type)
+            if schema is not None and "id" in schema.names
+            else any(isinstance(r.get("id"), str) for r in rows)
+        )
+        if strings:
+            for row in rows:
+                if isinstance(row.get("id"), int):
+                    row["id"] = str(row["id"])
 
     def commit(self) -> None:
         """Make the output appear (rename or upload); an empty Parquet output still gets a valid file."""
