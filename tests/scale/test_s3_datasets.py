@@ -36,6 +36,15 @@ def test_s3_dataset_in_and_out(s3_server: Any, s3_url: str, tmp_path: Path) -> N
     assert [(r["id"], r["token_ids"], json.loads(r["refs"])) for r in got] == [
         (str(r["id"]), r["token_ids"], r["refs"]) for r in want
     ]
-    referenced = {ref.rsplit(":", 1)[-1] for r in want for ref in r["refs"].get("image", [])}
-    assert referenced, "the corpus has images"
+    used = {
+        p["image"]
+        for r in records
+        for m in r["messages"]
+        if isinstance(m["content"], list)
+        for p in m["content"]
+        if p["type"] == "image"
+    }
+    assert used, "the corpus has images"
+    assets = [p for p in fs.ls(f"{s3_url}/assets") if not p.rsplit("/", 1)[-1].startswith(".")]
+    assert len(assets) == len(used), "every image stored once, by both runs together"
     assert not [p for p in fs.ls(f"{s3_url}/out") if ".part" in p or ".mmrender" in p], "only the output was uploaded"
