@@ -5,7 +5,14 @@ Workers are real spawned processes; the references are the single-process run of
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import pty
+import struct
+import subprocess
+import sys
+import termios
 from pathlib import Path
 
 import pyarrow as pa
@@ -39,7 +46,31 @@ def test_two_workers_write_the_same_bytes_and_lengths_agree(corpus_dir: Path, tm
     assert lengths.returncode == 0, lengths.stderr
     counted = [json.loads(line) for line in lengths.stdout.splitlines()]
     assert counted == [{"id": r["id"], "num_tokens": len(r["token_ids"])} for r in rendered]
-    assert "counted 120 record(s)" in lengths.stderr
+    (summary,) = lengths.stderr.splitlines()  # not a terminal: no progress bar, one summary line
+    assert summary.startswith("counted 120 record(s), ") and "records/s" in summary
+
+
+def test_progress_bar_on_a_terminal(corpus_dir: Path, tmp_path: Path) -> None:
+    """On a terminal, stderr shows records/s, images/s and an ETA against the record count."""
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
+    command = [sys.executable, "-m", "mmrender", "render", "mixed.jsonl", "-m", MODEL, "-o", str(tmp_path / "o.jsonl")]
+    command += ["--store", str(tmp_path / "store"), "--workers", "1", "--chunk-size", "16"]
+    proc = subprocess.Popen(command, cwd=corpus_dir, stderr=follower, stdout=subprocess.DEVNULL)
+    os.close(follower)
+    screen = b""
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:  # the terminal closed with the process
+            break
+        if not data:
+            break
+        screen += data
+    assert proc.wait(timeout=300) == 0, screen
+    text = screen.decode()
+    assert "/120 [" in text and "rec/s" in text and "img/s" in text
+    assert text.rstrip().splitlines()[-1].startswith("rendered 120 record(s)")
 
 
 def test_parquet_in_and_out(corpus_dir: Path, tmp_path: Path) -> None:
