@@ -8,6 +8,7 @@ finished chunk is also kept in a folder beside the output, and a rerun renders o
 
 from __future__ import annotations
 
+import itertools
 import json
 import multiprocessing
 import os
@@ -25,7 +26,7 @@ import attrs
 from .datasets import CHUNK_SIZE, Chunk, RowSink, chunk_records, count_records, read_chunks
 from .errors import ConversationError, MMRenderError
 from .records import BadRecordError, error_row, guarded, length_record, parse_record, render_record, sample_record
-from .registry import get_renderer
+from .registry import build_options, get_renderer, resolve
 from .renderer import Renderer
 from .resume import ResumeState
 
@@ -247,6 +248,7 @@ def run_job(
     """Run ``spec`` over the dataset; the output (and errors file) appear only when every chunk is done."""
     started = time.monotonic()
     workers = workers or default_workers()
+    _check_model(spec)
     summary = JobSummary(output=output, store=spec.store or "", errors=errors)
     state = ResumeState.open(output, input_path, spec, chunk_size) if resume else None
     sink, error_sink = RowSink(output), RowSink(errors) if errors else None
@@ -257,7 +259,7 @@ def run_job(
         inline = workers <= 1 or (len(first) < 2 and len(todo) <= 1)
         executor = InlineExecutor(spec) if inline else ProcessExecutor(spec, workers)
         with _progress_bar(input_path, progress) as bar:
-            for result in _ordered(executor, [*first, *rest], state, in_flight=2 * workers + 2):
+            for result in _ordered(executor, itertools.chain(first, rest), state, in_flight=2 * workers + 2):
                 result = _checked(result)
                 sink.write_lines(result.lines)
                 if error_sink is not None:
@@ -285,6 +287,13 @@ def run_job(
         raise
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _check_model(spec: JobSpec) -> None:
+    """A mistyped ``--model`` or ``--option`` fails the job up front, not every record into ``--errors``."""
+    if spec.model:
+        family, _ = resolve(spec.model)
+        build_options(family, dict(spec.options))
 
 
 def _abort(executor: InlineExecutor | ProcessExecutor | None, sink: RowSink, error_sink: RowSink | None) -> None:
