@@ -132,9 +132,9 @@ def parse_record(raw: Any, index: int, *, label: str | None = None, from_arrow: 
     if "messages" not in record:
         raise ConversationError(f"{label}: a record must be a list of messages or an object with 'messages'")
     for field in ("messages", "tools"):
-        _decoded(label, record, field)
-        if from_arrow and field in record:
+        if from_arrow and field in record and not isinstance(record[field], str):  # JSON text keeps its nulls
             record[field] = _drop_nulls(record[field])
+        _decoded(label, record, field)
     check_record_fields(label, record)
     return Record(
         index=index,
