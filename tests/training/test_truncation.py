@@ -49,7 +49,7 @@ def test_every_max_length(family: str, images: dict[str, str]) -> None:
         assert n <= max_length
         assert sample.truncated == (n < len(full))
         if n < max_length and n < len(full):  # maximal: the rest up to max_length is one image's unfinished run
-            begin, end = next((b, e) for b, e in runs if b == n)
+            end = next(e for b, e in runs if b == n)
             assert end > max_length and set(full.token_ids[n:max_length]) == {pad}
         assert sample.token_ids == full.token_ids[:n]
         assert sample.message_indices == full.message_indices[:n]
