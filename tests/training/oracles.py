@@ -22,7 +22,9 @@ import attrs
 from PIL import Image
 
 QWEN3_VL_DIR = Path("/work/shared/fixtures/qwen3_vl/Qwen3-VL-8B-Instruct")
-KIMI_ASSETS = Path(__file__).resolve().parents[2] / "families/kimi_k25/src/mmrender_kimi_k25/assets"
+FAMILIES = Path(__file__).resolve().parents[2] / "families"
+KIMI_ASSETS = FAMILIES / "kimi_k25/src/mmrender_kimi_k25/assets"
+THINKING_TEMPLATE = FAMILIES / "qwen3_vl/src/mmrender_qwen3_vl/assets/Qwen3-VL-8B-Thinking/chat_template.json"
 PARITY = {"special_tokens_in_text": "control"}  # the oracles turn special-token text into control tokens
 
 QWEN_TURN = re.compile(rb"<\|im_start\|>assistant\n(.*?<\|im_end\|>)", re.S)
@@ -126,21 +128,22 @@ def _collapse(ids: list[int], kinds: list[int], pad: int) -> tuple[list[int], li
 
 
 @functools.cache
-def qwen3_vl() -> FamilyOracle:
+def qwen3_vl(thinking: bool = False) -> FamilyOracle:
+    """Instruct: the processor's own template; Thinking: the official Thinking template text (same tokenizer)."""
     from transformers import AutoProcessor, Qwen3VLConfig, Qwen3VLModel
 
     proc = AutoProcessor.from_pretrained(str(QWEN3_VL_DIR), local_files_only=True)
+    template = json.loads(THINKING_TEMPLATE.read_text(encoding="utf-8"))["chat_template"] if thinking else None
 
     def text(messages: list[dict[str, Any]], tools: Any) -> str:
-        return proc.apply_chat_template(messages, tools=tools, tokenize=False)
+        return proc.apply_chat_template(messages, tools=tools, tokenize=False, chat_template=template)
 
-    return FamilyOracle(
-        "Qwen/Qwen3-VL-8B-Instruct", proc, text, QWEN_TURN, "<|image_pad|>", Qwen3VLModel, Qwen3VLConfig()
-    )
+    model = "Qwen/Qwen3-VL-8B-Thinking" if thinking else "Qwen/Qwen3-VL-8B-Instruct"
+    return FamilyOracle(model, proc, text, QWEN_TURN, "<|image_pad|>", Qwen3VLModel, Qwen3VLConfig())
 
 
 @functools.cache
-def qwen3_5() -> FamilyOracle:
+def qwen3_5(variant: str = "large") -> FamilyOracle:
     from mmrender_qwen3_5.templates import ASSETS, VARIANTS
     from mmrender_qwen3_5.tokenizer import bundled_tokenizer
     from transformers import Qwen3_5Config, Qwen3_5Model, Qwen3VLProcessor, Qwen3VLVideoProcessor
@@ -151,16 +154,17 @@ def qwen3_5() -> FamilyOracle:
     video = Qwen3VLVideoProcessor(**json.loads((base / "video_preprocessor_config.json").read_text()))
     tok = bundled_tokenizer("small")
     proc = Qwen3VLProcessor(image_processor=improc, tokenizer=tok, video_processor=video)
-    template = VARIANTS["large"].text()
+    template = VARIANTS[variant].text()
 
     def text(messages: list[dict[str, Any]], tools: Any) -> str:
         return tok.apply_chat_template(messages, tools=tools, tokenize=False, chat_template=template)
 
-    return FamilyOracle("Qwen/Qwen3.5-9B", proc, text, QWEN_TURN, "<|image_pad|>", Qwen3_5Model, Qwen3_5Config())
+    model = {"large": "Qwen/Qwen3.5-9B", "small": "Qwen/Qwen3.5-0.8B"}[variant]
+    return FamilyOracle(model, proc, text, QWEN_TURN, "<|image_pad|>", Qwen3_5Model, Qwen3_5Config())
 
 
 @functools.cache
-def kimi() -> FamilyOracle:
+def kimi(model: str = "moonshotai/Kimi-K2.6") -> FamilyOracle:
     from kimi_k25.oracle import oracle_text
     from transformers import AutoTokenizer, Kimi_K25ImageProcessor, Kimi_K25Processor, Kimi_K25VideoProcessor
 
@@ -171,9 +175,16 @@ def kimi() -> FamilyOracle:
     proc = Kimi_K25Processor(image_processor=improc, tokenizer=tok, video_processor=Kimi_K25VideoProcessor())
 
     def text(messages: list[dict[str, Any]], tools: Any) -> str:
-        return oracle_text(messages, tools)
+        return oracle_text(messages, tools, model=model)
 
-    return FamilyOracle("moonshotai/Kimi-K2.6", proc, text, KIMI_TURN, "<|media_pad|>", collapse_runs=True)
+    return FamilyOracle(model, proc, text, KIMI_TURN, "<|media_pad|>", collapse_runs=True)
 
 
+#: One oracle per family (the default checkpoint of each); ``VARIANTS`` adds the other templates.
 ORACLES = {"qwen3_vl": qwen3_vl, "qwen3_5": qwen3_5, "kimi_k25": kimi}
+VARIANTS = {
+    **ORACLES,
+    "qwen3_vl_thinking": functools.partial(qwen3_vl, True),
+    "qwen3_5_small": functools.partial(qwen3_5, "small"),
+    "kimi_k25_k25": functools.partial(kimi, "moonshotai/Kimi-K2.5"),
+}

@@ -1,4 +1,4 @@
-"""Per family, 32 conversations: a training sample equals the independent references (see ``oracles``).
+"""Per family and chat template (Qwen3-VL Instruct/Thinking, Qwen3.5 large/small, Kimi K2.6/K2.5), 32 conversations: a training sample equals the independent references (see ``oracles``).
 
 ids and ``mm_token_type_ids`` equal the family's transformers processor's; Qwen ``position_ids`` and
 ``rope_delta`` equal ``get_rope_index``; Kimi positions are one row ``0..L-1``; loss masks equal the
@@ -14,15 +14,15 @@ import mmrender
 import pytest
 
 from .conversations import CASES
-from .oracles import ORACLES, PARITY
+from .oracles import PARITY, VARIANTS
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-@pytest.mark.parametrize("family", sorted(ORACLES))
+@pytest.mark.parametrize("family", sorted(VARIANTS))
 def test_sample_equals_oracles(family: str, case: str, images: dict[str, str]) -> None:
-    oracle = ORACLES[family]()
+    oracle = VARIANTS[family]()
     args: dict[str, Any] = CASES[case](images)
     messages, tools = args["messages"], args["tools"]
     renderer = mmrender.get_renderer(oracle.model, **PARITY)
