@@ -80,3 +80,24 @@ def test_template_kwargs_reach_the_render(images: dict[str, str]) -> None:
     off = kimi.build_training_sample(messages, thinking=False, preserve_thinking=True)
     assert off.token_ids == kimi.render(messages, thinking=False, preserve_thinking=True).token_ids
     assert off.token_ids != kimi.build_training_sample(messages).token_ids
+
+
+def test_thinking_assistant_image_is_not_trained(images: dict[str, str]) -> None:
+    """The Qwen3-VL Thinking template writes an assistant message's images: inside the turn, yet mask 0."""
+    from .oracles import PARITY, VARIANTS
+
+    oracle = VARIANTS["qwen3_vl_thinking"]()
+    messages = [
+        {"role": "user", "content": "Draw a square."},
+        {
+            "role": "assistant",
+            "content": [{"type": "text", "text": "Here:"}, {"type": "image", "image": images["square"]}],
+        },
+    ]
+    sample = mmrender.get_renderer(oracle.model, **PARITY).build_training_sample(messages)
+    want = oracle.run(messages, None)
+    assert list(sample.token_ids) == want["ids"] and list(sample.mm_token_type_ids) == want["types"]
+    (image,) = sample.multi_modal_data.mm_placeholders["image"]
+    assert sample.message_indices[image.offset] == 1  # the image is inside the assistant turn
+    assert set(sample.loss_mask[image.offset : image.end]) == {0} and sample.loss_mask[image.end] == 1
+    assert list(sample.loss_mask) == oracle.loss_mask(want["ids"], "assistant")
