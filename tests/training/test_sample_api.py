@@ -101,3 +101,20 @@ def test_thinking_assistant_image_is_not_trained(images: dict[str, str]) -> None
     assert sample.message_indices[image.offset] == 1  # the image is inside the assistant turn
     assert set(sample.loss_mask[image.offset : image.end]) == {0} and sample.loss_mask[image.end] == 1
     assert list(sample.loss_mask) == oracle.loss_mask(want["ids"], "assistant")
+
+
+def test_sidecar_without_grid_is_a_typed_error(images: dict[str, str]) -> None:
+    """A hand-built sidecar whose item carries no grid: ConfigError naming the item, not a KeyError."""
+    import attrs
+    from mmrender import MultiModalData, RenderedTokens
+
+    renderer = mmrender.get_renderer("Qwen/Qwen3-VL-8B-Instruct")
+    rendered = renderer.render(CASES["image_vga"](images)["messages"])
+    data = rendered.multi_modal_data
+    item = attrs.evolve(data.mm_items["image"][0], payload={})
+    broken = MultiModalData(mm_hashes=data.mm_hashes, mm_placeholders=data.mm_placeholders, mm_items={"image": (item,)})
+    hand_built = RenderedTokens(rendered.token_ids, rendered.message_indices, broken)
+    with pytest.raises(ConfigError, match=r"image item 0 carries no grid"):
+        sample_from_rendered(renderer, hand_built, [0] * len(rendered.token_ids))
+    with pytest.raises(ConfigError, match="logprobs has 1 entries"):
+        sample_from_rendered(renderer, rendered, [0] * len(rendered.token_ids), logprobs=[0.0])
