@@ -244,13 +244,8 @@ def sample_record(
     base: Path | None = None,
 ) -> dict[str, Any]:
     """A training sample row (``renderer.build_training_sample``), truncated to ``max_length`` ids."""
-    from .types import to_jsonable as jsonable
-
-    build = getattr(renderer, "build_training_sample", None)
-    if build is None:
-        raise MMRenderError("--samples needs Renderer.build_training_sample, which this mmrender does not have")
-    sample = build(_messages(record, base), tools=record.tools, max_length=max_length)
-    return {"id": record.row_id, **jsonable(sample)}
+    sample = renderer.build_training_sample(_messages(record, base), tools=record.tools, max_length=max_length)
+    return {"id": record.row_id, **to_jsonable(sample)}
 
 
 def error_row(error: BadRecordError) -> dict[str, Any]:
