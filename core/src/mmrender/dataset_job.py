@@ -251,9 +251,10 @@ def run_job(
     _check_model(spec)
     summary = JobSummary(output=output, store=spec.store or "", errors=errors)
     state = ResumeState.open(output, input_path, spec, chunk_size) if resume else None
-    sink, error_sink = RowSink(output), RowSink(errors) if errors else None
+    sink, error_sink = RowSink(output), None
     executor: InlineExecutor | ProcessExecutor | None = None
     try:
+        error_sink = RowSink(errors) if errors else None
         first, rest = _peeked(read_chunks(input_path, chunk_size))
         todo = [c for c in first if state is None or not state.done(c.index)]
         inline = workers <= 1 or (len(first) < 2 and len(todo) <= 1)
