@@ -21,7 +21,7 @@ def test_s3_dataset_in_and_out(s3_server: Any, s3_url: str, tmp_path: Path) -> N
     env = s3_server.env()
     args = ["-m", MODELS["qwen3_vl"], "--store", f"{s3_url}/assets", "--workers", "2", "--chunk-size", "16", "-q"]
 
-    ref = mmrender("render", "data.jsonl", "-o", "ref.jsonl", *args, cwd=tmp_path, env=env)
+    ref = mmrender("render", "data.jsonl", "-o", "ref.jsonl", *args, "--workers", "1", cwd=tmp_path, env=env)
     assert ref.returncode == 0, ref.stderr
     out = mmrender(
         "render", f"{s3_url}/in/data.jsonl", "-o", f"{s3_url}/out/rows.parquet", *args, cwd=tmp_path, env=env
