@@ -254,7 +254,7 @@ def run_job(
     sink, error_sink = RowSink(output), None
     executor: InlineExecutor | ProcessExecutor | None = None
     try:
-        error_sink = RowSink(errors) if errors else None
+        error_sink = RowSink(errors, error_rows=True) if errors else None
         first, rest = _peeked(read_chunks(input_path, chunk_size))
         todo = [c for c in first if state is None or not state.done(c.index)]
         inline = workers <= 1 or (len(first) < 2 and len(todo) <= 1)

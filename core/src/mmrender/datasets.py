@@ -197,9 +197,10 @@ class RowSink:
     written locally and uploaded in one put, so a reader never sees a partial object.
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, error_rows: bool = False) -> None:
         self.path = path
         self.parquet = is_parquet(path)
+        self.error_rows = error_rows
         self._writer: Any = None
         self._closed = False
         if path == "-":
@@ -229,7 +230,7 @@ class RowSink:
         self._string_ids(rows)
         try:
             if self._writer is None:
-                table = pa.Table.from_pylist(rows)
+                table = pa.Table.from_pylist(rows, schema=_error_schema() if self.error_rows else None)
                 self._writer = _pyarrow_parquet().ParquetWriter(self.tmp, table.schema)
             else:
                 table = pa.Table.from_pylist(rows, schema=self._writer.schema)
@@ -246,6 +247,11 @@ class RowSink:
         import pyarrow as pa
 
         schema = self._writer.schema if self._writer is not None else None
+        if self.error_rows:  # ids of skipped records may be missing anywhere: one string column
+            for row in rows:
+                if row.get("id") is not None:
+                    row["id"] = str(row["id"])
+            return
         strings = (
             pa.types.is_string(schema.field("id").type)
             if schema is not None and "id" in schema.names
@@ -290,6 +296,21 @@ class RowSink:
             sys.stdout.flush()
         elif self._fh is not None:
             self._fh.close()
+
+
+def _error_schema() -> Any:
+    """The ``--errors`` Parquet columns, fixed: a first chunk of id-less errors must not make ``id`` a null column."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            ("index", pa.int64()),
+            ("id", pa.string()),
+            ("label", pa.string()),
+            ("error", pa.string()),
+            ("message", pa.string()),
+        ]
+    )
 
 
 def _new_part_path(out_dir: Path, suffix: str) -> str:
