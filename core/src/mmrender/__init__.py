@@ -25,6 +25,7 @@ from .plugins import register_plugin, unregister_plugin
 from .registry import families, get_renderer, resolve
 from .renderer import PreparedImage, Renderer, RendererOptions, TokenBuffer
 from .storage import StorageBackend, Store, StoredAsset, open_store
+from .trajectory import Trajectory
 from .types import (
     ImageLayout,
     MultiModalData,
@@ -71,6 +72,7 @@ __all__ = [
     "TextPart",
     "TokenBuffer",
     "ToolCall",
+    "Trajectory",
     "UnknownModelError",
     "WireValidationError",
     "families",

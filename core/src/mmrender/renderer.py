@@ -8,7 +8,7 @@ import functools
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, wait
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import attrs
 
@@ -30,6 +30,9 @@ from .types import (
     RawMMItem,
     RenderedTokens,
 )
+
+if TYPE_CHECKING:
+    from .trajectory import Trajectory
 
 
 @attrs.frozen(kw_only=True)
@@ -266,6 +269,15 @@ class Renderer(abc.ABC):
         result = hook().mmrender_render(renderer=self, conversation=conv)
         result.check_placeholders(self.placeholder_token_ids, what="rendered prompt")
         return result.with_placeholder_ids(self.placeholder_token_ids, checked=True)
+
+    def start_trajectory(
+        self, messages: Sequence[Any], tools: Sequence[Mapping[str, Any]] | None = None, **template_kwargs: Any
+    ) -> Trajectory:
+        """Start an RL rollout from ``messages``: sample from ``prompt()``, then ``add_completion`` and
+        ``add_messages`` turn by turn, and ``samples()`` for the trainer (see :mod:`mmrender.trajectory`)."""
+        from .trajectory import Trajectory
+
+        return Trajectory(self, messages, tools=tools, **template_kwargs)
 
     def image_layout(self, width: int, height: int) -> ImageLayout:
         """The layout hook's answer for this size, remembered until the set of plugins changes."""
