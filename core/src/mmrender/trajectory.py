@@ -193,7 +193,7 @@ class Trajectory:
                     f"{self.renderer.family.id}'s bridge_to_next_turn changed the previous prompt or the "
                     f"completion for message {start_index - 1}; a bridge must keep them byte for byte"
                 )
-            segment.prompt = self._numbered(segment.prompt, bridged)
+            segment.prompt = self._numbered(segment.prompt, bridged, start_index - 1)
             segment.closed = closed
             segment.turns.append(turn)
         self._messages = history
@@ -248,23 +248,35 @@ class Trajectory:
         return {k: v for k, v in self.template_kwargs.items() if k in accepted and k not in _BRIDGE_OWN}
 
     def _through(self, prompt: RenderedTokens, turn: _Turn) -> RenderedTokens:
-        """``prompt`` + the completion as sampled, the completion numbered as the next assistant message."""
+        """``prompt`` + the completion as sampled, numbered as the next assistant message."""
+        assistant = len(self._messages)
         return RenderedTokens.trusted(
             prompt.token_ids + turn.ids,
-            prompt.message_indices + (len(self._messages),) * len(turn.ids),
+            _opened(prompt.message_indices, assistant) + (assistant,) * len(turn.ids),
             prompt.multi_modal_data,
             prompt.placeholder_ids,
             placeholders_checked=prompt.placeholders_checked,
         )
 
     @staticmethod
-    def _numbered(previous: RenderedTokens, bridged: RenderedTokens) -> RenderedTokens:
+    def _numbered(previous: RenderedTokens, bridged: RenderedTokens, assistant: int) -> RenderedTokens:
         """``bridged`` with the previous prompt's own message indices in place of the bridge's -1s."""
         n = len(previous.token_ids)
         return RenderedTokens.trusted(
             bridged.token_ids,
-            previous.message_indices + bridged.message_indices[n:],
+            _opened(previous.message_indices, assistant) + bridged.message_indices[n:],
             bridged.multi_modal_data,
             bridged.placeholder_ids,
             placeholders_checked=bridged.placeholders_checked,
         )
+
+
+def _opened(indices: tuple[int, ...], assistant: int) -> tuple[int, ...]:
+    """A prompt's message indices once ``assistant`` answered it: its generation prompt (the trailing
+    scaffold, -1) becomes that message's header, as a full render numbers it."""
+    k = len(indices)
+    while k and indices[k - 1] == -1:
+        k -= 1
+    if k == 0:
+        return indices
+    return indices[:k] + (assistant,) * (len(indices) - k)
