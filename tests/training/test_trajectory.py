@@ -118,6 +118,8 @@ def test_a_refused_bridge_without_a_later_completion_yields_no_empty_segment(r: 
     traj.add_completion(ids(r, "One.<|im_end|>\n"))  # goes on after <|im_end|>: the bridge refuses
     traj.add_messages([{"role": "user", "content": "more"}])
     assert traj.num_segments == 2
+    with pytest.raises(TrajectoryStateError, match="twice in a row"):
+        traj.add_messages([{"role": "user", "content": "more"}])
     (sample,) = traj.samples()
     assert (sample.segment, sample.num_segments) == (0, 1)
 

@@ -162,7 +162,7 @@ class Trajectory:
         prompt. Bridged in place when the family allows it, else a new segment starts from a full re-render."""
         turn = self._pending
         if turn is None:
-            what = "before any completion" if not self._segments[-1].turns else "twice in a row"
+            what = "twice in a row" if any(s.turns for s in self._segments) else "before any completion"
             raise TrajectoryStateError(
                 f"add_messages() called {what}: add the sampler's completion (add_completion) for the "
                 "current prompt first"
