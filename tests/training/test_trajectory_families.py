@@ -180,3 +180,48 @@ def test_samples_are_json(rollout: Any) -> None:
             sample.num_segments,
             list(sample.token_ids),
         )
+
+
+PREPROCESSORS = {
+    "Qwen/Qwen3-VL-2B-Instruct": "mmrender_qwen3_vl/assets/Qwen3-VL-8B-Instruct/preprocessor_config.json",
+    "Qwen/Qwen3-VL-2B-Thinking": "mmrender_qwen3_vl/assets/Qwen3-VL-8B-Instruct/preprocessor_config.json",
+    "Qwen/Qwen3.5-9B": "mmrender_qwen3_5/assets/Qwen3.5-0.8B/preprocessor_config.json",
+}
+
+
+def rope_index(model: str, sample: Any) -> tuple[list[list[int]], int]:
+    """transformers' ``Qwen3VLModel.get_rope_index`` on the sample's ids, token types and grids, called on a
+    config-only stand-in (no weights): the merge size comes from the checkpoint's preprocessor config."""
+    import importlib.resources
+    import types
+
+    import torch
+    from transformers.models.qwen3_vl.modeling_qwen3_vl import Qwen3VLModel
+
+    package, path = PREPROCESSORS[model].split("/", 1)
+    config = json.loads(importlib.resources.files(package).joinpath(path).read_text(encoding="utf-8"))
+    stand_in = types.SimpleNamespace(
+        config=types.SimpleNamespace(vision_config=types.SimpleNamespace(spatial_merge_size=config["merge_size"])),
+    )
+    stand_in.get_vision_position_ids = types.MethodType(Qwen3VLModel.get_vision_position_ids, stand_in)
+    grids = [grid for item in sample.multi_modal_data.mm_items["image"] for grid in item.payload["image_grid_thw"]]
+    positions, delta = Qwen3VLModel.get_rope_index(
+        stand_in,
+        torch.tensor([sample.token_ids]),
+        torch.tensor([sample.mm_token_type_ids]),
+        image_grid_thw=torch.tensor(grids),
+    )
+    return positions[:, 0, :].tolist(), int(delta[0])
+
+
+def test_positions_of_each_segment_are_the_models(rollout: Any) -> None:
+    """Later turns' images sit after sampled ids: every segment's M-RoPE rows still match the model's own
+    (Kimi's language model takes plain 1-D positions, ``arange`` over the sequence)."""
+    _, case, _, (traj, _) = rollout
+    for sample in traj.samples():
+        if case.model not in PREPROCESSORS:
+            assert sample.position_ids == (tuple(range(len(sample))),) and sample.rope_delta is None
+            continue
+        positions, delta = rope_index(case.model, sample)
+        assert [list(row) for row in sample.position_ids] == positions
+        assert sample.rope_delta == delta
