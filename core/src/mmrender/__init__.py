@@ -27,6 +27,7 @@ from .renderer import PreparedImage, Renderer, RendererOptions, TokenBuffer
 from .samples import TrainingSample, sample_from_rendered
 from .storage import StorageBackend, Store, StoredAsset, open_store
 from .training import TruncationError
+from .trajectory import Trajectory
 from .types import (
     ImageLayout,
     MultiModalData,
@@ -74,6 +75,7 @@ __all__ = [
     "TokenBuffer",
     "ToolCall",
     "TrainingSample",
+    "Trajectory",
     "TruncationError",
     "UnknownModelError",
     "WireValidationError",

@@ -34,6 +34,7 @@ from .types import (
 if TYPE_CHECKING:
     from .samples import TrainingSample
     from .training import TrainingSpec
+    from .trajectory import Trajectory
 
 
 @attrs.frozen(kw_only=True)
@@ -295,6 +296,15 @@ class Renderer(abc.ABC):
         return build_training_sample(
             self, messages, tools=tools, max_length=max_length, train_on=train_on, **template_kwargs
         )
+
+    def start_trajectory(
+        self, messages: Sequence[Any], tools: Sequence[Mapping[str, Any]] | None = None, **template_kwargs: Any
+    ) -> Trajectory:
+        """Start an RL rollout from ``messages``: sample from ``prompt()``, then ``add_completion`` and
+        ``add_messages`` turn by turn, and ``samples()`` for the trainer (see :mod:`mmrender.trajectory`)."""
+        from .trajectory import Trajectory
+
+        return Trajectory(self, messages, tools=tools, **template_kwargs)
 
     def image_layout(self, width: int, height: int) -> ImageLayout:
         """The layout hook's answer for this size, remembered until the set of plugins changes."""
