@@ -17,6 +17,7 @@ from .bundled_tokenizer import BundledTokenizer
 from .conversation import Conversation, ImagePart, normalize_conversation
 from .errors import ConfigError, ImageSourceError, StorageError
 from .family import FamilySpec, ModelRoute
+from .host import UNBOUND, PluginHost
 from .images import ImageBytes, load_image
 from .layout_engines import params_to_stamp
 from .storage import Store, sha256_hex
@@ -171,6 +172,8 @@ class Renderer(abc.ABC):
         self._processed: OrderedDict[str, ProcessedMMItem] = OrderedDict()
         self._layouts: dict[tuple[int, int], ImageLayout] = {}
         self._layouts_generation = -1
+        #: What the renderer asks of the installed plugins; :func:`mmrender.get_renderer` sets it.
+        self.plugins: PluginHost = UNBOUND
 
     @property
     def tokenizer(self) -> Any:
@@ -258,25 +261,23 @@ class Renderer(abc.ABC):
         **template_kwargs: Any,
     ) -> RenderedTokens:
         """Render ``messages`` to exact token ids plus the image sidecar."""
-        from .plugins import hook
-
         conv = normalize_conversation(
             messages, tools=tools, add_generation_prompt=add_generation_prompt, template_kwargs=template_kwargs
         )
-        result = hook().mmrender_render(renderer=self, conversation=conv)
+        result = self.plugins.hook.mmrender_render(renderer=self, conversation=conv)
         result.check_placeholders(self.placeholder_token_ids, what="rendered prompt")
         return result.with_placeholder_ids(self.placeholder_token_ids, checked=True)
 
     def image_layout(self, width: int, height: int) -> ImageLayout:
         """The layout hook's answer for this size, remembered until the set of plugins changes."""
-        from .plugins import generation, hook
-
-        if self._layouts_generation != generation():
+        plugins = self.plugins
+        current = plugins.generation()
+        if self._layouts_generation != current:
             self._layouts = {}
-            self._layouts_generation = generation()
+            self._layouts_generation = current
         layout = self._layouts.get((width, height))
         if layout is None:
-            layout = hook().mmrender_image_layout(renderer=self, width=width, height=height)
+            layout = plugins.hook.mmrender_image_layout(renderer=self, width=width, height=height)
             if len(self._layouts) >= LAYOUT_CACHE_SIZE:
                 self._layouts = {}
             self._layouts[(width, height)] = layout
@@ -285,7 +286,7 @@ class Renderer(abc.ABC):
     def prepare_image(self, part: ImagePart) -> PreparedImage:
         """Read, probe, lay out and hash one image, and store it; errors name the message and part."""
         with _located(part):
-            return self.prepare_loaded(load_image(part.source), part=part)
+            return self.prepare_loaded(load_image(part.source, read_uri=self.plugins.read_uri), part=part)
 
     def prepare_images(self, parts: Sequence[ImagePart]) -> list[PreparedImage]:
         """Prepare a render's images in order, hashing on worker threads while the next one is read.
@@ -302,9 +303,10 @@ class Renderer(abc.ABC):
             return [self.prepare_image(part) for part in parts]
         done: list[PreparedImage] = []
         window: deque[tuple[ImagePart, ImageBytes, ImageLayout, Future[str]]] = deque()
+        read_uri = self.plugins.read_uri
         for part in parts:
             with _located(part):
-                image = load_image(part.source)
+                image = load_image(part.source, read_uri=read_uri)
                 layout = self.image_layout(image.width, image.height)
             window.append((part, image, layout, background.submit(functools.partial(sha256_hex, image.data))))
             if len(window) >= PIPELINE_DEPTH:
@@ -335,7 +337,8 @@ class Renderer(abc.ABC):
         return PreparedImage(mm_hash=mm_hash, layout=layout, item=item)
 
     def _raw_item(self, image: ImageBytes, layout: ImageLayout, digest: str) -> RawMMItem:
-        layout_params = params_to_stamp(layout)  # before the put: a bad override stores nothing
+        defaults = self.plugins.default_fingerprints(layout.family)
+        layout_params = params_to_stamp(layout, defaults)  # before the put: a bad override stores nothing
         asset = self.store.put(image.data, mime=image.mime, sha256=digest)
         return RawMMItem(
             modality=layout.modality,

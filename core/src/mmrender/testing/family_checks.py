@@ -8,7 +8,7 @@ import itertools
 from typing import Any
 
 from ..errors import ConversationError, WireValidationError
-from ..refs import layout_fingerprint
+from ..ref_codecs import layout_fingerprint
 from ..renderer import Renderer
 from ..types import ImageLayout, PlaceholderRange, RawMMItem, RenderedTokens
 from .family_context import FamilyContext

@@ -18,7 +18,7 @@ from typing import Any
 from mmrender import ImageLayout, LayoutEngine
 from mmrender.errors import ImageSourceError
 from mmrender.layout_engines import check_positive_ints
-from mmrender.refs import layout_fingerprint
+from mmrender.ref_codecs import layout_fingerprint
 
 from .layout import DEFAULT_MEDIA_PROC_CFG, KimiMediaConfig, default_config, kimi_layout
 

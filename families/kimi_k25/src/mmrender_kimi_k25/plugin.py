@@ -7,11 +7,11 @@ tiktoken and transformers are imported only when a renderer is created.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from mmrender import ConfigError, FamilySpec, ModelRoute, Store, hookimpl
+from mmrender.tokenizer_loading import choose_tokenizer
 
 from . import engine
 from .options import KimiK25Options
@@ -35,23 +35,32 @@ def _template_of(route: ModelRoute, checkpoint: Path | None) -> str:
     return "k2.6"
 
 
-def _tokenizer(tokenizer: Any, checkpoint: Path | None) -> Any:
-    from .tokenizer import KimiTokenizer, default_tokenizer
+def _load_tokenizer_dir(root: Path) -> Any:
+    from .tokenizer import KimiTokenizer
 
-    if tokenizer is None and checkpoint is not None and (checkpoint / "tiktoken.model").is_file():
-        tokenizer = checkpoint
-    if tokenizer is None:
-        return default_tokenizer()
-    if isinstance(tokenizer, str | os.PathLike):
-        root = Path(tokenizer)
-        vocab, config = root / "tiktoken.model", root / "tokenizer_config.json"
-        if not vocab.is_file() or not config.is_file():
-            raise ConfigError(f"{str(root)!r} has no tiktoken.model and tokenizer_config.json")
-        try:
-            return KimiTokenizer(vocab, config)
-        except (OSError, ValueError, KeyError) as exc:
-            raise ConfigError(f"cannot load the Kimi tokenizer from {str(root)!r}: {exc}") from exc
-    return tokenizer
+    vocab, config = root / "tiktoken.model", root / "tokenizer_config.json"
+    if not vocab.is_file() or not config.is_file():
+        raise ConfigError(f"{str(root)!r} has no tiktoken.model and tokenizer_config.json")
+    try:
+        return KimiTokenizer(vocab, config)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ConfigError(f"cannot load the Kimi tokenizer from {str(root)!r}: {exc}") from exc
+
+
+def _default_tokenizer() -> Any:
+    from .tokenizer import default_tokenizer
+
+    return default_tokenizer()
+
+
+def _tokenizer(tokenizer: Any, checkpoint: Path | None) -> Any:
+    return choose_tokenizer(
+        tokenizer,
+        checkpoint=checkpoint,
+        checkpoint_files=("tiktoken.model",),
+        load_dir=_load_tokenizer_dir,
+        bundled=_default_tokenizer,
+    )
 
 
 def _media_cfg(checkpoint: Path | None) -> dict[str, Any]:
