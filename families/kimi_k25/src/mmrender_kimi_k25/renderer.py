@@ -21,6 +21,7 @@ from mmrender import (
 from mmrender.images import ImageBytes
 from mmrender.plan import emit
 from mmrender.special_tokens import lookup_special_tokens
+from mmrender.template_settings import template_settings
 
 from . import bridge, parsing
 from .engine import DEFAULT_PARAMS, kimi_image_layout
@@ -125,15 +126,10 @@ class KimiK25Renderer(Renderer):
     # -- settings -----------------------------------------------------------------------------
     def settings(self, template_kwargs: Mapping[str, Any]) -> tuple[bool, bool]:
         """``(thinking, preserve_thinking)`` for one call: per-call kwargs over the options."""
-        unknown = sorted(set(template_kwargs) - set(TEMPLATE_KWARGS))
-        if unknown:
-            raise ConfigError(
-                f"unknown template argument(s) {', '.join(unknown)} for Kimi K2.5; valid: {', '.join(TEMPLATE_KWARGS)}"
-            )
-        thinking = template_kwargs.get("thinking")
-        preserve = template_kwargs.get("preserve_thinking")
-        thinking = self.options.thinking if thinking is None else thinking
-        preserve = self.options.preserve_thinking if preserve is None else preserve
+        settings = template_settings(
+            template_kwargs, self.options, family="Kimi K2.5", names=TEMPLATE_KWARGS, none_is_unset=True
+        )
+        thinking, preserve = settings["thinking"], settings["preserve_thinking"]
         for name, value in (("thinking", thinking), ("preserve_thinking", preserve)):
             if value is not None and not isinstance(value, bool):
                 raise ConfigError(f"{name} must be a bool, got {value!r}")
@@ -174,6 +170,10 @@ class KimiK25Renderer(Renderer):
         s = self.specials
         body = self.tools_body(tools)
         return (s.im_system, *self._const["tool_declare"], s.im_middle, *self._text_ids(body), s.im_end)
+
+    def constant_ids(self, text: str) -> tuple[int, ...]:
+        """Ids of one of the template's constant texts (``assistant``, ``tool_declare`` …), encoded once."""
+        return self._const[text]
 
     def _text_ids(self, text: str) -> tuple[int, ...] | list[int]:
         run = self._const.get(text) or self._bodies.get(text)

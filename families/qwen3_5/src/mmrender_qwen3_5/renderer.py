@@ -23,9 +23,10 @@ from mmrender import (
     TokenBuffer,
 )
 from mmrender.encoders import HFEncoder
-from mmrender.errors import ConfigError, ConversationError
+from mmrender.errors import ConversationError
 from mmrender.images import ImageBytes
 from mmrender.plan import emit
+from mmrender.template_settings import template_settings
 from mmrender.types import ProcessedMMItem
 from mmrender_qwen3_vl.layout import params_from_preprocessor, qwen_layout
 from mmrender_qwen3_vl.vision import process_qwen_image
@@ -65,16 +66,8 @@ class Qwen35Renderer(Renderer):
 
     # -- template switches ---------------------------------------------------------------------
     def _switches(self, template_kwargs: Mapping[str, Any]) -> tuple[Any, bool]:
-        unknown = sorted(set(template_kwargs) - set(TEMPLATE_KWARGS))
-        if unknown:
-            raise ConfigError(
-                f"unknown template option(s) {', '.join(unknown)} for Qwen3.5; valid: {', '.join(TEMPLATE_KWARGS)}"
-            )
-        thinking = template_kwargs.get("enable_thinking", _UNSET)
-        if thinking is _UNSET:
-            thinking = self.options.enable_thinking
-        add_vision_id = bool(template_kwargs.get("add_vision_id", self.options.add_vision_id))
-        return thinking, add_vision_id
+        settings = template_settings(template_kwargs, self.options, family="Qwen3.5", names=TEMPLATE_KWARGS)
+        return settings["enable_thinking"], bool(settings["add_vision_id"])
 
     def thinking_open(self, enable_thinking: Any = _UNSET) -> bool:
         """Whether the generation prompt leaves ``<think>`` open (options, then the template default)."""
@@ -91,10 +84,14 @@ class Qwen35Renderer(Renderer):
     def emitter(self, *, add_vision_id: bool, images_before: int = 0) -> Emitter:
         return Emitter(self.ids, add_vision_id=add_vision_id, images_before=images_before)
 
-    def finish(self, emitter: Emitter, offset: int = 0) -> RenderedTokens:
-        buf = TokenBuffer(offset)
+    def emit(self, emitter: Emitter, buf: TokenBuffer) -> None:
+        """Append the emitter's plan as ids to ``buf`` (core's plan emitter: one batch tokenizer call, images in order)."""
         pad = self.ids["<|image_pad|>"]
         emit(self, emitter.out.finish(), buf, self.encoder, placeholder_id=pad, forbidden=self._forbidden)
+
+    def finish(self, emitter: Emitter, offset: int = 0) -> RenderedTokens:
+        buf = TokenBuffer(offset)
+        self.emit(emitter, buf)
         return buf.result()
 
     # -- Renderer API --------------------------------------------------------------------------

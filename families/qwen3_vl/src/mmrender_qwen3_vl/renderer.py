@@ -21,6 +21,7 @@ from mmrender.encoders import HFEncoder
 from mmrender.images import ImageBytes
 from mmrender.plan import emit
 from mmrender.special_tokens import lookup_special_tokens
+from mmrender.template_settings import template_settings
 
 from . import bridge, parsing
 from .layout import DEFAULT_PREPROCESSOR, qwen_layout
@@ -118,13 +119,14 @@ class Qwen3VLRenderer(Renderer):
 
     # -- rendering ----------------------------------------------------------------------------
     def _vision_id_flag(self, template_kwargs: Mapping[str, Any]) -> bool:
-        unknown = sorted(set(template_kwargs) - set(TEMPLATE_KWARGS))
-        if unknown:
-            raise ConfigError(
-                f"unknown template argument(s) {', '.join(unknown)} for Qwen3-VL; valid: {', '.join(TEMPLATE_KWARGS)}"
-                " (Thinking and Instruct are separate checkpoints: there is no enable_thinking switch)"
-            )
-        return bool(template_kwargs.get("add_vision_id", self.options.add_vision_id))
+        settings = template_settings(
+            template_kwargs,
+            self.options,
+            family=FAMILY_NAME,
+            names=TEMPLATE_KWARGS,
+            hint=" (Thinking and Instruct are separate checkpoints: there is no enable_thinking switch)",
+        )
+        return bool(settings["add_vision_id"])
 
     def render_conversation(self, conversation: Conversation) -> RenderedTokens:
         add_vision_id = self._vision_id_flag(conversation.template_kwargs)
