@@ -13,7 +13,7 @@ from typing import Any
 from mmrender import ConfigError, FamilySpec, ModelRoute, Store, hookimpl
 from mmrender.tokenizer_loading import choose_tokenizer
 
-from . import engine
+from . import layout
 from .options import KimiK25Options
 
 ROUTES = (
@@ -64,13 +64,13 @@ def _tokenizer(tokenizer: Any, checkpoint: Path | None) -> Any:
 
 
 def _media_cfg(checkpoint: Path | None) -> dict[str, Any]:
-    path = engine.DEFAULT_MEDIA_PROC_CFG
+    path = layout.DEFAULT_MEDIA_PROC_CFG
     if checkpoint is not None and (checkpoint / "preprocessor_config.json").is_file():
         path = checkpoint / "preprocessor_config.json"
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         block = data.get("media_proc_cfg", data)
-        engine.params_of(block)
+        layout.params_of(block)
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ConfigError(f"unreadable media_proc_cfg in {str(path)!r}: {exc}") from exc
     return dict(block)
@@ -79,7 +79,7 @@ def _media_cfg(checkpoint: Path | None) -> dict[str, Any]:
 def create(*, route: ModelRoute, tokenizer: Any, store: Store, options: KimiK25Options) -> Any:
     """Build a renderer; a local checkpoint directory supplies its tokenizer, template kind and media config."""
     from .renderer import KimiK25Renderer
-    from .template import RULES
+    from .walker import RULES
 
     local = route.settings.get("local_path")
     checkpoint = Path(local) if local else None
@@ -94,7 +94,7 @@ def create(*, route: ModelRoute, tokenizer: Any, store: Store, options: KimiK25O
         store=store,
         options=options,
         rules=RULES[template],
-        layout_params=engine.params_of(media_cfg),
+        layout_params=layout.params_of(media_cfg),
         media_cfg=media_cfg,
     )
 
@@ -106,7 +106,7 @@ FAMILY = FamilySpec(
     options_class=KimiK25Options,
     aliases=ALIASES,
     model_types=("kimi_k25",),
-    layout=engine.ENGINE,
+    layout=layout.ENGINE,
     description="Kimi K2.5 / K2.6: token-exact rendering (one <|media_pad|> per image, vision_chunk refs)",
 )
 

@@ -20,38 +20,17 @@ from mmrender import (
 )
 from mmrender.images import ImageBytes
 from mmrender.plan import emit
-from mmrender.special_tokens import lookup_special_tokens
 from mmrender.template_settings import template_settings
 
-from . import bridge, parsing
-from .engine import DEFAULT_PARAMS, kimi_image_layout
+from . import bridge, parser
+from .layout import DEFAULT_PARAMS, kimi_image_layout
 from .options import KimiK25Options
-from .template import K26, TOKENS, Specials, TemplateRules, TemplateWalker, build_plan, tool_declaration
+from .vocab import checked_vocab
+from .walker import K26, TOKENS, Specials, TemplateRules, TemplateWalker, build_plan, tool_declaration
 
 TEMPLATE_KWARGS = ("thinking", "preserve_thinking")
 _CONSTANTS = ("user", "assistant", "system", "tool", "image", "\n", "tool_declare")
 _TOOLS_CACHE_SIZE = 32
-
-
-#: Ids of the Kimi K2.5 / K2.6 vocabulary (``assets/tokenizer_config.json`` ``added_tokens_decoder``).
-TOKEN_IDS = {
-    "<|im_end|>": 163586,
-    "<|im_user|>": 163587,
-    "<|im_assistant|>": 163588,
-    "<|im_system|>": 163594,
-    "<|tool_calls_section_begin|>": 163595,
-    "<|tool_calls_section_end|>": 163596,
-    "<|tool_call_begin|>": 163597,
-    "<|tool_call_argument_begin|>": 163598,
-    "<|tool_call_end|>": 163599,
-    "<|im_middle|>": 163601,
-    "<|media_begin|>": 163602,
-    "<|media_content|>": 163603,
-    "<|media_end|>": 163604,
-    "<|media_pad|>": 163605,
-    "<think>": 163606,
-    "</think>": 163607,
-}
 
 
 class ControlTextEncoder:
@@ -70,24 +49,10 @@ class ControlTextEncoder:
         return self.tokenizer.encode_offsets(text, allow_special=True)
 
 
-def _checked_tokenizer(tokenizer: Any) -> dict[str, int]:
-    """The structural ids, after checking ``tokenizer`` is a Kimi tokenizer (ConfigError otherwise)."""
-    ids = lookup_special_tokens(tokenizer, "Kimi K2.5", TOKEN_IDS)
-    missing = [
-        name for name in ("encode", "encode_many", "encode_offsets") if not callable(getattr(tokenizer, name, None))
-    ]
-    if missing:
-        raise ConfigError(
-            f"not a Kimi K2.5 tokenizer: {type(tokenizer).__name__} has no {', '.join(missing)} "
-            "(pass mmrender_kimi_k25.tokenizer.KimiTokenizer or a tokenizer directory)"
-        )
-    return {token: tid for token, tid in ids.items() if tid is not None}
-
-
 class KimiK25Renderer(Renderer):
     """Token-exact Kimi rendering: K2.6 verified against the official template; K2.5 per its documented rules.
 
-    Extra constructor arguments: ``rules`` (:data:`~.template.K26` or :data:`~.template.K25`),
+    Extra constructor arguments: ``rules`` (:data:`~.walker.K26` or :data:`~.walker.K25`),
     ``layout_params`` (the four ``media_proc_cfg`` values that decide the layout) and
     ``media_cfg`` (the whole ``media_proc_cfg`` block, for processed mode's normalisation).
     The tokenizer is a :class:`~.tokenizer.KimiTokenizer` (or has its ``encode(text, allow_special=...)``,
@@ -109,7 +74,7 @@ class KimiK25Renderer(Renderer):
         self.rules = rules
         self.layout_params = dict(layout_params)
         self.media_cfg = dict(media_cfg or {})
-        ids = _checked_tokenizer(self.tokenizer)
+        ids = checked_vocab(self.tokenizer)
         self.specials = Specials(**{name: ids[token] for name, token in TOKENS.items()})
         control = self.options.special_tokens_in_text == "control"
         self.text_encoder = ControlTextEncoder(self.tokenizer) if control else self.tokenizer
@@ -198,7 +163,7 @@ class KimiK25Renderer(Renderer):
         self, completion_ids: Sequence[int], *, tools: Sequence[Mapping[str, Any]] | None = None
     ) -> ParsedResponse:
         """Content, reasoning and tool calls; ``tools`` is accepted for a uniform API. Kimi writes arguments as JSON text, so no schema is needed to type them."""
-        return parsing.parse(self, completion_ids)
+        return parser.parse(self, completion_ids)
 
     @property
     def placeholder_token_ids(self) -> frozenset[int]:

@@ -91,7 +91,7 @@ def bridge(
     if add_vision_id and previous_multi_modal_data is None and any(m.images for m in messages):
         return None
     before = previous_sidecar(previous_multi_modal_data, len(prompt))
-    em = renderer.emitter(add_vision_id=add_vision_id, images_before=len(before.mm_hashes.get("image", ())))
+    em = renderer.walker(add_vision_id=add_vision_id, images_before=len(before.mm_hashes.get("image", ())))
     assistant = start_index - 1
     em.out.text("\n", assistant)  # the template's newline after the previous turn's <|im_end|>
     for position, message in enumerate(messages):

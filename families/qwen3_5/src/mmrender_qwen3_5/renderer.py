@@ -1,6 +1,6 @@
 """The Qwen3.5 renderer: token-exact with the official chat templates, Qwen3-VL image layout.
 
-The template logic is mirrored in :mod:`.emit` (per message) and here (conversation order,
+The template logic is mirrored in :mod:`.walker` (per message) and here (conversation order,
 which assistant turns keep their thinking, the generation prompt); :func:`mmrender.plan.emit` turns
 the result into ids. Images use the Qwen vision layout shared with Qwen3-VL (the same processor
 settings, proven equal in the tests) and, in processed mode, transformers' Qwen image processor.
@@ -33,11 +33,11 @@ from mmrender_qwen3_vl.vision import process_qwen_image
 
 from . import content as C
 from .bridge import bridge
-from .emit import Emitter
 from .options import Qwen35Options
-from .parse import parse_completion
+from .parser import parse_completion
 from .templates import ASSETS, TemplateVariant
-from .tokenizer import special_token_ids
+from .vocab import special_token_ids
+from .walker import TemplateWalker
 
 PREPROCESSOR_CONFIG = ASSETS / "Qwen3.5-0.8B" / "preprocessor_config.json"
 #: ``render(..., **template_kwargs)`` keys this template reads; they override the options per call.
@@ -81,17 +81,17 @@ class Qwen35Renderer(Renderer):
         head = [self.ids["<|im_start|>"], *assistant, self.ids["<think>"]]
         return {"open": head + one, "closed": head + two + [self.ids["</think>"], *two]}
 
-    def emitter(self, *, add_vision_id: bool, images_before: int = 0) -> Emitter:
-        return Emitter(self.ids, add_vision_id=add_vision_id, images_before=images_before)
+    def walker(self, *, add_vision_id: bool, images_before: int = 0) -> TemplateWalker:
+        return TemplateWalker(self.ids, add_vision_id=add_vision_id, images_before=images_before)
 
-    def emit(self, emitter: Emitter, buf: TokenBuffer) -> None:
-        """Append the emitter's plan as ids to ``buf`` (core's plan emitter: one batch tokenizer call, images in order)."""
+    def emit(self, walker: TemplateWalker, buf: TokenBuffer) -> None:
+        """Append the walker's plan as ids to ``buf`` (core's plan emitter: one batch tokenizer call, images in order)."""
         pad = self.ids["<|image_pad|>"]
-        emit(self, emitter.out.finish(), buf, self.encoder, placeholder_id=pad, forbidden=self._forbidden)
+        emit(self, walker.out.finish(), buf, self.encoder, placeholder_id=pad, forbidden=self._forbidden)
 
-    def finish(self, emitter: Emitter, offset: int = 0) -> RenderedTokens:
+    def finish(self, walker: TemplateWalker, offset: int = 0) -> RenderedTokens:
         buf = TokenBuffer(offset)
-        self.emit(emitter, buf)
+        self.emit(walker, buf)
         return buf.result()
 
     # -- Renderer API --------------------------------------------------------------------------
@@ -104,7 +104,7 @@ class Qwen35Renderer(Renderer):
             C.check_message(message, position)
         last_query = C.last_query_index(messages)
         keep_all = self.options.thinking_retention == "all"
-        em = self.emitter(add_vision_id=add_vision_id)
+        em = self.walker(add_vision_id=add_vision_id)
         em.system(messages[0] if messages[0].role == "system" else None, conversation.tools)
         for position, message in enumerate(messages):
             if message.role == "user":

@@ -31,7 +31,7 @@ from mmrender.bridging import ends_with, id_tuple, join_turn, new_turns, previou
 
 from .template import TemplateWalker
 from .thinking_bridge import keeps_history
-from .walk import walk_tail
+from .walker import walk_tail
 
 if TYPE_CHECKING:
     from .renderer import Qwen3VLRenderer

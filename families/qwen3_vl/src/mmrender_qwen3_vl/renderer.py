@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from mmrender import (
-    ConfigError,
     Conversation,
     ImageLayout,
     MultiModalData,
@@ -20,36 +19,16 @@ from mmrender import (
 from mmrender.encoders import HFEncoder
 from mmrender.images import ImageBytes
 from mmrender.plan import emit
-from mmrender.special_tokens import lookup_special_tokens
 from mmrender.template_settings import template_settings
 
-from . import bridge, parsing
+from . import bridge, parser
 from .layout import DEFAULT_PREPROCESSOR, qwen_layout
 from .template import Specials, TemplateWalker
 from .vision import process_qwen_image
-from .walk import build_plan
+from .vocab import FAMILY_NAME, drop_unclean, lookup_vocab
+from .walker import build_plan
 
 TEMPLATE_KWARGS = ("add_vision_id",)
-FAMILY_NAME = "Qwen3-VL"
-#: Ids of the Qwen3-VL vocabulary (``assets/Qwen3-VL-8B-Instruct/tokenizer_config.json``); the rest
-#: of the table is optional (a tokenizer without them renders those markers as text).
-TOKEN_IDS = {
-    "<|endoftext|>": 151643,
-    "<|im_start|>": 151644,
-    "<|im_end|>": 151645,
-    "<|vision_start|>": 151652,
-    "<|vision_end|>": 151653,
-    "<|image_pad|>": 151655,
-    "<|video_pad|>": 151656,
-    "<tool_call>": 151657,
-    "</tool_call>": 151658,
-    "<tool_response>": 151665,
-    "</tool_response>": 151666,
-    "<think>": 151667,
-    "</think>": 151668,
-}
-_REQUIRED = ("<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>")
-BASE_VOCAB_SIZE = 151643
 #: Template text that is rendered often enough to be tokenized once (none spells a special token).
 _CONSTANTS = ("\n", "user", "assistant\n", "user\n", "system\n", "\n\n")
 
@@ -77,16 +56,9 @@ class Qwen3VLRenderer(Renderer):
         self.layout_params = dict(layout_params)
         self.preprocessor_config = Path(preprocessor_config)
         self.thinking = thinking
-        optional = [t for t in TOKEN_IDS if t not in _REQUIRED]
-        ids = lookup_special_tokens(
-            self.text_tokenizer, FAMILY_NAME, TOKEN_IDS, optional=optional, vocab_size=BASE_VOCAB_SIZE
-        )
+        ids = lookup_vocab(self.text_tokenizer)
         self.encoder = HFEncoder(self.text_tokenizer, plain=self.options.special_tokens_in_text == "plain")
-        for token, tid in ids.items():
-            if tid is not None and not self.encoder.splits_cleanly(token, tid):
-                if token in _REQUIRED:
-                    raise ConfigError(f"not a {FAMILY_NAME} tokenizer: {token!r} does not tokenize as one clean id")
-                ids[token] = None  # render this marker as text, as the tokenizer makes it
+        ids = drop_unclean(ids, self.encoder)
         self.specials = Specials(
             im_start=ids["<|im_start|>"],
             im_end=ids["<|im_end|>"],
@@ -152,7 +124,7 @@ class Qwen3VLRenderer(Renderer):
         self, completion_ids: Sequence[int], *, tools: Sequence[Mapping[str, Any]] | None = None
     ) -> ParsedResponse:
         """Content, reasoning and tool calls; ``tools`` is accepted for a uniform API. Qwen3-VL writes arguments as JSON, so no schema is needed to type them."""
-        return parsing.parse(self, completion_ids)
+        return parser.parse(self, completion_ids)
 
     @property
     def placeholder_token_ids(self) -> frozenset[int]:

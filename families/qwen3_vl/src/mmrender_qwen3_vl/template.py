@@ -181,7 +181,7 @@ class TemplateWalker:
             out.append(part)
         return out
 
-    def emit(self, pieces: Sequence[Piece], owner: int) -> None:
+    def write(self, pieces: Sequence[Piece], owner: int) -> None:
         """Text runs as text, tags as their ids, images as ``<|vision_start|>`` + placeholders + ``<|vision_end|>``."""
         for piece in pieces:
             if isinstance(piece, str):
@@ -213,27 +213,27 @@ class TemplateWalker:
             self.plan.special(self.s.im_start, owner)
             self.plan.text("system\n", owner)
             if first is not None:
-                self.emit([*body, "\n\n"], owner)
+                self.write([*body, "\n\n"], owner)
             tools = "".join("\n" + tojson(t) for t in conv.tools)
             self.plan.text(TOOLS_HEAD + tools, -1)
             self.plan.markup(TOOLS_TAIL, -1, self.controls)
             self.turn_end(owner)
         elif first is not None:
             self.plan.special(self.s.im_start, owner)
-            self.emit(["system\n", *body], owner)
+            self.write(["system\n", *body], owner)
             self.turn_end(owner)
 
     def user(self, message: Message) -> None:
         i = message.index
         self.plan.special(self.s.im_start, i)
-        self.emit([message.role + "\n", *self.pieces(message, count=True)], i)
+        self.write([message.role + "\n", *self.pieces(message, count=True)], i)
         self.turn_end(i)
 
     def in_place(self, message: Message) -> None:
         """A system message after the first, which the Thinking template writes where it stands."""
         i = message.index
         self.plan.special(self.s.im_start, i)
-        self.emit([message.role + "\n", *self.pieces(message, count=True)], i)
+        self.write([message.role + "\n", *self.pieces(message, count=True)], i)
         self.turn_end(i)
 
     def tool(self, message: Message, opens: bool, closes: bool) -> None:
@@ -243,7 +243,7 @@ class TemplateWalker:
             self.plan.text("user", i)
         self.plan.text("\n", i)
         self.tagged(self.s.tool_response, "<tool_response>", i)
-        self.emit(["\n", *self.pieces(message, count=True), "\n"], i)
+        self.write(["\n", *self.pieces(message, count=True), "\n"], i)
         self.tagged(self.s.tool_response_end, "</tool_response>", i)
         if closes:
             self.turn_end(i)
@@ -253,7 +253,7 @@ class TemplateWalker:
         ``has_content`` is the template's truthiness test that decides the newline before the first tool call."""
         i = message.index
         self.plan.special(self.s.im_start, i)
-        self.emit(pieces, i)
+        self.write(pieces, i)
         for ci, call in enumerate(message.tool_calls):
             if ci > 0 or has_content:
                 self.plan.text("\n", i)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from mmrender import Message
 
-from .walk import is_tool_wrapper
+from .walker import is_tool_wrapper
 
 if TYPE_CHECKING:
     from .renderer import Qwen3VLRenderer

@@ -16,7 +16,7 @@ from . import content as C
 from .toolcalls import TOOLS_INSTRUCTIONS, call_arguments, call_body, tools_block
 
 
-class Emitter:
+class TemplateWalker:
     """Template output for one render: the plan, the running image number and the template switches."""
 
     def __init__(
