@@ -21,7 +21,7 @@ from .host import UNBOUND, PluginHost
 from .images import ImageBytes, load_image
 from .layout_engines import params_to_stamp
 from .storage import Store, sha256_hex
-from .turns import checked_bridge
+from .turns import check_bridged, id_tuple, previous_turn
 from .types import (
     ImageLayout,
     MultiModalData,
@@ -211,6 +211,24 @@ class Renderer(abc.ABC):
         """Split a completion into content, reasoning and tool calls (``tools`` types argument values)."""
 
     @abc.abstractmethod
+    def bridge_turn(
+        self,
+        prompt: tuple[int, ...],
+        completion: tuple[int, ...],
+        new_messages: Sequence[Mapping[str, Any]],
+        *,
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        previous_multi_modal_data: MultiModalData | Mapping[str, Any] | None = None,
+        start_index: int = 0,
+    ) -> RenderedTokens | None:
+        """The family's bridge: ``prompt + completion`` extended with the new messages, or None when unsafe.
+
+        :meth:`bridge_to_next_turn` calls it with the previous prompt and completion as id tuples
+        and the previous sidecar (None when the caller gave bare ids alone), then checks the result;
+        family options a caller passes to ``bridge_to_next_turn`` arrive as keyword arguments.
+        ``mmrender.bridging`` has the steps every family shares (new turns, sidecar, join).
+        """
+
     def bridge_to_next_turn(
         self,
         previous: RenderedTokens | Sequence[int],
@@ -220,26 +238,51 @@ class Renderer(abc.ABC):
         tools: Sequence[Mapping[str, Any]] | None = None,
         previous_multi_modal_data: MultiModalData | Mapping[str, Any] | None = None,
         start_index: int = 0,
+        **family_options: Any,
     ) -> RenderedTokens | None:
         """Extend the previous ids with new non-assistant messages, or None when that is unsafe.
 
         ``previous`` is the previous turn's :class:`RenderedTokens` (the easy, safe form) or its ids
-        with ``previous_multi_modal_data`` beside them. Core wraps every family's implementation
-        (:func:`mmrender.turns.checked_bridge`): the family receives the ids and the sidecar, and a
-        result holding placeholder ids outside its sidecar raises ``UnbackedPlaceholderError`` (also
-        when the sampler emitted one in the completion). ``start_index`` is the index of the first
-        new message in the whole conversation (the sampled assistant message is ``start_index - 1``),
+        with ``previous_multi_modal_data`` beside them. Core owns this method for every family: the
+        family's :meth:`bridge_turn` receives the ids and the sidecar, and a result holding
+        placeholder ids outside its sidecar raises ``UnbackedPlaceholderError`` (also when the
+        sampler emitted one in the completion). ``start_index`` is the index of the first new
+        message in the whole conversation (the sampled assistant message is ``start_index - 1``),
         so ``message_indices`` after the previous prompt match a full render's; the previous
-        prompt's ids are -1.
+        prompt's ids are -1. Other keyword arguments are the family's bridge options.
         """
+        prompt, sidecar, checked = previous_turn(previous, previous_multi_modal_data)
+        completion = id_tuple(previous_completion_ids)
+        result = self.bridge_turn(
+            prompt,
+            completion,
+            new_messages,
+            tools=tools,
+            previous_multi_modal_data=sidecar,
+            start_index=start_index,
+            **family_options,
+        )
+        if result is None:
+            return None
+        declared = self.placeholder_token_ids
+        return check_bridged(
+            result,
+            checked | declared,
+            len(prompt),
+            len(completion),
+            vouched=bool(checked) and declared <= checked,
+            had_sidecar=sidecar is not None,
+        )
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        """Wrap each family's own ``bridge_to_next_turn`` so no family, bundled or not, skips the check."""
+        """A family implements :meth:`bridge_turn`; ``bridge_to_next_turn`` is core's, so no family skips its check."""
         super().__init_subclass__(**kwargs)
-        own = cls.__dict__.get("bridge_to_next_turn")
-        abstract = getattr(own, "__isabstractmethod__", False)
-        if own is not None and not abstract and not getattr(own, "__mmrender_checked__", False):
-            cls.bridge_to_next_turn = checked_bridge(own)  # type: ignore[method-assign]
+        if "bridge_to_next_turn" in cls.__dict__:
+            raise TypeError(
+                f"{cls.__module__}.{cls.__qualname__} overrides bridge_to_next_turn, which core owns (it checks "
+                "every result): implement bridge_turn(prompt, completion, new_messages, *, tools=None, "
+                "previous_multi_modal_data=None, start_index=0) instead"
+            )
 
     @property
     def placeholder_token_ids(self) -> frozenset[int]:

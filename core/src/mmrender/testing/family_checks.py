@@ -15,7 +15,14 @@ from .family_context import FamilyContext
 from .registry import NotApplicable, family_check
 
 #: The methods a renderer overrides or inherits, whose parameters callers rely on by name.
-ABC_METHODS = ("render", "render_conversation", "compute_layout", "parse_response", "bridge_to_next_turn")
+ABC_METHODS = (
+    "render",
+    "render_conversation",
+    "compute_layout",
+    "parse_response",
+    "bridge_to_next_turn",
+    "bridge_turn",
+)
 
 
 def _incompatible(name: str, base: inspect.Signature, mine: inspect.Signature) -> list[str]:

@@ -170,10 +170,10 @@ class KimiK25Renderer(Renderer):
         """The ids only images (and videos) are written with; core refuses them outside a sidecar range."""
         return frozenset({self.specials.media_pad})
 
-    def bridge_to_next_turn(
+    def bridge_turn(
         self,
-        previous: RenderedTokens | Sequence[int],  # core hands the family the ids (mmrender.turns)
-        previous_completion_ids: Sequence[int],
+        prompt: tuple[int, ...],
+        completion: tuple[int, ...],
         new_messages: Sequence[Mapping[str, Any]],
         *,
         tools: Sequence[Mapping[str, Any]] | None = None,
@@ -194,8 +194,8 @@ class KimiK25Renderer(Renderer):
             raise ConfigError(f"thinking_retention must be 'tool_cycle', 'all' or None, got {retention!r}")
         return bridge.bridge(
             self,
-            previous,
-            previous_completion_ids,
+            prompt,
+            completion,
             new_messages,
             tools=tools,
             previous_multi_modal_data=previous_multi_modal_data,

@@ -151,10 +151,10 @@ class Qwen35Renderer(Renderer):
         """The ids only images (and videos) are written with; core refuses them outside a sidecar range."""
         return frozenset(self._forbidden)
 
-    def bridge_to_next_turn(
+    def bridge_turn(
         self,
-        previous: RenderedTokens | Sequence[int],  # core hands the family the ids (mmrender.turns)
-        previous_completion_ids: Sequence[int],
+        prompt: tuple[int, ...],
+        completion: tuple[int, ...],
         new_messages: Sequence[Mapping[str, Any]],
         *,
         tools: Sequence[Mapping[str, Any]] | None = None,
@@ -163,8 +163,8 @@ class Qwen35Renderer(Renderer):
     ) -> RenderedTokens | None:
         return bridge(
             self,
-            previous,
-            previous_completion_ids,
+            prompt,
+            completion,
             new_messages,
             tools=tools,
             previous_multi_modal_data=previous_multi_modal_data,

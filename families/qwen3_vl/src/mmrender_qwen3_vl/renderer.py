@@ -131,10 +131,10 @@ class Qwen3VLRenderer(Renderer):
         """The ids only images (and videos) are written with; core refuses them outside a sidecar range."""
         return frozenset(self._forbidden)
 
-    def bridge_to_next_turn(
+    def bridge_turn(
         self,
-        previous: RenderedTokens | Sequence[int],  # core hands the family the ids (mmrender.turns)
-        previous_completion_ids: Sequence[int],
+        prompt: tuple[int, ...],
+        completion: tuple[int, ...],
         new_messages: Sequence[Mapping[str, Any]],
         *,
         tools: Sequence[Mapping[str, Any]] | None = None,
@@ -145,8 +145,8 @@ class Qwen3VLRenderer(Renderer):
         """Extend prompt + completion with new user/tool messages and a generation prompt (see ``bridge``)."""
         return bridge.bridge(
             self,
-            previous,
-            previous_completion_ids,
+            prompt,
+            completion,
             new_messages,
             previous_multi_modal_data=previous_multi_modal_data,
             start_index=start_index,
