@@ -26,8 +26,8 @@ import attrs
 from .datasets import CHUNK_SIZE, Chunk, RowSink, chunk_records, count_records, read_chunks
 from .errors import ConversationError, MMRenderError
 from .records import BadRecordError, error_row, guarded, length_record, parse_record, render_record, sample_record
-from .registry import build_options, get_renderer, resolve
 from .renderer import Renderer
+from .resolve import build_options, get_renderer, resolve
 from .resume import ResumeState
 
 COMMANDS = ("render", "lengths", "samples")

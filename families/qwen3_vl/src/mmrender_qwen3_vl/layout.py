@@ -17,7 +17,7 @@ from typing import Any
 from mmrender import ImageLayout, LayoutEngine
 from mmrender.errors import ImageSourceError
 from mmrender.layout_engines import check_positive_ints
-from mmrender.refs import layout_fingerprint
+from mmrender.ref_codecs import layout_fingerprint
 
 FAMILY = "qwen_vl"
 ASSETS = Path(__file__).parent / "assets"
