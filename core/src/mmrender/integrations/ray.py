@@ -82,6 +82,7 @@ class _PerActorRenderer:
         """Every row through ``row_of(record)``; a row whose record or render fails gets only ``error``."""
         table = as_table(batch)
         columns = record_columns(table)
+        _ = self.renderer  # an unknown model or a bad option fails the batch, not each row
         rows = []
         for index in range(table.num_rows):
             try:
