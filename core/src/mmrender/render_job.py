@@ -13,12 +13,13 @@ from typing import Any
 import attrs
 
 from .errors import ConversationError, MMRenderError
-from .images import bare_base64_image
-from .refs import dump
+from .records import RECORD_FIELDS, check_record_fields, guarded, parse_record, render_record, rendered_json
 from .registry import get_renderer
 from .renderer import Renderer
-from .storage import default_store_url, scheme_of
-from .types import RawMMItem, RawMMRef, RenderedTokens, to_jsonable
+from .storage import default_store_url
+from .types import RenderedTokens
+
+__all__ = ["RECORD_FIELDS", "JobSummary", "check_record_fields", "record_json", "run_render_job"]
 
 
 @attrs.define
@@ -47,44 +48,6 @@ def _records(path: str) -> Iterator[tuple[str, Any]]:
                 raise MMRenderError(f"{path}:{lineno}: not valid JSON: {exc}") from exc
 
 
-def _absolutize(value: Any, base: Path) -> Any:
-    """Resolve relative image paths against the input file's folder so datasets are relocatable."""
-    if (
-        isinstance(value, str)
-        and scheme_of(value) == "file"
-        and "://" not in value
-        and not value.startswith("data:")
-        and bare_base64_image(value) is None
-    ):
-        path = Path(value).expanduser()
-        return str(path if path.is_absolute() else base / path)
-    return value
-
-
-def _fix_paths(messages: Any, base: Path) -> Any:
-    if not isinstance(messages, list):
-        return messages
-    out = []
-    for msg in messages:
-        if isinstance(msg, Mapping) and isinstance(msg.get("content"), list):
-            parts = []
-            for part in msg["content"]:
-                if isinstance(part, Mapping):
-                    part = dict(part)
-                    for key in ("image", "path", "url"):
-                        if key in part:
-                            part[key] = _absolutize(part[key], base)
-                    if isinstance(part.get("image_url"), Mapping):
-                        part["image_url"] = {
-                            **part["image_url"],
-                            "url": _absolutize(part["image_url"].get("url"), base),
-                        }
-                parts.append(part)
-            msg = {**msg, "content": parts}
-        out.append(msg)
-    return out
-
-
 def _open_part_file(out_dir: Path) -> tuple[str, Any]:
     """A new ``.mmrender-*.jsonl.part`` next to the output, created 0666 so the umask sets its mode.
 
@@ -101,18 +64,7 @@ def _open_part_file(out_dir: Path) -> tuple[str, Any]:
 
 def record_json(rendered: RenderedTokens, run_id: str | None = None) -> dict[str, Any]:
     """One output line: ids, owners, the sidecar and one ``mmraw`` ref per image."""
-    mm = rendered.multi_modal_data
-    refs: dict[str, list[str]] = {}
-    for modality, items in mm.mm_items.items():
-        for mm_hash, item in zip(mm.mm_hashes[modality], items, strict=True):
-            if isinstance(item, RawMMItem):
-                refs.setdefault(modality, []).append(dump(RawMMRef.from_item(item, mm_hash, run_id)))
-    return {
-        "token_ids": list(rendered.token_ids),
-        "message_indices": list(rendered.message_indices),
-        "multi_modal_data": to_jsonable(mm),
-        "refs": refs,
-    }
+    return rendered_json(rendered, run_id)
 
 
 def run_render_job(
@@ -144,9 +96,9 @@ def run_render_job(
     try:
         # a with-block closes the bar on an error or interrupt too, so a message after it starts a line
         with tqdm(records, unit="conv", disable=not progress or len(records) < 2, file=sys.stderr) as bar:
-            for label, record in bar:
+            for index, (label, record) in enumerate(bar):
                 line = _render_record(
-                    label, record, base, model, store, options or {}, add_generation_prompt, renderers
+                    label, record, index, base, model, store, options or {}, add_generation_prompt, renderers
                 )
                 summary.conversations += 1
                 summary.tokens += len(line["token_ids"])
@@ -165,7 +117,8 @@ def run_render_job(
 
 def _render_record(
     label: str,
-    record: Any,
+    raw: Any,
+    index: int,
     base: Path,
     model: str | None,
     store: str,
@@ -173,45 +126,14 @@ def _render_record(
     add_generation_prompt: bool,
     renderers: dict[str, Renderer],
 ) -> dict[str, Any]:
-    if isinstance(record, list):
-        record = {"messages": record}
-    if not isinstance(record, Mapping) or "messages" not in record:
-        raise MMRenderError(f"{label}: a record must be a list of messages or an object with 'messages'")
-    check_record_fields(label, record)
-    name = record.get("model") or model
-    if not name:
-        raise MMRenderError(f"{label}: no model given (pass --model or put 'model' in the record)")
-    renderer = renderers.get(name)
-    if renderer is None:
-        renderer = renderers[name] = get_renderer(name, store=store, **dict(options))
-    try:
-        rendered = renderer.render(
-            _fix_paths(record["messages"], base),
-            tools=record.get("tools"),
-            add_generation_prompt=record.get("add_generation_prompt", add_generation_prompt),
-        )
-    except ConversationError as exc:
-        raise MMRenderError(f"{label}: {exc}") from exc
-    line = record_json(rendered, getattr(renderer.options, "run_id", None))
-    if "id" in record:
-        line = {"id": record["id"], **line}
-    return {"model": name, **line}
+    def work() -> dict[str, Any]:
+        record = parse_record(raw, index, label=label)
+        name = record.model or model
+        if not name:
+            raise ConversationError(f"{label}: no model given (pass --model or put 'model' in the record)")
+        renderer = renderers.get(name)
+        if renderer is None:
+            renderer = renderers[name] = get_renderer(name, store=store, **dict(options))
+        return render_record(renderer, record, add_generation_prompt=add_generation_prompt, base=base)
 
-
-#: Record fields with a JSON type, and what they must be; ``bool("false")`` is True, so nothing is coerced.
-RECORD_FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
-    "messages": ((list,), "a list of messages"),
-    "model": ((str,), "a model id string"),
-    "tools": ((list, type(None)), "a list of tool schemas or null"),
-    "add_generation_prompt": ((bool,), "true or false"),
-}
-
-
-def check_record_fields(label: str, record: Mapping[str, Any]) -> None:
-    """Every typed field present in ``record`` has its JSON type, or a ``ConversationError`` names it."""
-    for field, (types, expected) in RECORD_FIELDS.items():
-        if field in record and not isinstance(record[field], types):
-            value = record[field]
-            raise ConversationError(
-                f"{label}: field {field!r} must be {expected}, got {value!r} ({type(value).__name__})"
-            )
+    return guarded(index, label, raw.get("id") if isinstance(raw, Mapping) else None, work)
