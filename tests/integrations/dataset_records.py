@@ -134,21 +134,32 @@ def parquet_bytes(records: list[dict[str, Any]], *, as_json: bool = False) -> by
 
 
 def direct_row(renderer: Any, record: dict[str, Any]) -> dict[str, Any]:
-    """What a user gets calling ``renderer.render`` on the JSON record: the oracle for every output row."""
+    """What a user gets calling ``renderer.render`` on the JSON record: the oracle for every output row
+    (refs and the sidecar as JSON values, an error as its type and message)."""
     import json
 
+    from mmrender import refs
     from mmrender.errors import MMRenderError
-    from mmrender.types import to_jsonable
+    from mmrender.types import RawMMRef, to_jsonable
 
     try:
         rendered = renderer.render(record["messages"], tools=record.get("tools"))
     except MMRenderError as exc:
         return {"id": record["id"], "error": f"{type(exc).__name__}: {exc}"}
+    mm = rendered.multi_modal_data
     return {
         "id": record["id"],
+        "model": renderer.model_id,
         "token_ids": list(rendered.token_ids),
+        "message_indices": list(rendered.message_indices),
         "num_tokens": len(rendered.token_ids),
-        "multi_modal_data": json.loads(json.dumps(to_jsonable(rendered.multi_modal_data))),
+        "multi_modal_data": json.loads(json.dumps(to_jsonable(mm))),
+        "refs": {
+            modality: [
+                refs.dump(RawMMRef.from_item(item, h)) for h, item in zip(mm.mm_hashes[modality], items, strict=True)
+            ]
+            for modality, items in mm.mm_items.items()
+        },
         "error": None,
     }
 
@@ -158,6 +169,6 @@ def output_row(row: dict[str, Any]) -> dict[str, Any]:
     import json
 
     if row["error"] is not None:
-        assert row["token_ids"] is None and row["num_tokens"] is None and row["multi_modal_data"] is None
+        assert all(row[name] is None for name in row if name not in ("id", "error"))
         return {"id": row["id"], "error": row["error"]}
-    return {**row, "multi_modal_data": json.loads(row["multi_modal_data"])}
+    return {**row, "multi_modal_data": json.loads(row["multi_modal_data"]), "refs": json.loads(row["refs"])}

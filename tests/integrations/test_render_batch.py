@@ -19,7 +19,8 @@ from conftest import MODEL
 from dataset_records import build_dataset, direct_row, output_row, parquet_bytes
 from mmrender.errors import ConversationError, UnknownModelError
 from mmrender.integrations import ray as mr
-from mmrender.integrations.arrow_records import record_at, record_columns
+from mmrender.integrations.arrow_records import raw_records
+from mmrender.records import parse_record
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +40,10 @@ def test_parquet_rows_read_back_as_the_json_records(dataset: tuple[list[dict[str
     raw = table.column("messages").to_pylist()
     # Arrow unified the structs: a text part now carries image/image_url keys set to None
     assert any(part.get("image") is None and "image" in part for m in raw[0] for part in m["content"])
-    columns = record_columns(table)
-    assert [record_at(columns, i) for i in range(table.num_rows)] == [_json_record(r) for r in records]
+    parsed = [parse_record(raw, i, from_arrow=True) for i, raw in enumerate(raw_records(table))]
+    assert [{"messages": p.messages, **({"tools": p.tools} if p.tools is not None else {})} for p in parsed] == [
+        _json_record(r) for r in records
+    ]
 
 
 @pytest.mark.parametrize("batch_format", ["pyarrow", "pandas", "numpy"])
@@ -55,7 +58,7 @@ def test_render_batch_rows_equal_direct_render(
     else:
         batch = table
     out = mr.RenderBatch(MODEL, store=str(tmp_path / "store"))(batch)
-    assert out.column_names == ["id", "token_ids", "num_tokens", "multi_modal_data", "error"]
+    assert out.column_names == ["id", *mr.RENDER_SCHEMA.names]
     renderer = mmrender.get_renderer(MODEL, store=str(tmp_path / "store"))
     expected = [direct_row(renderer, r) for r in records]
     assert [output_row(row) for row in out.to_pylist()] == expected
@@ -77,7 +80,8 @@ def test_a_row_of_invalid_json_gets_an_error_and_the_rest_render(tmp_path: Path)
     table = pa.table({"id": [1, 2, 3], "messages": [json.dumps(good), "[{not json", None]})
     rows = mr.RenderBatch(MODEL, store=str(tmp_path / "store"))(table).to_pylist()
     assert rows[0]["error"] is None and rows[0]["num_tokens"] > 0
-    assert rows[1]["error"].startswith("ConversationError: row 1: column 'messages' is not valid JSON")
+    assert rows[1]["error"].startswith("ConversationError: field 'messages' must be a list of messages")
+    assert "not valid JSON" in rows[1]["error"]
     assert rows[2]["error"].startswith("ConversationError: ") and "messages" in rows[2]["error"]
     assert [row["id"] for row in rows] == [1, 2, 3]
 
@@ -95,11 +99,11 @@ def test_an_unknown_model_fails_the_batch_rather_than_every_row() -> None:
 def test_the_instance_pickles_without_its_renderer(tmp_path: Path) -> None:
     udf = mr.RenderBatch(MODEL, store=str(tmp_path / "store"))
     udf(pa.table({"messages": [json.dumps([{"role": "user", "content": "hi"}])]}))
-    assert udf._renderer is not None
+    assert list(udf._renderers) == [MODEL]
     payload = pickle.dumps(udf)
     assert len(payload) < 2_000  # the recipe, not a tokenizer
     copy = pickle.loads(payload)
-    assert copy._renderer is None and copy.model == MODEL
+    assert copy._renderers == {} and copy.model == MODEL
     assert copy(pa.table({"messages": [json.dumps([{"role": "user", "content": "hi"}])]})).column(
         "error"
     ).to_pylist() == [None]

@@ -1,23 +1,24 @@
-"""Dataset batches (Arrow tables, pandas frames, dicts of numpy arrays) as plain JSON-shaped records, and
-result rows back as an Arrow table: the engine-neutral half of the Ray Data integration.
+"""Dataset batches (Arrow tables, pandas frames, dicts of numpy arrays) as raw records for
+:mod:`mmrender.records`, and result rows back as an Arrow table: the engine-neutral half of the Ray
+Data integration.
 
 Why a module of its own: a batch reaches a UDF in one of three formats whose nested values differ
-(Python dicts, numpy arrays of dicts of numpy arrays, Arrow structs with unified keys), and every
-per-record step after this module sees the same plain lists and dicts ``json.loads`` would give.
+(Python dicts, numpy arrays of dicts of numpy arrays, Arrow structs), so every batch is first made one
+Arrow table whose cells are plain lists and dicts; :func:`mmrender.records.parse_record` then treats
+them exactly as the CLI treats a JSONL record.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
 
-from ..errors import ConversationError
+from ..records import RECORD_FIELDS
 
-#: Input columns the records are built from; every other column passes through untouched.
-JSON_COLUMNS = ("messages", "tools")
+#: Input columns a record is read from (``messages``, ``tools``, ``model``, ``add_generation_prompt``, ``id``).
+RECORD_COLUMNS = (*RECORD_FIELDS, "id")
 
 
 def as_table(batch: Any) -> pa.Table:
@@ -28,7 +29,7 @@ def as_table(batch: Any) -> pa.Table:
         return pa.Table.from_batches([batch])
     if isinstance(batch, Mapping):  # batch_format="numpy": column name -> numpy array
         return pa.table({name: _arrow_column(values) for name, values in batch.items()})
-    if callable(getattr(batch, "to_dict", None)) and hasattr(batch, "columns"):  # a pandas DataFrame
+    if callable(getattr(batch, "to_numpy", None)) and hasattr(batch, "columns"):  # a pandas DataFrame
         return pa.table({str(name): _arrow_column(batch[name].to_numpy()) for name in batch.columns})
     raise TypeError(f"unsupported batch type {type(batch).__name__} (expected pyarrow, pandas or numpy)")
 
@@ -53,51 +54,10 @@ def plain(value: Any) -> Any:
     return value
 
 
-def drop_absent_keys(value: Any) -> Any:
-    """Struct fields that are None removed, recursively: Arrow gives every struct the union of the keys
-    of all rows, so a key one message never had comes back as None, where ``json.loads`` has no key.
-
-    A JSON ``null`` kept in a struct is indistinguishable from an absent key; a column of JSON strings
-    keeps it exactly.
-    """
-    if isinstance(value, Mapping):
-        return {key: drop_absent_keys(item) for key, item in value.items() if item is not None}
-    if isinstance(value, list):
-        return [drop_absent_keys(item) for item in value]
-    return value
-
-
-def _field(value: Any, column: str, row: int) -> Any:
-    """One ``messages``/``tools`` cell as JSON would give it: a JSON string parsed, nested values cleaned."""
-    if isinstance(value, bytes | bytearray):
-        value = bytes(value).decode("utf-8")
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError as exc:
-            raise ConversationError(f"row {row}: column {column!r} is not valid JSON: {exc}") from exc
-    return drop_absent_keys(plain(value))
-
-
-def record_columns(table: pa.Table) -> dict[str, list[Any]]:
-    """The ``messages`` and ``tools`` cells of a batch as Python values (Arrow maps as dicts)."""
-    if "messages" not in table.column_names:
-        raise ConversationError(f"the dataset has no 'messages' column (columns: {', '.join(table.column_names)})")
-    return {
-        name: table.column(name).to_pylist(maps_as_pydicts="lossy")
-        for name in JSON_COLUMNS
-        if name in table.column_names
-    }
-
-
-def record_at(columns: Mapping[str, Sequence[Any]], row: int) -> dict[str, Any]:
-    """Row ``row`` as a record ``{"messages", "tools"?}`` shaped as ``json.loads`` gives it, or a
-    :class:`ConversationError` naming the row and column."""
-    record = {"messages": _field(columns["messages"][row], "messages", row)}
-    tools = columns["tools"][row] if "tools" in columns else None
-    if tools is not None:
-        record["tools"] = _field(tools, "tools", row)
-    return record
+def raw_records(table: pa.Table) -> list[dict[str, Any]]:
+    """Each row's record columns as Python values (Arrow maps as dicts); other columns are not read."""
+    names = [name for name in RECORD_COLUMNS if name in table.column_names]
+    return table.select(names).to_pylist(maps_as_pydicts="lossy")
 
 
 def result_table(passthrough: pa.Table, rows: Sequence[Mapping[str, Any]], schema: pa.Schema) -> pa.Table:

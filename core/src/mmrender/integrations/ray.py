@@ -19,19 +19,23 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess witho
         "pip install 'mmrender[ray]' (or: pip install 'ray[data]' pyarrow)"
     ) from exc
 
-from ..errors import ConfigError, MMRenderError
+from ..errors import ConfigError, ConversationError
+from ..records import BadRecordError, guarded, length_record, parse_record, render_record
 from ..registry import get_renderer
 from ..renderer import Renderer
 from ..storage import open_store
-from ..types import to_jsonable
-from .arrow_records import JSON_COLUMNS, as_table, record_at, record_columns, result_table
+from .arrow_records import as_table, raw_records, result_table
 
-#: Columns :class:`RenderBatch` adds; ``error`` is null on a row that rendered.
+#: Columns :class:`RenderBatch` adds: the CLI's output row (sidecar and refs as JSON text), the length,
+#: and ``error``, which is null on a row that rendered and holds ``"ErrorType: message"`` on one that did not.
 RENDER_SCHEMA = pa.schema(
     [
+        ("model", pa.string()),
         ("token_ids", pa.list_(pa.int64())),
+        ("message_indices", pa.list_(pa.int64())),
         ("num_tokens", pa.int64()),
         ("multi_modal_data", pa.string()),
+        ("refs", pa.string()),
         ("error", pa.string()),
     ]
 )
@@ -41,14 +45,13 @@ LENGTH_SCHEMA = pa.schema([("num_tokens", pa.int64()), ("error", pa.string())])
 DEFAULT_BATCH_SIZE = 64
 
 
-def error_text(exc: MMRenderError) -> str:
-    """The ``error`` column's value: the error type, then its message (which names message and part)."""
-    return f"{type(exc).__name__}: {exc}"
-
-
 class _PerActorRenderer:
     """Holds the renderer's recipe, not the renderer: Ray pickles the class, and each actor builds its
     own renderer on its first batch (tokenizers and store connections do not travel)."""
+
+    #: Input columns the output drops (a rendered dataset no longer needs its conversations).
+    consumed: tuple[str, ...] = ()
+    schema: pa.Schema
 
     def __init__(
         self,
@@ -66,70 +69,83 @@ class _PerActorRenderer:
         self.store_options = dict(store_options or {})
         self.add_generation_prompt = add_generation_prompt
         self.options = options
-        self._renderer: Renderer | None = None
+        self._renderers: dict[str, Renderer] = {}
 
-    @property
-    def renderer(self) -> Renderer:
-        if self._renderer is None:
+    def renderer(self, model: str | None = None) -> Renderer:
+        """The renderer for ``model`` (a record's own ``model`` column, else the constructor's), built once."""
+        name = model or self.model
+        if name not in self._renderers:
             store = open_store(self.store, **self.store_options) if self.store_options else self.store
-            self._renderer = get_renderer(self.model, store=store, **self.options)
-        return self._renderer
+            self._renderers[name] = get_renderer(name, store=store, **self.options)
+        return self._renderers[name]
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_renderer": None}
+        return {**self.__dict__, "_renderers": {}}
 
-    def _rows(self, batch: Any, row_of: Any, schema: pa.Schema) -> pa.Table:
-        """Every row through ``row_of(record)``; a row whose record or render fails gets only ``error``."""
+    def row(self, raw: Mapping[str, Any], index: int) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def __call__(self, batch: Any) -> pa.Table:
+        """Every row through :meth:`row`; a bad record's row gets only ``error``, and the batch goes on."""
         table = as_table(batch)
-        columns = record_columns(table)
-        _ = self.renderer  # an unknown model or a bad option fails the batch, not each row
+        if "messages" not in table.column_names:
+            raise ConversationError(f"the dataset has no 'messages' column (columns: {', '.join(table.column_names)})")
+        self.renderer()  # an unknown model or a bad option fails the batch, not each row
         rows = []
-        for index in range(table.num_rows):
+        for index, raw in enumerate(raw_records(table)):
             try:
-                rows.append(row_of(record_at(columns, index)))
-            except MMRenderError as exc:
-                rows.append({"error": error_text(exc)})
-        return result_table(table.drop_columns(_replaced(table, schema)), rows, schema)
+                rows.append(self.row(raw, index))
+            except BadRecordError as exc:
+                rows.append({"error": f"{exc.error}: {exc.message}"})
+        dropped = [name for name in table.column_names if name in self.consumed or name in self.schema.names]
+        return result_table(table.drop_columns(dropped), rows, self.schema)
 
+    def _guarded(self, raw: Mapping[str, Any], index: int, work: Any) -> dict[str, Any]:
+        """``work(renderer, record)`` with :func:`mmrender.records.guarded`'s split of record and job errors."""
+        record_id = raw.get("id")
+        label = f"record id {record_id!r}" if record_id is not None else f"batch row {index}"
 
-def _replaced(table: pa.Table, schema: pa.Schema) -> list[str]:
-    """Input columns the output does not keep: the consumed JSON columns, and any the output recomputes."""
-    return [name for name in table.column_names if name in JSON_COLUMNS or name in schema.names]
+        def run() -> dict[str, Any]:
+            record = parse_record(raw, index, label=label, from_arrow=True)
+            return work(self.renderer(record.model), record)
+
+        return guarded(index, label, record_id, run)
 
 
 class RenderBatch(_PerActorRenderer):
     """``ds.map_batches(RenderBatch, fn_constructor_kwargs={"model": ..., "store": ...})``.
 
-    Each row's ``messages`` (and optional ``tools``) become ``token_ids``, ``num_tokens``,
-    ``multi_modal_data`` (the sidecar as JSON) and ``error``; other columns (``id``) pass through.
+    Each row's ``messages`` (and optional ``tools``, ``model``, ``add_generation_prompt``) become the
+    columns of :data:`RENDER_SCHEMA`; ``messages`` and ``tools`` are dropped, other columns (``id``) kept.
     """
 
-    def __call__(self, batch: Any) -> pa.Table:
-        return self._rows(batch, self._render, RENDER_SCHEMA)
+    consumed = ("messages", "tools")
+    schema = RENDER_SCHEMA
 
-    def _render(self, record: Mapping[str, Any]) -> dict[str, Any]:
-        rendered = self.renderer.render(
-            record["messages"], tools=record.get("tools"), add_generation_prompt=self.add_generation_prompt
-        )
+    def row(self, raw: Mapping[str, Any], index: int) -> dict[str, Any]:
+        line = self._guarded(raw, index, self._render)
         return {
-            "token_ids": list(rendered.token_ids),
-            "num_tokens": len(rendered.token_ids),
-            "multi_modal_data": json.dumps(to_jsonable(rendered.multi_modal_data), ensure_ascii=False),
+            **line,
+            "num_tokens": len(line["token_ids"]),
+            "multi_modal_data": json.dumps(line["multi_modal_data"], ensure_ascii=False),
+            "refs": json.dumps(line["refs"], ensure_ascii=False),
         }
+
+    def _render(self, renderer: Renderer, record: Any) -> dict[str, Any]:
+        return render_record(renderer, record, add_generation_prompt=self.add_generation_prompt)
 
 
 class LengthBatch(_PerActorRenderer):
-    """Adds ``num_tokens`` (what :class:`RenderBatch` would give, from image headers alone: no hashing,
-    no store) and ``error``; every input column passes through, so the result filters the input."""
+    """Adds ``num_tokens`` (what :class:`RenderBatch` gives, from image headers alone: no hashing, no
+    store) and ``error``; every input column is kept, so the result filters the input."""
 
-    def __call__(self, batch: Any) -> pa.Table:
-        return self._rows(batch, self._count, LENGTH_SCHEMA)
+    schema = LENGTH_SCHEMA
 
-    def _count(self, record: Mapping[str, Any]) -> dict[str, Any]:
-        count = self.renderer.count_tokens(
-            record["messages"], tools=record.get("tools"), add_generation_prompt=self.add_generation_prompt
-        )
-        return {"num_tokens": count}
+    def row(self, raw: Mapping[str, Any], index: int) -> dict[str, Any]:
+        return self._guarded(raw, index, self._count)
+
+    def _count(self, renderer: Renderer, record: Any) -> dict[str, Any]:
+        return length_record(renderer, record, add_generation_prompt=self.add_generation_prompt)
 
 
 def _compute(concurrency: int | tuple[int, int] | None) -> ray.data.ActorPoolStrategy:
