@@ -28,3 +28,20 @@ def ray_cluster() -> Iterator[Any]:
         yield ray
     finally:
         ray.shutdown()
+
+
+@pytest.fixture(autouse=True)
+def _deadline() -> Iterator[None]:
+    """A Ray pipeline that cannot schedule (actors holding every CPU) waits forever: fail after 5 minutes."""
+    import signal
+
+    def expire(signum: int, frame: Any) -> None:
+        raise TimeoutError("Ray Data test still running after 300 s (a pipeline that cannot schedule?)")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(300)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)

@@ -30,7 +30,8 @@ def as_table(batch: Any) -> pa.Table:
     if isinstance(batch, Mapping):  # batch_format="numpy": column name -> numpy array
         return pa.table({name: _arrow_column(values) for name, values in batch.items()})
     if callable(getattr(batch, "to_numpy", None)) and hasattr(batch, "columns"):  # a pandas DataFrame
-        return pa.table({str(name): _arrow_column(batch[name].to_numpy()) for name in batch.columns})
+        # Ray's frames hold Arrow-backed columns (pd.ArrowDtype, <NA> for null): pyarrow reads them back as is
+        return pa.Table.from_pandas(batch, preserve_index=False)
     raise TypeError(f"unsupported batch type {type(batch).__name__} (expected pyarrow, pandas or numpy)")
 
 
@@ -38,7 +39,7 @@ def _arrow_column(values: Any) -> pa.Array:
     """One numpy column as Arrow; object columns (nested lists, dicts) through their plain Python values."""
     if getattr(getattr(values, "dtype", None), "kind", "O") != "O":
         return pa.array(values)
-    return pa.array([plain(value) for value in values])
+    return pa.array([plain(value) for value in values], from_pandas=True)
 
 
 def plain(value: Any) -> Any:

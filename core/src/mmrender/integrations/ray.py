@@ -164,12 +164,14 @@ def _map(
     constructor: dict[str, Any],
     concurrency: int | tuple[int, int] | None,
     batch_size: int,
+    num_cpus: float,
 ) -> ray.data.Dataset:
     return ds.map_batches(
         udf,
         fn_constructor_kwargs=constructor,
         compute=_compute(concurrency),
         batch_size=batch_size,
+        num_cpus=num_cpus,
         batch_format="pyarrow",
         udf_modifying_row_count=False,
     )
@@ -184,10 +186,15 @@ def render_dataset(
     add_generation_prompt: bool = False,
     concurrency: int | tuple[int, int] | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    num_cpus: float = 1,
     **options: Any,
 ) -> ray.data.Dataset:
-    """``ds`` rendered lazily by :class:`RenderBatch` actors (one CPU each, an autoscaling pool unless
-    ``concurrency`` fixes it); ``options`` are the family's renderer options."""
+    """``ds`` rendered lazily by :class:`RenderBatch` actors (``num_cpus`` each, an autoscaling pool unless
+    ``concurrency`` fixes it); ``options`` are the family's renderer options.
+
+    A fixed pool must leave CPUs for the read and write tasks: ``concurrency`` actors of ``num_cpus``
+    that take every CPU of the cluster wait forever for the read that feeds them.
+    """
     constructor = {
         "model": model,
         "store": store,
@@ -195,7 +202,7 @@ def render_dataset(
         "add_generation_prompt": add_generation_prompt,
         **options,
     }
-    return _map(ds, RenderBatch, constructor, concurrency, batch_size)
+    return _map(ds, RenderBatch, constructor, concurrency, batch_size, num_cpus)
 
 
 def lengths(
@@ -205,12 +212,13 @@ def lengths(
     add_generation_prompt: bool = False,
     concurrency: int | tuple[int, int] | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    num_cpus: float = 1,
     **options: Any,
 ) -> ray.data.Dataset:
     """``ds`` with ``num_tokens`` and ``error`` added, for ``.filter(expr="num_tokens <= N")``."""
     # counting reads image headers only and stores nothing, so the actors need no asset store
     constructor = {"model": model, "store": "data:", "add_generation_prompt": add_generation_prompt, **options}
-    return _map(ds, LengthBatch, constructor, concurrency, batch_size)
+    return _map(ds, LengthBatch, constructor, concurrency, batch_size, num_cpus)
 
 
 __all__ = ["LENGTH_SCHEMA", "RENDER_SCHEMA", "LengthBatch", "RenderBatch", "lengths", "render_dataset"]
