@@ -16,13 +16,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import attrs
 
 from .errors import (
+    ConfigError,
     ConversationError,
     MissingBackendError,
     MMRenderError,
-    StorageError,
+    PluginError,
     StoreNetworkError,
-    UnknownModelError,
-    WireValidationError,
 )
 from .images import bare_base64_image
 from .refs import dump
@@ -42,15 +41,10 @@ RECORD_FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
     "add_generation_prompt": ((bool,), "true or false"),
 }
 
-#: Errors that belong to one record (its messages, images, model name): ``--errors`` skips them. A store
-#: that cannot be reached or has no backend fails every record alike, so it stops the job instead.
-RECORD_ERRORS: tuple[type[BaseException], ...] = (
-    ConversationError,
-    StorageError,
-    UnknownModelError,
-    WireValidationError,
-)
-JOB_ERRORS: tuple[type[BaseException], ...] = (StoreNetworkError, MissingBackendError)
+#: Errors that fail every record alike (an unreachable store, a missing backend, a bad option, a broken
+#: plugin): they stop a job even with ``--errors``. Every other ``MMRenderError`` belongs to its record
+#: (its messages, images, model name, a length its images do not fit) and ``--errors`` skips it.
+JOB_ERRORS: tuple[type[BaseException], ...] = (StoreNetworkError, MissingBackendError, ConfigError, PluginError)
 
 
 class BadRecordError(ConversationError):
@@ -281,7 +275,7 @@ def guarded(index: int, label: str, record_id: Any, work: Callable[[], T]) -> T:
         raise
     except JOB_ERRORS:
         raise
-    except RECORD_ERRORS as exc:
+    except MMRenderError as exc:
         message = str(exc)
         prefix = f"{label}: "
         if message.startswith(prefix):  # parse_record's own errors already name the record
