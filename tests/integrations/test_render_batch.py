@@ -121,3 +121,13 @@ def test_core_and_its_cli_never_import_ray_or_pyarrow() -> None:
     code = "import sys, mmrender, mmrender.cli, mmrender.integrations; print(sorted({'ray', 'pyarrow'} & set(sys.modules)))"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert proc.stdout.strip() == "[]"
+
+
+def test_relative_image_paths_resolve_against_image_root(tmp_path: Path) -> None:
+    records = build_dataset(tmp_path, 12, distinct_images=4, bad_every=100)
+    relative = json.loads(json.dumps(records).replace(str(tmp_path) + "/", ""))
+    assert relative != records and "images/img" in json.dumps(relative)
+    table = pq.read_table(io.BytesIO(parquet_bytes(relative)))
+    out = mr.RenderBatch(MODEL, store=str(tmp_path / "store"), image_root=str(tmp_path))(table)
+    renderer = mmrender.get_renderer(MODEL, store=str(tmp_path / "store"))
+    assert [output_row(row) for row in out.to_pylist()] == [direct_row(renderer, r) for r in records]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 try:
@@ -60,6 +61,7 @@ class _PerActorRenderer:
         store: str | None = None,
         store_options: Mapping[str, Any] | None = None,
         add_generation_prompt: bool = False,
+        image_root: str | None = None,
         **options: Any,
     ) -> None:
         if options.get("multimodal_output", "raw") != "raw":
@@ -68,6 +70,9 @@ class _PerActorRenderer:
         self.store = store
         self.store_options = dict(store_options or {})
         self.add_generation_prompt = add_generation_prompt
+        #: Relative image paths resolve against this folder (as the CLI resolves them against the
+        #: dataset's); without it they resolve against each actor's working directory.
+        self.image_root = image_root
         self.options = options
         self._renderers: dict[str, Renderer] = {}
 
@@ -78,6 +83,10 @@ class _PerActorRenderer:
             store = open_store(self.store, **self.store_options) if self.store_options else self.store
             self._renderers[name] = get_renderer(name, store=store, **self.options)
         return self._renderers[name]
+
+    @property
+    def base(self) -> Path | None:
+        return None if self.image_root is None else Path(self.image_root).expanduser().resolve()
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_renderers": {}}
@@ -132,7 +141,7 @@ class RenderBatch(_PerActorRenderer):
         }
 
     def _render(self, renderer: Renderer, record: Any) -> dict[str, Any]:
-        return render_record(renderer, record, add_generation_prompt=self.add_generation_prompt)
+        return render_record(renderer, record, add_generation_prompt=self.add_generation_prompt, base=self.base)
 
 
 class LengthBatch(_PerActorRenderer):
@@ -145,7 +154,7 @@ class LengthBatch(_PerActorRenderer):
         return self._guarded(raw, index, self._count)
 
     def _count(self, renderer: Renderer, record: Any) -> dict[str, Any]:
-        return length_record(renderer, record, add_generation_prompt=self.add_generation_prompt)
+        return length_record(renderer, record, add_generation_prompt=self.add_generation_prompt, base=self.base)
 
 
 def _compute(concurrency: int | tuple[int, int] | None) -> ray.data.ActorPoolStrategy:
@@ -184,6 +193,7 @@ def render_dataset(
     store: str | None = None,
     store_options: Mapping[str, Any] | None = None,
     add_generation_prompt: bool = False,
+    image_root: str | None = None,
     concurrency: int | tuple[int, int] | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     num_cpus: float = 1,
@@ -200,6 +210,7 @@ def render_dataset(
         "store": store,
         "store_options": store_options,
         "add_generation_prompt": add_generation_prompt,
+        "image_root": image_root,
         **options,
     }
     return _map(ds, RenderBatch, constructor, concurrency, batch_size, num_cpus)
@@ -210,14 +221,21 @@ def lengths(
     *,
     model: str,
     add_generation_prompt: bool = False,
+    image_root: str | None = None,
     concurrency: int | tuple[int, int] | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     num_cpus: float = 1,
     **options: Any,
 ) -> ray.data.Dataset:
-    """``ds`` with ``num_tokens`` and ``error`` added, for ``.filter(expr="num_tokens <= N")``."""
+    """``ds`` with ``num_tokens`` and ``error`` added, for ``.filter(expr=col("num_tokens") <= N)``."""
     # counting reads image headers only and stores nothing, so the actors need no asset store
-    constructor = {"model": model, "store": "data:", "add_generation_prompt": add_generation_prompt, **options}
+    constructor = {
+        "model": model,
+        "store": "data:",
+        "add_generation_prompt": add_generation_prompt,
+        "image_root": image_root,
+        **options,
+    }
     return _map(ds, LengthBatch, constructor, concurrency, batch_size, num_cpus)
 
 
