@@ -14,8 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import MODEL
 from dataset_records import build_dataset, direct_row, output_row, parquet_bytes
-
-mr = pytest.importorskip("mmrender.integrations.ray", reason="never skipped in CI: requirements-dev installs ray")
+from mmrender.integrations import ray as mr  # requirements-dev installs the ray extra: never skipped
 
 
 def _s3fs(server: Any) -> Any:
