@@ -30,6 +30,8 @@ def test_arrow_rows_lose_the_null_keys_structs_add(tmp_path: Path) -> None:
     (row,) = pa.Table.from_pylist([{"messages": messages, "tools": None}]).to_pylist()
     assert row["messages"][0]["content"][1] == {"type": "text", "text": "hi", "image": None}  # what Arrow gives
     assert parse_record(row, 0, from_arrow=True).messages == messages
+    as_text = [{"role": "assistant", "content": None, "tool_calls": []}]
+    assert parse_record({"messages": json.dumps(as_text)}, 0, from_arrow=True).messages == as_text, "JSON keeps nulls"
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,9 @@ from .merge import merge_multi_modal_data
 from .plugins import register_plugin, unregister_plugin
 from .registry import families, get_renderer, resolve
 from .renderer import PreparedImage, Renderer, RendererOptions, TokenBuffer
+from .samples import TrainingSample, sample_from_rendered
 from .storage import StorageBackend, Store, StoredAsset, open_store
+from .training import TruncationError
 from .types import (
     ImageLayout,
     MultiModalData,
@@ -71,6 +73,8 @@ __all__ = [
     "TextPart",
     "TokenBuffer",
     "ToolCall",
+    "TrainingSample",
+    "TruncationError",
     "UnknownModelError",
     "WireValidationError",
     "families",
@@ -82,6 +86,7 @@ __all__ = [
     "refs",
     "register_plugin",
     "resolve",
+    "sample_from_rendered",
     "unregister_plugin",
     "wire",
 ]

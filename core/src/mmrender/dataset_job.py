@@ -251,15 +251,17 @@ def run_job(
     _check_model(spec)
     summary = JobSummary(output=output, store=spec.store or "", errors=errors)
     state = ResumeState.open(output, input_path, spec, chunk_size) if resume else None
-    sink, error_sink = RowSink(output), RowSink(errors) if errors else None
+    sink, error_sink = RowSink(output), None
     executor: InlineExecutor | ProcessExecutor | None = None
     try:
+        error_sink = RowSink(errors) if errors else None
         first, rest = _peeked(read_chunks(input_path, chunk_size))
         todo = [c for c in first if state is None or not state.done(c.index)]
         inline = workers <= 1 or (len(first) < 2 and len(todo) <= 1)
         executor = InlineExecutor(spec) if inline else ProcessExecutor(spec, workers)
-        with _progress_bar(input_path, progress) as bar:
-            for result in _ordered(executor, itertools.chain(first, rest), state, in_flight=2 * workers + 2):
+        with _progress_bar(input_path, progress) as bar, DeferredSignals() as signals:
+            chunks = itertools.chain(first, rest)
+            for result in _ordered(executor, chunks, state, in_flight=2 * workers + 2, signals=signals):
                 result = _checked(result)
                 sink.write_lines(result.lines)
                 if error_sink is not None:
@@ -304,11 +306,57 @@ def _abort(executor: InlineExecutor | ProcessExecutor | None, sink: RowSink, err
         error_sink.discard()
 
 
+class DeferredSignals:
+    """SIGINT/SIGTERM noted while the job runs and re-raised at a safe point by :meth:`check`.
+
+    Why: an interrupt raised inside ``concurrent.futures`` (or half-way through writing a chunk file)
+    can leave a lock held or a file torn; raised between steps, the job unwinds cleanly, through the
+    handler that was installed before (Ctrl-C's ``KeyboardInterrupt``, the CLI's SIGTERM handler).
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.pending: int | None = None
+        self.previous: dict[int, Any] = {}
+
+    def __enter__(self) -> DeferredSignals:
+        try:
+            for signum in self.SIGNALS:
+                self.previous[signum] = signal.signal(signum, self._note)
+        except ValueError:  # not the main thread: signals stay as they are
+            self.previous = {}
+        return self
+
+    def _note(self, signum: int, _frame: Any) -> None:
+        if self.pending is not None:  # a second Ctrl-C does not wait for the safe point
+            self.restore()
+            signal.raise_signal(signum)
+            return
+        self.pending = signum
+
+    def restore(self) -> None:
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
+        self.previous = {}
+
+    def check(self) -> None:
+        """Deliver a noted signal now, to the handler it would have reached."""
+        if self.pending is not None:
+            signum, self.pending = self.pending, None
+            self.restore()
+            signal.raise_signal(signum)
+
+    def __exit__(self, *exc: object) -> None:
+        self.restore()
+
+
 def _ordered(
     executor: InlineExecutor | ProcessExecutor,
     chunks: Any,
     state: ResumeState | None,
     in_flight: int,
+    signals: DeferredSignals,
 ) -> Iterator[ChunkResult]:
     """Results in input order, at most ``in_flight`` chunks rendering or waiting their turn.
 
@@ -320,15 +368,19 @@ def _ordered(
     next_index = 0
 
     def collect(block: bool) -> None:
-        if not pending:
-            return
-        done, _ = wait(list(pending), timeout=None if block else 0, return_when=FIRST_COMPLETED)
+        done: set[Future[ChunkResult]] = set()
+        while pending and not done:
+            signals.check()
+            done, _ = wait(list(pending), timeout=0.1 if block else 0, return_when=FIRST_COMPLETED)
+            if not block:
+                break
         for future in done:
             index = pending.pop(future)
             result = future.result()
             if state is not None and result.failure is None and result.fatal is None:
                 state.save(result)
             ready[index] = result
+        signals.check()
 
     def flush() -> Iterator[ChunkResult]:
         nonlocal next_index

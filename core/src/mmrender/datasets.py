@@ -105,8 +105,8 @@ def input_fingerprint(path: str) -> dict[str, Any]:
 
 
 def count_records(path: str) -> int | None:
-    """The number of records, when it is cheap to know (local or remote file, not stdin): for an ETA."""
-    if path == "-" or path.endswith(".json"):
+    """The number of records, when it is cheap to know (a local file, a Parquet footer): for an ETA."""
+    if path == "-" or path.endswith(".json") or (is_remote(path) and not is_parquet(path)):
         return None
     with open_input(path) as fh:
         if is_parquet(path):

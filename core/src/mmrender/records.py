@@ -132,9 +132,9 @@ def parse_record(raw: Any, index: int, *, label: str | None = None, from_arrow: 
     if "messages" not in record:
         raise ConversationError(f"{label}: a record must be a list of messages or an object with 'messages'")
     for field in ("messages", "tools"):
-        _decoded(label, record, field)
-        if from_arrow and field in record:
+        if from_arrow and field in record and not isinstance(record[field], str):  # JSON text keeps its nulls
             record[field] = _drop_nulls(record[field])
+        _decoded(label, record, field)
     check_record_fields(label, record)
     return Record(
         index=index,
@@ -244,13 +244,8 @@ def sample_record(
     base: Path | None = None,
 ) -> dict[str, Any]:
     """A training sample row (``renderer.build_training_sample``), truncated to ``max_length`` ids."""
-    from .types import to_jsonable as jsonable
-
-    build = getattr(renderer, "build_training_sample", None)
-    if build is None:
-        raise MMRenderError("--samples needs Renderer.build_training_sample, which this mmrender does not have")
-    sample = build(_messages(record, base), tools=record.tools, max_length=max_length)
-    return {"id": record.row_id, **jsonable(sample)}
+    sample = renderer.build_training_sample(_messages(record, base), tools=record.tools, max_length=max_length)
+    return {"id": record.row_id, **to_jsonable(sample)}
 
 
 def error_row(error: BadRecordError) -> dict[str, Any]:

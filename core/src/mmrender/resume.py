@@ -67,6 +67,8 @@ class ResumeState:
         else:
             folder.mkdir(parents=True, exist_ok=True)
             _write_atomically(path, json.dumps(manifest, indent=1, sort_keys=True))
+        for stale in folder.glob(".*.tmp"):  # a chunk being written when a previous run was killed
+            stale.unlink(missing_ok=True)
         return cls(folder)
 
     def _chunk_path(self, index: int) -> Path:
@@ -115,8 +117,12 @@ def _differences(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> 
 
 def _write_atomically(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
