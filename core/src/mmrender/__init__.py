@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from . import refs, wire
+from .batching import collate, pack, pack_groups
 from .conversation import Conversation, ImagePart, Message, TextPart
 from .errors import (
     AssetIntegrityError,
@@ -25,6 +26,7 @@ from .plugins import register_plugin, unregister_plugin
 from .registry import families, get_renderer, resolve
 from .renderer import PreparedImage, Renderer, RendererOptions, TokenBuffer
 from .storage import StorageBackend, Store, StoredAsset, open_store
+from .trainer_inputs import processed_inputs
 from .types import (
     ImageLayout,
     MultiModalData,
@@ -73,12 +75,16 @@ __all__ = [
     "ToolCall",
     "UnknownModelError",
     "WireValidationError",
+    "collate",
     "families",
     "get_renderer",
     "hookimpl",
     "materialize",
     "merge_multi_modal_data",
     "open_store",
+    "pack",
+    "pack_groups",
+    "processed_inputs",
     "refs",
     "register_plugin",
     "resolve",
