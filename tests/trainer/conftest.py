@@ -125,4 +125,9 @@ def kimi_oracle(media_proc_cfg: Path) -> Any:
 
 
 def image_message(paths: list[Path], text: str = "Describe every picture.") -> list[dict[str, Any]]:
-    return [{"role": "user", "content": [*({"type": "image", "image": str(p)} for p in paths), {"type": "text", "text": text}]}]
+    return [
+        {
+            "role": "user",
+            "content": [*({"type": "image", "image": str(p)} for p in paths), {"type": "text", "text": text}],
+        }
+    ]

@@ -63,7 +63,10 @@ def test_stream_order_across_messages_and_repeats(tmp_path: Path, image_paths: d
     """Images come out in prompt order, a repeated image twice, whatever order the sidecar lists."""
     order = ["png_rgb", "jpeg_exif6", "png_rgb", "webp_wide"]
     messages = [
-        {"role": "user", "content": [{"type": "image", "image": str(image_paths[order[0]])}, {"type": "text", "text": "a"}]},
+        {
+            "role": "user",
+            "content": [{"type": "image", "image": str(image_paths[order[0]])}, {"type": "text", "text": "a"}],
+        },
         {"role": "assistant", "content": "ok"},
         {"role": "user", "content": [{"type": "image", "image": str(image_paths[n])} for n in order[1:]]},
     ]
@@ -116,9 +119,7 @@ def test_swapped_data_uri_is_refused(image_paths: dict[str, Path]) -> None:
     rendered = mmrender.get_renderer(QWEN3_VL, store="data:").render(image_message([image_paths["jpeg_640"]]))
     item = rendered.multi_modal_data.mm_items["image"][0]
     other = "data:image/png;base64," + base64.b64encode(image_paths["png_rgb"].read_bytes()).decode()
-    forged = attrs.evolve(
-        rendered.multi_modal_data, mm_items={"image": (attrs.evolve(item, raw_uri=other),)}
-    )
+    forged = attrs.evolve(rendered.multi_modal_data, mm_items={"image": (attrs.evolve(item, raw_uri=other),)})
     with pytest.raises(AssetIntegrityError):
         mmrender.processed_inputs(forged)
 
@@ -127,7 +128,7 @@ def test_forged_payload_is_refused(image_paths: dict[str, Path]) -> None:
     """The bytes are genuine but the ref claims another grid: the layout re-check from the header catches it."""
     rendered = mmrender.get_renderer(QWEN3_VL, store="data:").render(image_message([image_paths["jpeg_640"]]))
     item: RawMMItem = rendered.multi_modal_data.mm_items["image"][0]
-    (t, h, w), = item.payload["image_grid_thw"]
+    ((t, h, w),) = item.payload["image_grid_thw"]
     forged_item = attrs.evolve(item, payload={"image_grid_thw": [[t, h + 2, w]]})
     forged = attrs.evolve(rendered.multi_modal_data, mm_items={"image": (forged_item,)})
     with pytest.raises(AssetIntegrityError, match="does not match the layout"):
