@@ -25,8 +25,10 @@ from .merge import merge_multi_modal_data
 from .plugins import register_plugin, unregister_plugin
 from .registry import families, get_renderer, resolve
 from .renderer import PreparedImage, Renderer, RendererOptions, TokenBuffer
+from .samples import TrainingSample, sample_from_rendered
 from .storage import StorageBackend, Store, StoredAsset, open_store
 from .trainer_inputs import processed_inputs
+from .training import TruncationError
 from .types import (
     ImageLayout,
     MultiModalData,
@@ -73,6 +75,8 @@ __all__ = [
     "TextPart",
     "TokenBuffer",
     "ToolCall",
+    "TrainingSample",
+    "TruncationError",
     "UnknownModelError",
     "WireValidationError",
     "collate",
@@ -88,6 +92,7 @@ __all__ = [
     "refs",
     "register_plugin",
     "resolve",
+    "sample_from_rendered",
     "unregister_plugin",
     "wire",
 ]

@@ -8,7 +8,7 @@ import functools
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, wait
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import attrs
 
@@ -30,6 +30,10 @@ from .types import (
     RawMMItem,
     RenderedTokens,
 )
+
+if TYPE_CHECKING:
+    from .samples import TrainingSample
+    from .training import TrainingSpec
 
 
 @attrs.frozen(kw_only=True)
@@ -258,14 +262,39 @@ class Renderer(abc.ABC):
         **template_kwargs: Any,
     ) -> RenderedTokens:
         """Render ``messages`` to exact token ids plus the image sidecar."""
-        from .plugins import hook
-
         conv = normalize_conversation(
             messages, tools=tools, add_generation_prompt=add_generation_prompt, template_kwargs=template_kwargs
         )
+        return self.render_normalized(conv)
+
+    def render_normalized(self, conv: Conversation) -> RenderedTokens:
+        """:meth:`render` of an already normalised conversation (the render hook, then the placeholder check)."""
+        from .plugins import hook
+
         result = hook().mmrender_render(renderer=self, conversation=conv)
         result.check_placeholders(self.placeholder_token_ids, what="rendered prompt")
         return result.with_placeholder_ids(self.placeholder_token_ids, checked=True)
+
+    @property
+    def training_spec(self) -> TrainingSpec:
+        """The family's training declaration (assistant-turn rule, position scheme); families override it."""
+        raise ConfigError(f"family {self.family.id!r} declares no training_spec, so it cannot build training samples")
+
+    def build_training_sample(
+        self,
+        messages: Sequence[Any],
+        *,
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        max_length: int | None = None,
+        train_on: str = "assistant",
+        **template_kwargs: Any,
+    ) -> TrainingSample:
+        """A :class:`~mmrender.samples.TrainingSample` of ``messages`` (see docs/training.md)."""
+        from .samples import build_training_sample
+
+        return build_training_sample(
+            self, messages, tools=tools, max_length=max_length, train_on=train_on, **template_kwargs
+        )
 
     def image_layout(self, width: int, height: int) -> ImageLayout:
         """The layout hook's answer for this size, remembered until the set of plugins changes."""

@@ -6,9 +6,20 @@ path into a trainer carries the same fields and serialises through the one cattr
 
 from __future__ import annotations
 
-import attrs
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from .types import MultiModalData, _tuple_of_ints
+import attrs
+import cattrs
+
+from .conversation import normalize_conversation
+from .errors import ConfigError
+from .merge import as_multi_modal_data
+from .training import cut_point, first_image_error, loss_mask, position_runs, token_types, truncated
+from .types import MultiModalData, RenderedTokens, _tuple_of_ints, converter
+
+if TYPE_CHECKING:
+    from .renderer import Renderer
 
 #: ``mm_token_type_ids`` values, as transformers' processors return them with ``return_mm_token_type_ids``.
 TEXT_TOKEN, IMAGE_TOKEN, VIDEO_TOKEN = 0, 1, 2
@@ -60,3 +71,76 @@ class TrainingSample:
 
     def __len__(self) -> int:
         return len(self.token_ids)
+
+
+def _structure_sample(value: Any, _type: type) -> TrainingSample:
+    """Structure a sample's JSON form; raw items in its sidecar become ``RawMMItem`` again."""
+    sample = _plain_structure(value, TrainingSample)
+    return attrs.evolve(sample, multi_modal_data=as_multi_modal_data(converter.unstructure(sample.multi_modal_data)))
+
+
+_plain_structure = cattrs.gen.make_dict_structure_fn(TrainingSample, converter, _cattrs_forbid_extra_keys=True)
+converter.register_structure_hook(TrainingSample, _structure_sample)
+
+
+def sample_from_rendered(
+    renderer: Renderer,
+    rendered: RenderedTokens,
+    loss_mask: Sequence[int],
+    *,
+    logprobs: Sequence[float] | None = None,
+    segment: int = 0,
+    num_segments: int = 1,
+    truncated: bool = False,
+) -> TrainingSample:
+    """A :class:`TrainingSample` from ids already rendered and a loss mask the caller chose.
+
+    Why a second entry: trajectories (and any caller holding sampled ids) decide the mask themselves;
+    token types and positions still come from the sidecar's ranges and grids alone, through the
+    family's ``renderer.training_spec``. ``loss_mask`` (and ``logprobs``, when given) must have one
+    entry per id.
+    """
+    spec = renderer.training_spec
+    n = len(rendered.token_ids)
+    if len(loss_mask) != n:
+        raise ConfigError(f"loss_mask has {len(loss_mask)} entries for {n} token ids")
+    data = rendered.multi_modal_data
+    rows, rope_delta = spec.positions.positions(n, position_runs(data, spec.grid_key))
+    return TrainingSample(
+        model=renderer.model_id,
+        token_ids=rendered.token_ids,
+        message_indices=rendered.message_indices,
+        multi_modal_data=data,
+        loss_mask=loss_mask,
+        mm_token_type_ids=token_types(n, data),
+        position_ids=rows,
+        rope_delta=rope_delta,
+        truncated=truncated,
+        logprobs=logprobs,
+        segment=segment,
+        num_segments=num_segments,
+    )
+
+
+def build_training_sample(
+    renderer: Renderer,
+    messages: Sequence[Any],
+    *,
+    tools: Sequence[Mapping[str, Any]] | None = None,
+    max_length: int | None = None,
+    train_on: str = "assistant",
+    **template_kwargs: Any,
+) -> TrainingSample:
+    """``Renderer.build_training_sample``: render without a generation prompt, mask, type, position, truncate."""
+    if max_length is not None and (isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1):
+        raise ConfigError(f"max_length must be a positive int or None, got {max_length!r}")
+    conv = normalize_conversation(messages, tools=tools, add_generation_prompt=False, template_kwargs=template_kwargs)
+    rendered = renderer.render_normalized(conv)
+    roles = [message.role for message in conv.messages]
+    mask = loss_mask(renderer.training_spec, rendered, roles, train_on)
+    if max_length is None or max_length >= len(rendered.token_ids):
+        return sample_from_rendered(renderer, rendered, mask)
+    images = {m.index: [p.part_index for p in m.images] for m in conv.messages}
+    first_image_error(rendered, max_length, images)
+    cut = cut_point(rendered, max_length)
+    return sample_from_rendered(renderer, truncated(rendered, cut), mask[:cut], truncated=True)

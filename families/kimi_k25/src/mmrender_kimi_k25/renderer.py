@@ -21,11 +21,13 @@ from mmrender import (
 from mmrender.images import ImageBytes
 from mmrender.plan import emit
 from mmrender.special_tokens import lookup_special_tokens
+from mmrender.training import TrainingSpec
 
 from . import bridge, parsing
 from .engine import DEFAULT_PARAMS, kimi_image_layout
 from .options import KimiK25Options
 from .template import K26, TOKENS, Specials, TemplateRules, TemplateWalker, build_plan, tool_declaration
+from .training import kimi_training_spec
 
 TEMPLATE_KWARGS = ("thinking", "preserve_thinking")
 _CONSTANTS = ("user", "assistant", "system", "tool", "image", "\n", "tool_declare")
@@ -199,6 +201,12 @@ class KimiK25Renderer(Renderer):
     ) -> ParsedResponse:
         """Content, reasoning and tool calls; ``tools`` is accepted for a uniform API. Kimi writes arguments as JSON text, so no schema is needed to type them."""
         return parsing.parse(self, completion_ids)
+
+    @property
+    def training_spec(self) -> TrainingSpec:
+        """Kimi assistant turns and 1-D positions (see ``training``)."""
+        s = self.specials
+        return kimi_training_spec(s.im_assistant, s.im_middle, s.im_end)
 
     @property
     def placeholder_token_ids(self) -> frozenset[int]:

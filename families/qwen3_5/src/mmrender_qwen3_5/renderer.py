@@ -26,6 +26,7 @@ from mmrender.encoders import HFEncoder
 from mmrender.errors import ConfigError, ConversationError
 from mmrender.images import ImageBytes
 from mmrender.plan import emit
+from mmrender.training import TrainingSpec
 from mmrender.types import ProcessedMMItem
 from mmrender_qwen3_vl.layout import params_from_preprocessor, qwen_layout
 from mmrender_qwen3_vl.vision import process_qwen_image
@@ -37,6 +38,7 @@ from .options import Qwen35Options
 from .parse import parse_completion
 from .templates import ASSETS, TemplateVariant
 from .tokenizer import special_token_ids
+from .training import training_spec
 
 PREPROCESSOR_CONFIG = ASSETS / "Qwen3.5-0.8B" / "preprocessor_config.json"
 #: ``render(..., **template_kwargs)`` keys this template reads; they override the options per call.
@@ -148,6 +150,11 @@ class Qwen35Renderer(Renderer):
             tools=tools,
             thinking_open=self.thinking_open(enable_thinking),
         )
+
+    @functools.cached_property
+    def training_spec(self) -> TrainingSpec:
+        """ChatML assistant turns and M-RoPE with the layout's merge size (see ``training``)."""
+        return training_spec(self, layout_params()["merge_size"])
 
     @property
     def placeholder_token_ids(self) -> frozenset[int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,10 +22,12 @@ from mmrender.encoders import HFEncoder
 from mmrender.images import ImageBytes
 from mmrender.plan import emit
 from mmrender.special_tokens import lookup_special_tokens
+from mmrender.training import TrainingSpec
 
 from . import bridge, parsing
 from .layout import DEFAULT_PREPROCESSOR, qwen_layout
 from .template import Specials, TemplateWalker
+from .training import qwen_training_spec
 from .vision import process_qwen_image
 from .walk import build_plan
 
@@ -151,6 +154,12 @@ class Qwen3VLRenderer(Renderer):
     ) -> ParsedResponse:
         """Content, reasoning and tool calls; ``tools`` is accepted for a uniform API. Qwen3-VL writes arguments as JSON, so no schema is needed to type them."""
         return parsing.parse(self, completion_ids)
+
+    @functools.cached_property
+    def training_spec(self) -> TrainingSpec:
+        """ChatML assistant turns and M-RoPE with the layout's merge size (see ``training``)."""
+        s = self.specials
+        return qwen_training_spec(s.im_start, s.im_end, self._const["assistant\n"], self.layout_params["merge_size"])
 
     @property
     def placeholder_token_ids(self) -> frozenset[int]:
