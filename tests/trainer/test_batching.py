@@ -55,7 +55,14 @@ def _conversations(p: dict[str, Path]) -> list[list[dict[str, Any]]]:
 
 @pytest.fixture(scope="module")
 def samples(renderer: Any, model: Any, image_paths: dict[str, Path]) -> list[TrainingSample]:
-    return [reference_sample(renderer, conv, model) for conv in _conversations(image_paths)]
+    """``build_training_sample``'s samples, whose ids, token types and positions equal the oracle's."""
+    built = [renderer.build_training_sample(conv) for conv in _conversations(image_paths)]
+    for sample, conv in zip(built, _conversations(image_paths), strict=True):
+        oracle = reference_sample(renderer, conv, model)
+        assert (sample.token_ids, sample.mm_token_type_ids) == (oracle.token_ids, oracle.mm_token_type_ids)
+        assert (sample.position_ids, sample.rope_delta) == (oracle.position_ids, oracle.rope_delta)
+        assert any(sample.loss_mask) and not all(sample.loss_mask)
+    return built
 
 
 def _grids(samples: list[TrainingSample]) -> list[list[int]]:
@@ -192,3 +199,22 @@ def test_pack_groups_first_fit_in_order(samples: list[TrainingSample]) -> None:
     assert sorted(i for g in groups for i in g) == list(range(len(samples)))
     for group in groups:
         mmrender.pack([samples[i] for i in group], max_tokens=limit)  # every group packs
+
+
+def test_kimi_collate_and_pack_use_1d_positions(tmp_path: Path, image_paths: dict[str, Path]) -> None:
+    """A 1-D family: ``B × L`` positions in a batch, ``1 × L`` restarting per sample in a packed row."""
+    kimi = mmrender.get_renderer("moonshotai/Kimi-K2.5", store=str(tmp_path / "s"))
+    convs = _conversations(image_paths)
+    built = [kimi.build_training_sample(conv) for conv in convs[:2]]
+    assert all(len(s.position_ids) == 1 for s in built)
+    batch = mmrender.collate(built)
+    width = max(len(s) for s in built)
+    assert batch["position_ids"].shape == (2, width)
+    for row, sample in enumerate(built):
+        assert batch["position_ids"][row, : len(sample)].tolist() == list(sample.position_ids[0])
+    assert batch["grid_thws"].tolist() == [
+        r for s in built for i in s.multi_modal_data.mm_items.get("image", ()) for r in i.payload["grid_thws"]
+    ]
+    packed = mmrender.pack(built, max_tokens=sum(len(s) for s in built))
+    assert packed["position_ids"].shape == (1, sum(len(s) for s in built))
+    assert packed["position_ids"][0].tolist() == [p for s in built for p in s.position_ids[0]]
