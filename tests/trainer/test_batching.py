@@ -17,7 +17,7 @@ from mmrender.errors import SampleTooLongError, TrainingInputError
 from mmrender.samples import TrainingSample
 
 from .conftest import QWEN3_VL
-from .tiny_models import reference_sample, tiny_qwen3_vl
+from .tiny_models import reference_sample, tiny_qwen3_5, tiny_qwen3_vl
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("torchvision")
@@ -218,3 +218,24 @@ def test_kimi_collate_and_pack_use_1d_positions(tmp_path: Path, image_paths: dic
     packed = mmrender.pack(built, max_tokens=sum(len(s) for s in built))
     assert packed["position_ids"].shape == (1, sum(len(s) for s in built))
     assert packed["position_ids"][0].tolist() == [p for s in built for p in s.position_ids[0]]
+
+
+@pytest.mark.filterwarnings("ignore:.*falling back to its reference PyTorch implementation")
+def test_tiny_qwen3_5_forward_on_collate(tmp_path: Path, image_paths: dict[str, Path]) -> None:
+    renderer = mmrender.get_renderer("Qwen/Qwen3.5-0.8B", store=str(tmp_path / "s"))
+    model = tiny_qwen3_5(renderer.text_tokenizer.convert_tokens_to_ids)
+    built = [renderer.build_training_sample(conv) for conv in _conversations(image_paths)]
+    batch = mmrender.collate(built, return_tensors="pt")
+    positions, deltas = model.model.get_rope_index(
+        batch["input_ids"],
+        mm_token_type_ids=batch["mm_token_type_ids"],
+        image_grid_thw=batch["image_grid_thw"],
+        attention_mask=batch["attention_mask"],
+    )
+    assert torch.equal(batch["position_ids"], positions)
+    assert deltas.reshape(-1).tolist() == [s.rope_delta for s in built]
+    with torch.no_grad():
+        ours = model(**batch)
+        model.model.rope_deltas = None
+        theirs = model(**{k: v for k, v in batch.items() if k != "position_ids"})
+    assert torch.isfinite(ours.loss) and torch.equal(ours.logits, theirs.logits)

@@ -49,6 +49,52 @@ def tiny_qwen3_vl(image_token_id: int, video_token_id: int, vision_start_token_i
     return Qwen3VLForConditionalGeneration(config).eval()
 
 
+def tiny_qwen3_5(token_id: Any) -> Any:
+    """A 2-layer Qwen3.5 (one linear-attention, one full-attention layer); ``token_id(token)`` looks ids up."""
+    import torch
+    from mmrender_qwen3_vl.layout import DEFAULT_PARAMS
+    from transformers import Qwen3_5Config, Qwen3_5ForConditionalGeneration
+
+    torch.manual_seed(0)
+    config = Qwen3_5Config(
+        text_config={
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "num_key_value_heads": 1,
+            "head_dim": 16,
+            "layer_types": ["linear_attention", "full_attention"],
+            "linear_key_head_dim": 8,
+            "linear_value_head_dim": 8,
+            "linear_num_key_heads": 2,
+            "linear_num_value_heads": 2,
+            "rope_parameters": {
+                "rope_type": "default",
+                "rope_theta": 1e7,
+                "mrope_section": [2, 3, 3],
+                "partial_rotary_factor": 1.0,
+            },
+        },
+        vision_config={
+            "depth": 2,
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_heads": 2,
+            "out_hidden_size": 32,
+            "patch_size": DEFAULT_PARAMS["patch_size"],
+            "temporal_patch_size": DEFAULT_PARAMS["temporal_patch_size"],
+            "spatial_merge_size": DEFAULT_PARAMS["merge_size"],
+        },
+        image_token_id=token_id("<|image_pad|>"),
+        video_token_id=token_id("<|video_pad|>"),
+        vision_start_token_id=token_id("<|vision_start|>"),
+        vision_end_token_id=token_id("<|vision_end|>"),
+    )
+    config._attn_implementation = "sdpa"
+    return Qwen3_5ForConditionalGeneration(config).eval()
+
+
 def reference_sample(renderer: Any, messages: list[dict[str, Any]], model: Any) -> TrainingSample:
     """A TrainingSample whose positions are ``model.model.get_rope_index``'s on the rendered ids."""
     import torch
