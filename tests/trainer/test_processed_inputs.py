@@ -142,3 +142,25 @@ def test_bad_inputs_are_typed(image_paths: dict[str, Path]) -> None:
     broken = attrs.evolve(rendered.multi_modal_data, mm_placeholders={"image": ()})
     with pytest.raises(RefError, match="parallel"):
         mmrender.processed_inputs(broken)
+
+
+def test_family_without_a_processor_is_named(tmp_path: Path, image_paths: dict[str, Path]) -> None:
+    """The out-of-tree toy family registers a layout engine but no ``process``: the error says so."""
+    import importlib.util
+
+    from mmrender.errors import UnknownFamilyError
+
+    source = Path(__file__).resolve().parents[1] / "plugins_src/throwaway_family/src/mmrender_throwaway/__init__.py"
+    spec = importlib.util.spec_from_file_location("mmrender_throwaway_trainer_test", source)
+    assert spec is not None and spec.loader is not None
+    toy = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(toy)
+    mmrender.register_plugin(toy, name="toy-trainer-test")
+    try:
+        rendered = mmrender.get_renderer(toy.MODEL_ID, store=str(tmp_path / "s")).render(
+            image_message([image_paths["png_rgb"]])
+        )
+        with pytest.raises(UnknownFamilyError, match="provides an image processor"):
+            mmrender.processed_inputs(rendered)
+    finally:
+        mmrender.unregister_plugin("toy-trainer-test")
