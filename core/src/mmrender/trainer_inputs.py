@@ -20,6 +20,7 @@ from .types import MultiModalData, ProcessedMMItem
 
 if TYPE_CHECKING:
     import numpy as np
+    from PIL import Image
 
     from .family import LayoutEngine
 
@@ -96,9 +97,9 @@ def _process(entries: Sequence[tuple[str, Any]], store: Store | None) -> dict[st
     ]
     ready = [entry if isinstance(entry, ProcessedMMItem) else entry.result() for entry in fetched]
     outputs: list[ProcessedMMItem] = []
-    run: list[MaterializedImage] = []
+    run: list[tuple[MaterializedImage, Image.Image]] = []
     for entry in ready:
-        if run and (isinstance(entry, ProcessedMMItem) or _run_key(entry) != _run_key(run[0])):
+        if run and (isinstance(entry, ProcessedMMItem) or _run_key(entry[0]) != _run_key(run[0][0])):
             outputs.append(_process_run(run))
             run = []
         if isinstance(entry, ProcessedMMItem):
@@ -110,9 +111,11 @@ def _process(entries: Sequence[tuple[str, Any]], store: Store | None) -> dict[st
     return _concatenate([out.data for out in outputs])
 
 
-def _fetch(item: Any, mm_hash: str, store: Store | None) -> MaterializedImage:
-    """Bytes verified against ``mm_hash`` and the layout re-computed from their header (materialize)."""
-    return materialize(item, mm_hash=mm_hash, store=store)
+def _fetch(item: Any, mm_hash: str, store: Store | None) -> tuple[MaterializedImage, Image.Image]:
+    """Bytes verified against ``mm_hash``, the layout re-computed from their header (materialize), then
+    the upright RGB pixels the processor takes (decoding releases the GIL, so images decode in parallel)."""
+    image = materialize(item, mm_hash=mm_hash, store=store)
+    return image, image.pixels()
 
 
 def _run_key(image: MaterializedImage) -> tuple[str, tuple[tuple[str, Any], ...]]:
@@ -136,14 +139,15 @@ def _engine_for(image: MaterializedImage) -> LayoutEngine:
     )
 
 
-def _process_run(images: list[MaterializedImage]) -> ProcessedMMItem:
+def _process_run(run: list[tuple[MaterializedImage, Image.Image]]) -> ProcessedMMItem:
     """One processor call for images of one family and parameter set; its grids must equal the layouts'."""
+    images = [image for image, _pixels in run]
     first = images[0].layout
     assert first is not None
     engine = _engine_for(images[0])
     assert engine.process is not None
     params = dict(first.params) if first.params is not None else dict(engine.default_params)
-    out = engine.process([image.image for image in images], params)
+    out = engine.process([pixels for _image, pixels in run], params)
     expected = [int(v) for image in images if image.layout is not None for v in image.layout.grid]
     if out.grid is None or [int(v) for v in out.grid] != expected:
         raise ConfigError(

@@ -17,9 +17,9 @@ from typing import Any
 
 from mmrender import ImageLayout, LayoutEngine, ProcessedMMItem
 from mmrender.errors import ImageSourceError
-from mmrender.images import ImageBytes
 from mmrender.layout_engines import check_positive_ints
 from mmrender.refs import layout_fingerprint
+from PIL import Image
 
 from .layout import DEFAULT_MEDIA_PROC_CFG, KimiMediaConfig, default_config, kimi_layout
 
@@ -65,11 +65,11 @@ def kimi_image_layout(width: int, height: int, params: Mapping[str, Any] = DEFAU
     )
 
 
-def process_images(images: Sequence[ImageBytes], params: Mapping[str, Any]) -> ProcessedMMItem:
+def process_images(pixels: Sequence[Image.Image], params: Mapping[str, Any]) -> ProcessedMMItem:
     """The engine's processor, normalised as the bundled ``media_proc_cfg`` says (imported on first use)."""
     from .vision import process_kimi_images
 
-    return process_kimi_images(images, params)
+    return process_kimi_images(pixels, params)
 
 
 ENGINE = LayoutEngine(

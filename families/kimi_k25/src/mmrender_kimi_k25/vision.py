@@ -12,6 +12,7 @@ from typing import Any
 
 from mmrender import ProcessedMMItem
 from mmrender.images import ImageBytes, decode_pixels
+from PIL import Image
 
 
 @functools.lru_cache(maxsize=4)
@@ -56,11 +57,11 @@ def _bundled_normalisation() -> tuple[tuple[float, ...], tuple[float, ...]]:
     return tuple(float(v) for v in block["image_mean"]), tuple(float(v) for v in block["image_std"])
 
 
-def process_kimi_images(images: Sequence[ImageBytes], params: Mapping[str, int]) -> ProcessedMMItem:
+def process_kimi_images(pixels: Sequence[Image.Image], params: Mapping[str, int]) -> ProcessedMMItem:
     """Every image through one ``Kimi_K25ImageProcessor`` call (the layout engine's ``process``)."""
     mean, std = _bundled_normalisation()
     processor = image_processor(tuple(sorted((k, int(v)) for k, v in params.items())), mean, std)
-    out = processor(images=[decode_pixels(image.data) for image in images], return_tensors="pt")
+    out = processor(images=list(pixels), return_tensors="pt")
     grid = out["image_grid_thw"].numpy()
     return ProcessedMMItem(
         data={"pixel_values": out["pixel_values"].numpy(), "grid_thws": grid, "image_grid_thw": grid.copy()},

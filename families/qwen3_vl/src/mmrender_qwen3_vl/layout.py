@@ -16,9 +16,9 @@ from typing import Any
 
 from mmrender import ImageLayout, LayoutEngine, ProcessedMMItem
 from mmrender.errors import ImageSourceError
-from mmrender.images import ImageBytes
 from mmrender.layout_engines import check_positive_ints
 from mmrender.refs import layout_fingerprint
+from PIL import Image
 
 FAMILY = "qwen_vl"
 ASSETS = Path(__file__).parent / "assets"
@@ -111,11 +111,11 @@ def check_params(params: Mapping[str, Any]) -> None:
         raise ValueError(f"min_pixels {params['min_pixels']} exceeds max_pixels {params['max_pixels']}")
 
 
-def process_images(images: Sequence[ImageBytes], params: Mapping[str, Any]) -> ProcessedMMItem:
+def process_images(pixels: Sequence[Image.Image], params: Mapping[str, Any]) -> ProcessedMMItem:
     """The engine's processor (imported on first use: raw mode never loads transformers or torch)."""
     from .vision import process_qwen_images
 
-    return process_qwen_images(images, params)
+    return process_qwen_images(pixels, params)
 
 
 ENGINE = LayoutEngine(

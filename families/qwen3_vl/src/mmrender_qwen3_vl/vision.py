@@ -17,6 +17,7 @@ from typing import Any
 
 from mmrender import ProcessedMMItem
 from mmrender.images import ImageBytes, decode_pixels
+from PIL import Image
 
 from .layout import DEFAULT_PREPROCESSOR
 
@@ -96,7 +97,7 @@ def _processor_for(items: tuple[tuple[str, int], ...]) -> Any:
     return type(base)(**{**base.to_dict(), **geometry})
 
 
-def process_qwen_images(images: Sequence[ImageBytes], params: Mapping[str, Any]) -> ProcessedMMItem:
+def process_qwen_images(pixels: Sequence[Image.Image], params: Mapping[str, Any]) -> ProcessedMMItem:
     """Every image through one processor call (the layout engine's ``process``, for ``processed_inputs``).
 
     One call over the whole list is what a trainer's own ``processor(images=[...])`` does, so the
@@ -105,8 +106,7 @@ def process_qwen_images(images: Sequence[ImageBytes], params: Mapping[str, Any])
     import numpy as np
 
     processor = _processor_for(tuple(sorted((k, int(v)) for k, v in params.items())))
-    pixels = [decode_pixels(image.data) for image in images]
-    out = processor(images=pixels, return_tensors="pt" if torchvision_available() else "np")
+    out = processor(images=list(pixels), return_tensors="pt" if torchvision_available() else "np")
     values, grid = out["pixel_values"], out["image_grid_thw"]
     grid = np.asarray(grid.numpy() if hasattr(grid, "numpy") else grid)
     return ProcessedMMItem(
