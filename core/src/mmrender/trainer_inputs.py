@@ -89,13 +89,21 @@ def stream_items(mmd: MultiModalData | Mapping[str, Any]) -> list[tuple[str, Any
     return [(mm_hash, item) for _offset, mm_hash, item in found]
 
 
-def _process(entries: Sequence[tuple[str, Any]], store: Store | None) -> dict[str, np.ndarray]:
-    """Fetch on worker threads (reads and sha256 release the GIL), then run each run of one processor at once."""
+def fetch_all(
+    entries: Sequence[tuple[str, Any]], store: Store | None
+) -> list[ProcessedMMItem | tuple[MaterializedImage, Image.Image]]:
+    """Every raw item fetched, verified and decoded on worker threads (reads, sha256 and decoding release
+    the GIL); processed items as they are. The first failure in stream order is raised."""
     fetched = [
         item if isinstance(item, ProcessedMMItem) else background.submit(lambda i=item, h=mm_hash: _fetch(i, h, store))
         for mm_hash, item in entries
     ]
-    ready = [entry if isinstance(entry, ProcessedMMItem) else entry.result() for entry in fetched]
+    return [entry if isinstance(entry, ProcessedMMItem) else entry.result() for entry in fetched]
+
+
+def _process(entries: Sequence[tuple[str, Any]], store: Store | None) -> dict[str, np.ndarray]:
+    """Fetch everything first, then run each run of images that share one processor in one call."""
+    ready = fetch_all(entries, store)
     outputs: list[ProcessedMMItem] = []
     run: list[tuple[MaterializedImage, Image.Image]] = []
     for entry in ready:
