@@ -11,6 +11,8 @@ from typing import Protocol
 
 import attrs
 
+from .errors import ConfigError
+
 #: One placeholder run: (offset, length, grid (t, h, w) in patches).
 Run = tuple[int, int, tuple[int, ...]]
 Positions = tuple[tuple[tuple[int, ...], ...], int | None]
@@ -34,9 +36,10 @@ class TextPositions:
 class MRoPE:
     """Three rows (t, h, w) and ``rope_delta``, as transformers' ``Qwen3VLModel.get_rope_index`` computes them.
 
-    Text advances all three axes together; an image of grid ``(t, h, w)`` patches takes
-    ``t * (h/m) * (w/m)`` positions laid out on its merged grid starting at the current position, after
-    which text resumes at ``current + max(h, w) / m`` (``m`` = ``spatial_merge_size``).
+    Text advances all three axes together; an image of grid ``(1, h, w)`` patches takes ``(h/m) * (w/m)``
+    positions laid out on its merged grid starting at the current position, after which text resumes at
+    ``current + max(h, w) / m`` (``m`` = ``spatial_merge_size``). Every run is one frame: transformers
+    splits a Qwen3-VL video into one-frame grids separated by timestamp text, and mmrender renders images.
     ``rope_delta`` = max position + 1 - length, what generation adds to later positions.
     """
 
@@ -56,13 +59,15 @@ class MRoPE:
             w_row += text
             pos += offset - done
             frames, gh, gw = grid[0], grid[1] // m, grid[2] // m
-            if frames * gh * gw != run_length:
-                raise ValueError(f"placeholder run at {offset} has {run_length} ids for a grid of {list(grid)}")
-            for f in range(frames):
-                for y in range(gh):
-                    t_row += [pos + f] * gw
-                    h_row += [pos + y] * gw
-                    w_row += range(pos, pos + gw)
+            if frames != 1 or gh * gw != run_length:
+                raise ConfigError(
+                    f"placeholder run at {offset} ({run_length} ids) does not match the one-frame grid {list(grid)}"
+                    f" with spatial merge {m}"
+                )
+            for y in range(gh):
+                t_row += [pos] * gw
+                h_row += [pos + y] * gw
+                w_row += range(pos, pos + gw)
             pos += max(grid[1], grid[2]) // m
             done = offset + run_length
         text = range(pos, pos + length - done)

@@ -72,6 +72,35 @@ class TrainingSample:
     def __len__(self) -> int:
         return len(self.token_ids)
 
+    @classmethod
+    def trusted(
+        cls,
+        *,
+        model: str,
+        token_ids: tuple[int, ...],
+        message_indices: tuple[int, ...],
+        multi_modal_data: MultiModalData,
+        loss_mask: tuple[int, ...],
+        mm_token_type_ids: tuple[int, ...],
+        position_ids: tuple[tuple[int, ...], ...],
+        rope_delta: int | None,
+        truncated: bool,
+        logprobs: tuple[float, ...] | None,
+        segment: int,
+        num_segments: int,
+    ) -> TrainingSample:
+        """Build from tuples of Python ints without the per-id conversion (lengths are still checked).
+
+        The builders already hold exact ints; converting six rows of a long multimodal sample id by id
+        would cost more than computing them.
+        """
+        obj = object.__new__(cls)
+        for name, value in locals().items():
+            if name not in ("cls", "obj"):
+                object.__setattr__(obj, name, value)
+        obj.__attrs_post_init__()
+        return obj
+
 
 def _structure_sample(value: Any, _type: type) -> TrainingSample:
     """Structure a sample's JSON form; raw items in its sidecar become ``RawMMItem`` again."""
@@ -102,23 +131,24 @@ def sample_from_rendered(
     """
     spec = renderer.training_spec
     n = len(rendered.token_ids)
-    if len(loss_mask) != n:
-        raise ConfigError(f"loss_mask has {len(loss_mask)} entries for {n} token ids")
+    for name, row in (("loss_mask", loss_mask), ("logprobs", logprobs)):
+        if row is not None and len(row) != n:
+            raise ConfigError(f"{name} has {len(row)} entries for {n} token ids")
     data = rendered.multi_modal_data
     rows, rope_delta = spec.positions.positions(n, position_runs(data, spec.grid_key))
-    return TrainingSample(
+    return TrainingSample.trusted(
         model=renderer.model_id,
         token_ids=rendered.token_ids,
         message_indices=rendered.message_indices,
         multi_modal_data=data,
-        loss_mask=loss_mask,
-        mm_token_type_ids=token_types(n, data),
+        loss_mask=_tuple_of_ints(loss_mask),  # the caller's values: converted
+        mm_token_type_ids=tuple(token_types(n, data)),
         position_ids=rows,
         rope_delta=rope_delta,
-        truncated=truncated,
-        logprobs=logprobs,
-        segment=segment,
-        num_segments=num_segments,
+        truncated=bool(truncated),
+        logprobs=_floats(logprobs),
+        segment=int(segment),
+        num_segments=int(num_segments),
     )
 
 

@@ -62,10 +62,12 @@ class TurnBoundaries:
                 if expected != got:
                     break
                 start += 1
-        ends = [k for k in range(len(ids) - 1, start - 1, -1) if ids[k] == self.turn_end]
-        if not ends:
+        end = len(ids)
+        while end > start and ids[end - 1] != self.turn_end:
+            end -= 1
+        if end == start:
             raise ConfigError(f"assistant message {message_index} has no turn end id")
-        return start, ends[0] + 1
+        return start, end
 
 
 @attrs.frozen
@@ -125,13 +127,20 @@ def position_runs(data: MultiModalData, grid_key: str) -> list[Run]:
     return [(rng.offset, rng.length, grid) for _, rng, grid in placeholder_runs(data, grid_key)]
 
 
-def _message_spans(message_indices: Sequence[int]) -> dict[int, tuple[int, int]]:
-    spans: dict[int, tuple[int, int]] = {}
-    for k, owner in enumerate(message_indices):
-        if owner >= 0:
-            first = spans.get(owner, (k, k))[0]
-            spans[owner] = (first, k + 1)
-    return spans
+def _message_span(message_indices: tuple[int, ...], index: int) -> tuple[int, int] | None:
+    """``(first, end)`` of a message's ids (contiguous in a render), or None when it wrote none.
+
+    The first id is found at C speed; only the message's own ids are walked, so masking costs the
+    assistant turns' length, not the (image-heavy) whole prompt's.
+    """
+    try:
+        first = message_indices.index(index)
+    except ValueError:
+        return None
+    end = first + 1
+    while end < len(message_indices) and message_indices[end] == index:
+        end += 1
+    return first, end
 
 
 def loss_mask(spec: TrainingSpec, rendered: RenderedTokens, roles: Sequence[str], train_on: str) -> list[int]:
@@ -148,12 +157,12 @@ def loss_mask(spec: TrainingSpec, rendered: RenderedTokens, roles: Sequence[str]
     assistants = [i for i, role in enumerate(roles) if role == "assistant"]
     if train_on == "last_assistant":
         assistants = assistants[-1:]
-    spans = _message_spans(rendered.message_indices)
     mask = [0] * len(ids)
     for index in assistants:
-        if index not in spans:
+        span = _message_span(tuple(rendered.message_indices), index)
+        if span is None:
             continue  # the template wrote nothing for this message
-        first, end = spans[index]
+        first, end = span
         start, stop = spec.turns.generated_span(ids[first:end], index)
         mask[first + start : first + stop] = [1] * (stop - start)
     for begin, stop in rendered.placeholder_spans():
