@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "storage"
 
 import mmrender
 from bench_qwen3_vl import MODEL, image_conversation, photo_jpeg
-from mmrender.storage import open_store
+from mmrender.dispatch import open_store
 from seaweed import SeaweedServer
 
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mmrender.registry import resolve
+from mmrender.resolve import resolve
 from mmrender.storage import sha256_hex
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,5 +1,5 @@
-"""Core wraps every family's ``bridge_to_next_turn``, a third party's included: the family gets plain
-previous ids, callers may pass the previous ``RenderedTokens``, and pads without a sidecar entry raise."""
+"""Core owns every family's ``bridge_to_next_turn``, a third party's included: the family's ``bridge_turn``
+gets plain previous ids, callers may pass the previous ``RenderedTokens``, and pads without a sidecar entry raise."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ class NaiveRenderer(Renderer):
     def placeholder_token_ids(self) -> frozenset[int]:
         return frozenset({PAD})
 
-    def bridge_to_next_turn(
+    def bridge_turn(
         self,
         previous: Sequence[int],
         previous_completion_ids: Sequence[int],

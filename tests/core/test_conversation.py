@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from mmrender import ConversationError, ImagePart, TextPart, ToolCall
-from mmrender.conversation import arguments_json, normalize_conversation
+from mmrender.conversation import ABSENT, arguments_json, normalize_conversation, normalize_message
 from PIL import Image
 
 
@@ -212,3 +212,47 @@ def test_tools_must_be_a_list(tools):
 
 def test_conversation_errors_are_value_errors():
     assert isinstance(_error([{"role": 5}]), ValueError)
+
+
+def test_parts_record_what_templates_test_in_the_raw_form():
+    """Bare string parts, declared part types and the keys a part came with are kept beside the normalised part."""
+    msg = normalize_message(
+        {
+            "role": "user",
+            "content": [
+                "bare",
+                {"type": "input_text", "text": "t", "image": None},
+                {"type": "input_image", "url": "/x.png"},
+                {"image": "/y.png"},
+            ],
+        },
+        0,
+    )
+    bare, text, url_image, keyed_image = msg.content
+    assert bare.bare and not text.bare
+    assert (text.declared_type, text.keys) == ("input_text", frozenset({"type", "text", "image"}))
+    assert (url_image.declared_type, url_image.keys) == ("input_image", frozenset({"type", "url"}))
+    assert (keyed_image.declared_type, keyed_image.keys) == (None, frozenset({"image"}))
+    assert bare == TextPart("bare")  # recorded, not compared: normalised parts stay equal
+
+
+def test_tool_calls_and_reasoning_keys_as_given():
+    """Null or missing arguments and ids are told apart (ToolCall holds {} for both); reasoning aliases are kept."""
+    msg = normalize_message(
+        {
+            "role": "assistant",
+            "content": "",
+            "reasoning_content": "r",
+            "reasoning": "alias",
+            "tool_calls": [
+                {"id": None, "function": {"name": "f", "arguments": None}},
+                {"function": {"name": "g"}},
+            ],
+        },
+        0,
+    )
+    first, second = msg.tool_call_inputs
+    assert (first.arguments, first.id) == (None, None)
+    assert second.arguments is ABSENT and second.id is ABSENT
+    assert [c.arguments for c in msg.tool_calls] == [{}, {}]
+    assert msg.reasoning_keys == {"reasoning_content": "r", "reasoning": "alias"}

@@ -13,7 +13,7 @@ import random
 from pathlib import Path
 
 import pytest
-from mmrender_kimi_k25.layout import KimiMediaConfig, default_config, kimi_layout
+from mmrender_kimi_k25.navit_resize import KimiMediaConfig, default_config, kimi_layout
 from mmrender_kimi_k25.tokenizer import DEFAULT_VOCAB_FILE, PAT_STR, default_tokenizer
 from PIL import Image
 from tokenizers import Tokenizer

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from mmrender import ToolCall
-from mmrender_kimi_k25.parsing import tool_name
+from mmrender_kimi_k25.parser import tool_name
 
 from .cases import TEXTS, call
 from .conftest import renderer

@@ -14,8 +14,8 @@ import mmrender
 import pytest
 from mmrender import ConfigError, refs, wire
 from mmrender.errors import AssetIntegrityError
-from mmrender_kimi_k25.template import K25, K26
 from mmrender_kimi_k25.tokenizer import ASSETS
+from mmrender_kimi_k25.walker import K25, K26
 
 from .cases import img
 from .conftest import renderer

@@ -11,12 +11,11 @@ import pytest
 from mmrender.errors import ConfigError
 from mmrender_qwen3_5.templates import ASSETS
 from mmrender_qwen3_5.tokenizer import (
-    SPECIAL_TOKENS,
     check_pretokenizer,
     load_tokenizer_dir,
     pretokenizer_regex,
-    special_token_ids,
 )
+from mmrender_qwen3_5.vocab import SPECIAL_TOKENS, special_token_ids
 from transformers import AutoTokenizer
 
 DATA = Path(__file__).parent / "data"

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from mmrender import RawMMItem, RawMMRef, refs
-from mmrender.storage import open_store
+from mmrender.dispatch import open_store
 
 from .oracle import PARITY, Oracle, image_parts
 

@@ -23,8 +23,8 @@ from mmrender.errors import AssetIntegrityError, RefFieldError, UnknownFamilyErr
 from mmrender.refs import dump, layout_fingerprint, parse
 from mmrender.types import RawMMRef, to_jsonable
 from mmrender.wire import generate_request, validate_features
-from mmrender_kimi_k25.engine import DEFAULT_PARAMS as KIMI_DEFAULTS
-from mmrender_kimi_k25.engine import kimi_image_layout
+from mmrender_kimi_k25.layout import DEFAULT_PARAMS as KIMI_DEFAULTS
+from mmrender_kimi_k25.layout import kimi_image_layout
 from mmrender_kimi_k25.tokenizer import ASSETS as KIMI_ASSETS
 from mmrender_qwen3_vl.layout import DEFAULT_PARAMS as QWEN_DEFAULTS
 from mmrender_qwen3_vl.layout import qwen_layout

@@ -58,7 +58,7 @@ class ImagesOnlyRenderer(Renderer):
     def parse_response(self, completion_ids: Sequence[int]) -> ParsedResponse:
         return ParsedResponse(content="")
 
-    def bridge_to_next_turn(self, *args: Any, **kwargs: Any) -> RenderedTokens | None:
+    def bridge_turn(self, *args: Any, **kwargs: Any) -> RenderedTokens | None:
         return None
 
 

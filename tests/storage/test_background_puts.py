@@ -15,9 +15,10 @@ from typing import Any
 
 import mmrender
 import pytest
+from mmrender.dispatch import open_store
 from mmrender.errors import StorageError
 from mmrender.refs import dump
-from mmrender.storage import Store, StoredAsset, open_store, sha256_hex
+from mmrender.storage import Store, StoredAsset, sha256_hex
 from mmrender.types import RawMMRef
 from storage_helpers import image_message, png_bytes
 
@@ -140,7 +141,9 @@ def test_images_are_prepared_in_a_bounded_window_and_errors_come_in_stream_order
 
     loads: list[int] = []
     real_load = renderer_module.load_image
-    monkeypatch.setattr(renderer_module, "load_image", lambda source: (loads.append(1), real_load(source))[1])
+    monkeypatch.setattr(
+        renderer_module, "load_image", lambda source, **kw: (loads.append(1), real_load(source, **kw))[1]
+    )
 
     class WindowStore(SlowDictStore):
         ahead: list[int] = []  # noqa: RUF012

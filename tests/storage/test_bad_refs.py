@@ -10,6 +10,7 @@ from typing import Any
 import attrs
 import mmrender
 import pytest
+from mmrender.dispatch import open_store
 from mmrender.errors import (
     AssetIntegrityError,
     AssetNotFoundError,
@@ -21,7 +22,6 @@ from mmrender.errors import (
     UnsafeLocatorError,
 )
 from mmrender.refs import dump, parse
-from mmrender.storage import open_store
 from mmrender.types import RawMMRef
 from storage_helpers import image_message, png_bytes
 

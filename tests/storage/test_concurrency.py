@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mmrender.storage import open_store
+from mmrender.dispatch import open_store
 from offload_worker import pool_image, slice_of
 from storage_helpers import HERE
 

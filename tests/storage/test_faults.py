@@ -9,9 +9,10 @@ from typing import Any
 
 import mmrender
 import pytest
+from mmrender.dispatch import open_store
 from mmrender.errors import StorageError
 from mmrender.refs import dump
-from mmrender.storage import open_store, sha256_hex
+from mmrender.storage import sha256_hex
 from mmrender.types import RawMMRef
 from seaweed import SeaweedServer
 from storage_helpers import image_message, png_bytes

@@ -6,8 +6,9 @@ import os
 from pathlib import Path
 
 import pytest
+from mmrender.dispatch import open_store, read_uri
 from mmrender.errors import AssetIntegrityError, AssetNotFoundError, StorageError, UnsafeLocatorError
-from mmrender.storage import open_store, read_uri, sha256_hex
+from mmrender.storage import sha256_hex
 from storage_helpers import png_bytes
 
 

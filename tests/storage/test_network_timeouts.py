@@ -19,6 +19,7 @@ import mmrender
 import pytest
 from dead_servers import connect_hangs, dead_server
 from mmrender import network
+from mmrender.dispatch import open_store
 from mmrender.errors import (
     AssetNotFoundError,
     ConfigError,
@@ -30,7 +31,6 @@ from mmrender.errors import (
 )
 from mmrender.network import network_timeout
 from mmrender.refs import RawMMRef, dump
-from mmrender.storage import open_store
 from storage_helpers import image_message, png_bytes
 
 #: A hang is anything slower than this; the timeouts under test are 1 s (S3: two attempts).
@@ -102,10 +102,11 @@ def test_http_image_from_a_dead_host_is_a_typed_fetch_error(kind: str, renderer_
 
 
 def test_a_server_that_closes_without_answering_is_a_dropped_connection(allow_fetch: None) -> None:
+    from mmrender.dispatch import read_uri
     from mmrender.images import load_image
 
     with dead_server("closing") as port:
-        err, elapsed = failure_of(lambda: load_image(f"http://127.0.0.1:{port}/cat.png"))
+        err, elapsed = failure_of(lambda: load_image(f"http://127.0.0.1:{port}/cat.png", read_uri=read_uri))
     assert isinstance(err, ImageFetchError)
     assert err.kind in (network.CLOSED, network.RESET), str(err)
     assert_names_the_failure(err, err.kind, port, 1.0)

@@ -12,6 +12,7 @@ from typing import Any
 import mmrender
 import pytest
 from fsspec.registry import known_implementations
+from mmrender.dispatch import open_store, read_uri
 from mmrender.errors import (
     AssetIntegrityError,
     AssetNotFoundError,
@@ -21,7 +22,7 @@ from mmrender.errors import (
 )
 from mmrender.plugins import registries
 from mmrender.refs import dump, parse
-from mmrender.storage import open_store, read_uri, sha256_hex
+from mmrender.storage import sha256_hex
 from mmrender.types import RawMMRef
 from mmrender_storage.remote import RemoteStore
 from storage_helpers import HERE, image_message, png_bytes

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mmrender.dispatch import open_store
 from mmrender.errors import StorageError
 from mmrender.refs import dump
-from mmrender.storage import open_store, sha256_hex
+from mmrender.storage import sha256_hex
 from mmrender.store_ops import gc_store, scan_references, verify_store
 from mmrender.types import RawMMRef, to_jsonable
 from storage_helpers import image_message, png_bytes

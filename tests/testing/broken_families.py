@@ -122,17 +122,16 @@ class LossyParser(Toy):
 
 
 class BridgeForgetsGenerationPrompt(Toy):
-    def bridge_to_next_turn(
+    def bridge_turn(
         self,
-        previous_prompt_ids: Sequence[int],
-        previous_completion_ids: Sequence[int],
+        prompt: tuple[int, ...],
+        completion: tuple[int, ...],
         new_messages: Sequence[Mapping[str, Any]],
         *,
         tools: Any = None,
         previous_multi_modal_data: Any = None,
         start_index: int = 0,
     ) -> RenderedTokens | None:
-        prompt, completion = tuple(previous_prompt_ids), tuple(previous_completion_ids)
         new = TokenBuffer(offset=len(prompt) + len(completion))
         if toy.END_OF_TURN not in completion:
             new.add([toy.END_OF_TURN], start_index - 1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from . import refs, wire
 from .batching import collate, pack, pack_groups
 from .conversation import Conversation, ImagePart, Message, TextPart
+from .dispatch import open_store
 from .errors import (
     AssetIntegrityError,
     ConfigError,
@@ -23,12 +24,13 @@ from .hookspecs import hookimpl
 from .materialize import MaterializedImage, materialize
 from .merge import merge_multi_modal_data
 from .plugins import register_plugin, unregister_plugin
-from .registry import families, get_renderer, resolve
 from .renderer import PreparedImage, Renderer, RendererOptions, TokenBuffer
+from .resolve import families, get_renderer, resolve
 from .samples import TrainingSample, sample_from_rendered
-from .storage import StorageBackend, Store, StoredAsset, open_store
+from .storage import StorageBackend, Store, StoredAsset
 from .trainer_inputs import processed_inputs
 from .training import TruncationError
+from .trajectory import Trajectory
 from .types import (
     ImageLayout,
     MultiModalData,
@@ -76,6 +78,7 @@ __all__ = [
     "TokenBuffer",
     "ToolCall",
     "TrainingSample",
+    "Trajectory",
     "TruncationError",
     "UnknownModelError",
     "WireValidationError",

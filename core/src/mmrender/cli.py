@@ -121,7 +121,7 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     import attrs
 
     from .plugins import distribution_of
-    from .registry import family_owner, resolve
+    from .resolve import family_owner, resolve
 
     spec, route = resolve(args.model)
     info = {
@@ -174,9 +174,7 @@ def _plugin_rows() -> list[dict[str, Any]]:
                 "version": version_of(name),
                 "hooks": sorted(h.name for h in pm.get_hookcallers(plugin) or ()),
                 "families": families,
-                "models": sorted(
-                    k for k, (spec, owner) in reg.families.items() if owner == name and ":" not in k.split("/")[0]
-                ),
+                "models": sorted(k for k, (_, owner) in reg.models.items() if owner == name),
                 "schemes": sorted(k for k, (_, owner) in reg.backends.items() if owner == name),
                 "ref_codecs": sorted(k for k, (_, owner) in reg.codecs.items() if owner == name),
             }
@@ -213,12 +211,12 @@ def cmd_ref_inspect(args: argparse.Namespace) -> int:
 
 def cmd_layout(args: argparse.Namespace) -> int:
     from .images import load_image
-    from .registry import get_renderer
+    from .resolve import get_renderer
 
     renderer = get_renderer(args.model, store="data:")
     rows = []
     for path in args.images:
-        image = load_image(path)
+        image = load_image(path, read_uri=renderer.plugins.read_uri)
         layout = renderer.image_layout(image.width, image.height)
         rows.append(
             {

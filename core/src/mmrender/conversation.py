@@ -1,4 +1,10 @@
-"""Normalise OpenAI/HF chat messages into one validated shape, naming the message and part on error."""
+"""Normalise OpenAI/HF chat messages into one validated shape, naming the message and part on error.
+
+Chat templates test a message's raw form in ways the normalised form would hide (a bare string
+part, a part's declared ``type`` and which keys it has, tool-call arguments given as null, a
+``reasoning`` key beside ``reasoning_content``). The normalised objects record exactly those, so
+a family reads them here and never the caller's raw message.
+"""
 
 from __future__ import annotations
 
@@ -21,19 +27,51 @@ _IMAGE_KEYS = ("image", "url", "path", "image_url")
 
 @attrs.frozen
 class TextPart:
+    """A text part. ``bare``: given as a plain string in a part list (templates differ on those);
+    ``declared_type``: its ``type`` key as given (None when absent); ``keys``: the keys it was given with."""
+
     text: str
+    bare: bool = attrs.field(default=False, eq=False, kw_only=True)
+    declared_type: str | None = attrs.field(default=None, eq=False, kw_only=True)
+    keys: frozenset[str] = attrs.field(default=frozenset(), eq=False, kw_only=True, repr=False)
 
 
 @attrs.frozen
 class ImagePart:
-    """An image reference as given; bytes are read only when the renderer prepares it."""
+    """An image reference as given; bytes are read only when the renderer prepares it.
+
+    ``declared_type`` and ``keys`` as for :class:`TextPart` (a template may test them to decide
+    whether it sees an image at all).
+    """
 
     source: Any = attrs.field(eq=False)
     message_index: int
     part_index: int
+    declared_type: str | None = attrs.field(default=None, eq=False, kw_only=True)
+    keys: frozenset[str] = attrs.field(default=frozenset(), eq=False, kw_only=True, repr=False)
 
 
 Part = TextPart | ImagePart
+
+
+class _Absent:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+
+#: Marks a key the caller did not give (None is a value a template prints).
+ABSENT: Any = _Absent()
+
+
+@attrs.frozen
+class ToolCallInput:
+    """One tool call's ``arguments`` and ``id`` exactly as given (:data:`ABSENT` when missing), for
+    templates that print them raw: :class:`ToolCall` holds ``{}`` for null arguments."""
+
+    arguments: Any = ABSENT
+    id: Any = ABSENT
 
 
 @attrs.frozen
@@ -48,6 +86,10 @@ class Message:
     tool_call_id: str | None = None
     name: str | None = None
     raw: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
+    #: Each tool call as given, parallel to ``tool_calls``.
+    tool_call_inputs: tuple[ToolCallInput, ...] = attrs.field(default=(), eq=False, repr=False)
+    #: The non-None values of the reasoning keys given (``reasoning_content``, ``thinking``, ``reasoning``).
+    reasoning_keys: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
 
     @property
     def parts(self) -> tuple[Part, ...]:
@@ -113,20 +155,21 @@ def _parts(content: Any, mi: int) -> str | tuple[Part, ...] | None:
     parts: list[Part] = []
     for pi, part in enumerate(content):
         if isinstance(part, str):
-            parts.append(TextPart(part))
+            parts.append(TextPart(part, bare=True))
             continue
         if not isinstance(part, Mapping):
             raise ConversationError(
                 f"part must be an object, got {type(part).__name__}", message_index=mi, part_index=pi
             )
         kind = part.get("type")
+        keys = frozenset(k for k in part if isinstance(k, str))
         if kind in ("text", "input_text") or (kind is None and "text" in part):
             text = part.get("text")
             if not isinstance(text, str):
                 raise ConversationError("text part has no string 'text'", message_index=mi, part_index=pi)
-            parts.append(TextPart(text))
+            parts.append(TextPart(text, declared_type=kind, keys=keys))
         elif kind in ("image", "image_url", "input_image") or (kind is None and "image" in part):
-            parts.append(ImagePart(_image_source(part, mi, pi), mi, pi))
+            parts.append(ImagePart(_image_source(part, mi, pi), mi, pi, declared_type=kind, keys=keys))
         else:
             raise ConversationError(
                 f"unsupported content part type {kind!r} (expected 'text', 'image' or 'image_url')",
@@ -134,6 +177,15 @@ def _parts(content: Any, mi: int) -> str | tuple[Part, ...] | None:
                 part_index=pi,
             )
     return tuple(parts)
+
+
+def _tool_call_inputs(raw: Any) -> tuple[ToolCallInput, ...]:
+    """``arguments`` and ``id`` of each call as given (``_tool_calls`` has validated the calls)."""
+    inputs = []
+    for call in raw or ():
+        fn = call.get("function", call)
+        inputs.append(ToolCallInput(arguments=fn.get("arguments", ABSENT), id=call.get("id", ABSENT)))
+    return tuple(inputs)
 
 
 def _tool_calls(raw: Any, mi: int) -> tuple[ToolCall, ...]:
@@ -183,6 +235,10 @@ def _reasoning(raw: Mapping[str, Any], index: int) -> str | None:
     return None
 
 
+def _reasoning_keys(raw: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: raw[key] for key in REASONING_KEYS if raw.get(key) is not None}
+
+
 def normalize_message(raw: Any, index: int) -> Message:
     """One message (a mapping, or an object with ``model_dump()`` or a dataclass) as a :class:`Message`.
 
@@ -205,15 +261,18 @@ def normalize_message(raw: Any, index: int) -> Message:
             "the model's template renders)",
             message_index=index,
         )
+    tool_calls = _tool_calls(raw.get("tool_calls"), index)
     return Message(
         index=index,
         role=role,
         content=_parts(raw.get("content"), index),
         reasoning_content=_reasoning(raw, index),
-        tool_calls=_tool_calls(raw.get("tool_calls"), index),
+        tool_calls=tool_calls,
         tool_call_id=raw.get("tool_call_id"),
         name=raw.get("name"),
         raw=raw,
+        tool_call_inputs=_tool_call_inputs(raw.get("tool_calls")) if tool_calls else (),
+        reasoning_keys=_reasoning_keys(raw),
     )
 
 

@@ -66,14 +66,6 @@ class FamilySpec:
     layout: LayoutEngine | None = None
     description: str = ""
 
-    def claimed_names(self) -> tuple[str, ...]:
-        """Every key this family claims; two plugins claiming one key is a conflict."""
-        names = [r.model_id for r in self.routes]
-        names += list(self.aliases)
-        names += [f"model_type:{t}" for t in self.model_types]
-        names.append(f"family:{self.id}")
-        return tuple(names)
-
     def route(self, model_id: str) -> ModelRoute | None:
         for r in self.routes:
             if r.model_id == model_id:

@@ -14,6 +14,7 @@ import io
 import os
 import stat
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,18 +23,19 @@ import attrs
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import FetchRefusedError, ImageFetchError, ImageSourceError, MMRenderError, NetworkError
+from .image_limits import DEFAULT_MAX_BYTES, MAX_BYTES_ENV, SUPPORTED_FORMATS, max_image_bytes
 from .in_memory_images import array_to_image, encode_png, pil_bytes
 from .orientation import displayed_size, exif_orientation
-from .storage import read_uri, scheme_of
+from .storage import scheme_of
 
-#: Formats every supported vision processor decodes; others are refused up front.
-#: MPO is how Pillow names multi-picture JPEGs (many phone cameras); its first frame is a JPEG.
-SUPPORTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "MPO")
+__all__ = ["DEFAULT_MAX_BYTES", "MAX_BYTES_ENV", "SUPPORTED_FORMATS", "ImageBytes", "load_image", "max_image_bytes"]
+
+#: Reads a URI through the installed storage backends (:func:`mmrender.dispatch.read_uri`); handed in,
+#: because this module sits below the plugin manager.
+UriReader = Callable[[str], bytes]
 #: The parsers ``Image.open`` may try (Pillow's JPEG parser is the one that yields MPO).
 _OPEN_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP")
 FETCH_ENV = "MMRENDER_FETCH_POLICY"
-MAX_BYTES_ENV = "MMRENDER_MAX_IMAGE_BYTES"
-DEFAULT_MAX_BYTES = 256 * 2**20
 #: URI schemes that fetch from arbitrary hosts: refused unless a fetch policy allows them.
 FETCH_SCHEMES = ("http", "https", "ftp")
 _MIME = {"MPO": "image/jpeg"}
@@ -89,15 +91,6 @@ def _describe(source: Any) -> str:
     if type(source).__module__ == "numpy" and hasattr(source, "shape"):
         return f"<numpy array {tuple(source.shape)}>"
     return f"<{type(source).__name__}>"
-
-
-def max_image_bytes() -> int:
-    """``$MMRENDER_MAX_IMAGE_BYTES`` (default 256 MiB): larger encoded images are refused unread."""
-    raw = os.environ.get(MAX_BYTES_ENV, "").strip()
-    try:
-        return int(raw) if raw else DEFAULT_MAX_BYTES
-    except ValueError:
-        return DEFAULT_MAX_BYTES
 
 
 def decode_data_uri(uri: str) -> bytes:
@@ -182,8 +175,11 @@ def _read_path(path: Path, label: str) -> bytes:
         raise ImageSourceError(f"image file cannot be read: {exc.strerror or exc}", source=label) from exc
 
 
-def source_bytes(source: Any) -> tuple[bytes, str]:
-    """Return the encoded bytes behind an image source and a short label naming it."""
+def source_bytes(source: Any, read_uri: UriReader | None = None) -> tuple[bytes, str]:
+    """Return the encoded bytes behind an image source and a short label naming it.
+
+    Paths, ``data:`` URIs, bytes, PIL images and arrays are read here; any other URI goes to ``read_uri``.
+    """
     label = _describe(source)
     if isinstance(source, bytes | bytearray | memoryview):
         return bytes(source), label
@@ -215,6 +211,11 @@ def source_bytes(source: Any) -> tuple[bytes, str]:
             if not os.path.exists(source) and (decoded := bare_base64_image(source)) is not None:
                 return decoded, "<base64 image>"
             raise
+    if read_uri is None:
+        raise ImageSourceError(
+            f"{scheme}:// images are read through a storage backend: pass read_uri=mmrender.dispatch.read_uri",
+            source=label,
+        )
     try:
         return read_uri(source), label
     except NetworkError as exc:  # before FileNotFoundError: an unreachable host is not a missing file
@@ -336,9 +337,10 @@ def mime_of(data: bytes) -> str:
         return "image/unknown"
 
 
-def load_image(source: Any) -> ImageBytes:
-    """Source → verified-looking encoded bytes with their size (header read only)."""
-    data, label = source_bytes(source)
+def load_image(source: Any, *, read_uri: UriReader | None = None) -> ImageBytes:
+    """Source → verified-looking encoded bytes with their size (header read only); URIs other than
+    paths and ``data:`` are read with ``read_uri`` (a renderer passes its plugins' reader)."""
+    data, label = source_bytes(source, read_uri)
     return probe(data, label)
 
 

@@ -16,6 +16,8 @@ from typing import Any
 
 from PIL import Image, ImageOps
 
+from .image_limits import SUPPORTED_FORMATS, max_image_bytes
+
 #: Modes PNG stores bit-exactly; other modes are converted to RGB first, as every consumer does.
 _PNG_MODES = frozenset({"1", "L", "LA", "P", "RGB", "RGBA", "I;16"})
 
@@ -48,8 +50,6 @@ def unmodified_file_bytes(img: Image.Image) -> bytes | None:
     were, the file (by name) must hold exactly those pixels. The bytes must reopen with the image's
     format, mode and size. Any doubt returns ``None`` and the caller encodes PNG.
     """
-    from .images import SUPPORTED_FORMATS, max_image_bytes
-
     filename = getattr(img, "filename", None)
     if not isinstance(filename, str | bytes | os.PathLike) or not filename or img.format not in SUPPORTED_FORMATS:
         return None

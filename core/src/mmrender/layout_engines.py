@@ -1,4 +1,4 @@
-"""Which layout parameters a ref must carry: none for an engine's defaults, all of them otherwise.
+"""Which layout parameters a ref must carry: none for an engine's defaults, all of them otherwise (pure).
 
 A consumer re-checks a ref's layout with the family's :class:`LayoutEngine`; the engine knows its
 default parameters, so a ref laid out with anything else (renderer options, a local checkpoint's
@@ -12,51 +12,20 @@ from collections.abc import Mapping
 from typing import Any
 
 from .errors import ConfigError
-from .family import LayoutEngine
-from .refs import layout_fingerprint
+from .ref_codecs import layout_fingerprint
 from .types import ImageLayout
 
 
-def engines_for(family: str) -> list[LayoutEngine]:
-    """Every installed layout engine of ``family`` (a layout family id, e.g. ``qwen_vl``), once each."""
-    return list(_engines(_generation())[0].get(family, ()))
-
-
-def default_fingerprints(family: str) -> frozenset[str]:
-    """Fingerprints of the default parameters of ``family``'s installed engines."""
-    return _engines(_generation())[1].get(family, frozenset())
-
-
-def _generation() -> int:
-    from .plugins import generation
-
-    return generation()
-
-
-@functools.lru_cache(maxsize=2)
-def _engines(_gen: int) -> tuple[dict[str, tuple[LayoutEngine, ...]], dict[str, frozenset[str]]]:
-    """Engines and their default fingerprints by family, recomputed when the plugins change."""
-    from .plugins import registries
-
-    engines: dict[str, list[LayoutEngine]] = {}
-    for spec, _owner in registries().families.values():
-        engine = spec.layout
-        if engine is not None and all(e is not engine for e in engines.setdefault(engine.family, [])):
-            engines[engine.family].append(engine)
-    defaults = {
-        family: frozenset(layout_fingerprint(family, e.default_params) for e in found)
-        for family, found in engines.items()
-    }
-    return {family: tuple(found) for family, found in engines.items()}, defaults
-
-
-def params_to_stamp(layout: ImageLayout) -> Mapping[str, Any] | None:
+def params_to_stamp(layout: ImageLayout, default_fingerprints: frozenset[str]) -> Mapping[str, Any] | None:
     """The ``layout_params`` an image's ref carries: None for an engine's defaults or unknown params.
+
+    ``default_fingerprints`` are those of the installed engines' defaults for ``layout.family``
+    (:meth:`mmrender.host.PluginHost.default_fingerprints`).
 
     Raises :class:`ConfigError` when a layout (a hook override) reports params whose fingerprint is
     not its own: the ref would be refused by every consumer.
     """
-    if layout.params is None or layout.fingerprint in default_fingerprints(layout.family):
+    if layout.params is None or layout.fingerprint in default_fingerprints:
         return None
     params = dict(layout.params)
     try:

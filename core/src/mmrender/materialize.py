@@ -9,6 +9,7 @@ import attrs
 import cattrs
 from PIL import Image
 
+from .dispatch import engines_for, open_store, read_uri
 from .errors import (
     AssetIntegrityError,
     MMRenderError,
@@ -19,9 +20,9 @@ from .errors import (
 )
 from .family import LayoutEngine
 from .images import ImageBytes, decode_pixels, probe
-from .layout_engines import engines_for
-from .refs import check_layout_params, layout_fingerprint, mm_hash_of, parse, validate
-from .storage import Store, open_store, read_uri
+from .ref_codecs import check_layout_params, layout_fingerprint, mm_hash_of, validate
+from .refs import parse
+from .storage import Store
 from .types import RAW_ITEM_KIND, ImageLayout, RawMMItem, RawMMRef, converter
 
 

@@ -8,13 +8,19 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 import attrs
 import pluggy
 
-from . import hookspecs
+from . import default_plugin, hookspecs
 from .errors import PluginConflictError, PluginError
+from .version import __version__
+
+if TYPE_CHECKING:
+    from .family import FamilySpec
+    from .ref_codecs import RefCodec
+    from .storage import StorageBackend
 
 ENTRY_POINT_GROUP = "mmrender"
 ALLOW_ENV = "MMRENDER_PLUGINS"
@@ -28,13 +34,30 @@ _versions: dict[str, str] = {}  # plugin name -> distribution version
 _in_process: list[tuple[object, str | None]] = []
 
 
+T = TypeVar("T")
+
+
+class Claim(NamedTuple, Generic[T]):
+    """One registry entry: what was registered and the name of the plugin that registered it."""
+
+    item: T
+    plugin: str
+
+
 @attrs.define
 class Registries:
-    """What the loaded plugins registered, each entry tagged with the plugin that claimed it."""
+    """What the loaded plugins registered: one mapping per namespace, each entry a :class:`Claim`.
 
-    families: dict[str, tuple[Any, str]] = attrs.field(factory=dict)
-    backends: dict[str, tuple[Any, str]] = attrs.field(factory=dict)
-    codecs: dict[str, tuple[Any, str]] = attrs.field(factory=dict)
+    ``models`` holds route model ids and aliases, ``model_types`` the ``config.json`` model types
+    of local checkpoints, ``families`` the family ids; a key claimed twice in one namespace is a
+    :class:`PluginConflictError`.
+    """
+
+    models: dict[str, Claim[FamilySpec]] = attrs.field(factory=dict)
+    model_types: dict[str, Claim[FamilySpec]] = attrs.field(factory=dict)
+    families: dict[str, Claim[FamilySpec]] = attrs.field(factory=dict)
+    backends: dict[str, Claim[StorageBackend]] = attrs.field(factory=dict)
+    codecs: dict[str, Claim[RefCodec]] = attrs.field(factory=dict)
 
 
 def _allowed_distributions() -> set[str] | None:
@@ -92,12 +115,8 @@ def get_plugin_manager() -> pluggy.PluginManager:
             return _pm
         pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
         pm.add_hookspecs(hookspecs)
-        from . import default_plugin
-
         pm.register(default_plugin, name="mmrender.default")
         _dists["mmrender.default"] = "mmrender-core"
-        from .version import __version__
-
         _versions["mmrender.default"] = __version__
         _load_entry_points(pm)
         for obj, name in _in_process:
@@ -209,8 +228,11 @@ def describe(plugin_name: str) -> str:
     return f"{plugin_name} ({dist} {version})" if version else f"{plugin_name} ({dist})"
 
 
-def _collect(pm: pluggy.PluginManager, hook_name: str, kind: str, keys: Callable[[Any], Iterable[str]]):
-    table: dict[str, tuple[Any, str]] = {}
+Namespace = tuple[str, dict[str, Claim[Any]], Callable[[Any], Iterable[str]]]
+
+
+def _collect(pm: pluggy.PluginManager, hook_name: str, *namespaces: Namespace) -> None:
+    """Call one registration hook plugin by plugin (to know each owner), filling every namespace it feeds."""
     tracing = _tracing()
     for impl in getattr(pm.hook, hook_name).get_hookimpls():
         owner = impl.plugin_name
@@ -218,18 +240,21 @@ def _collect(pm: pluggy.PluginManager, hook_name: str, kind: str, keys: Callable
             print(f"mmrender: call {hook_name}(register) -> [{owner}]", file=sys.stderr)
 
         def register(item: Any, _owner: str = owner) -> None:
-            for key in keys(item):
-                if key in table and table[key][1] != _owner:
-                    first, second = table[key][1], _owner
-                    raise PluginConflictError(kind, key, describe(first), describe(second))
-                table[key] = (item, _owner)
+            for kind, table, keys in namespaces:
+                for key in keys(item):
+                    if key in table and table[key].plugin != _owner:
+                        raise PluginConflictError(kind, key, describe(table[key].plugin), describe(_owner))
+                    table[key] = Claim(item, _owner)
 
         impl.function(register=register)
-    return table
+
+
+def _model_names(spec: Any) -> Iterable[str]:
+    return [*(route.model_id for route in spec.routes), *spec.aliases]
 
 
 def registries() -> Registries:
-    """Families, backends and codecs of all loaded plugins, keyed to the plugin name that registered them.
+    """Families, backends and codecs of all loaded plugins, each tagged with the plugin that registered it.
 
     Conflicts raise :class:`PluginConflictError` naming both plugins and their distributions.
     """
@@ -237,11 +262,17 @@ def registries() -> Registries:
     with _lock:
         if _registries is None:
             pm = get_plugin_manager()
-            _registries = Registries(
-                families=_collect(pm, "register_families", "model", lambda f: f.claimed_names()),
-                backends=_collect(pm, "register_storage_backends", "URI scheme", lambda b: b.schemes),
-                codecs=_collect(pm, "register_ref_codecs", "ref prefix", lambda c: (c.prefix,)),
+            reg = Registries()
+            _collect(
+                pm,
+                "register_families",
+                ("model", reg.models, _model_names),
+                ("model type", reg.model_types, lambda spec: spec.model_types),
+                ("family", reg.families, lambda spec: (spec.id,)),
             )
+            _collect(pm, "register_storage_backends", ("URI scheme", reg.backends, lambda b: b.schemes))
+            _collect(pm, "register_ref_codecs", ("ref prefix", reg.codecs, lambda c: (c.prefix,)))
+            _registries = reg
         return _registries
 
 

@@ -15,8 +15,8 @@ import attrs
 from .errors import ConversationError, MMRenderError
 from .images import bare_base64_image
 from .refs import dump
-from .registry import get_renderer
 from .renderer import Renderer
+from .resolve import get_renderer
 from .storage import default_store_url, scheme_of
 from .types import RawMMItem, RawMMRef, RenderedTokens, to_jsonable
 

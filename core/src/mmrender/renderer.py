@@ -17,10 +17,13 @@ from .bundled_tokenizer import BundledTokenizer
 from .conversation import Conversation, ImagePart, normalize_conversation
 from .errors import ConfigError, ImageSourceError, StorageError
 from .family import FamilySpec, ModelRoute
+from .host import UNBOUND, PluginHost
 from .images import ImageBytes, load_image
 from .layout_engines import params_to_stamp
+from .samples import TrainingSample, build_training_sample
 from .storage import Store, sha256_hex
-from .turns import checked_bridge
+from .trajectory import Trajectory
+from .turns import check_bridged, id_tuple, previous_turn
 from .types import (
     ImageLayout,
     MultiModalData,
@@ -32,7 +35,6 @@ from .types import (
 )
 
 if TYPE_CHECKING:
-    from .samples import TrainingSample
     from .training import TrainingSpec
 
 
@@ -175,6 +177,8 @@ class Renderer(abc.ABC):
         self._processed: OrderedDict[str, ProcessedMMItem] = OrderedDict()
         self._layouts: dict[tuple[int, int], ImageLayout] = {}
         self._layouts_generation = -1
+        #: What the renderer asks of the installed plugins; :func:`mmrender.get_renderer` sets it.
+        self.plugins: PluginHost = UNBOUND
 
     @property
     def tokenizer(self) -> Any:
@@ -212,6 +216,24 @@ class Renderer(abc.ABC):
         """Split a completion into content, reasoning and tool calls (``tools`` types argument values)."""
 
     @abc.abstractmethod
+    def bridge_turn(
+        self,
+        prompt: tuple[int, ...],
+        completion: tuple[int, ...],
+        new_messages: Sequence[Mapping[str, Any]],
+        *,
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        previous_multi_modal_data: MultiModalData | Mapping[str, Any] | None = None,
+        start_index: int = 0,
+    ) -> RenderedTokens | None:
+        """The family's bridge: ``prompt + completion`` extended with the new messages, or None when unsafe.
+
+        :meth:`bridge_to_next_turn` calls it with the previous prompt and completion as id tuples
+        and the previous sidecar (None when the caller gave bare ids alone), then checks the result;
+        family options a caller passes to ``bridge_to_next_turn`` arrive as keyword arguments.
+        ``mmrender.bridging`` has the steps every family shares (new turns, sidecar, join).
+        """
+
     def bridge_to_next_turn(
         self,
         previous: RenderedTokens | Sequence[int],
@@ -221,26 +243,51 @@ class Renderer(abc.ABC):
         tools: Sequence[Mapping[str, Any]] | None = None,
         previous_multi_modal_data: MultiModalData | Mapping[str, Any] | None = None,
         start_index: int = 0,
+        **family_options: Any,
     ) -> RenderedTokens | None:
         """Extend the previous ids with new non-assistant messages, or None when that is unsafe.
 
         ``previous`` is the previous turn's :class:`RenderedTokens` (the easy, safe form) or its ids
-        with ``previous_multi_modal_data`` beside them. Core wraps every family's implementation
-        (:func:`mmrender.turns.checked_bridge`): the family receives the ids and the sidecar, and a
-        result holding placeholder ids outside its sidecar raises ``UnbackedPlaceholderError`` (also
-        when the sampler emitted one in the completion). ``start_index`` is the index of the first
-        new message in the whole conversation (the sampled assistant message is ``start_index - 1``),
+        with ``previous_multi_modal_data`` beside them. Core owns this method for every family: the
+        family's :meth:`bridge_turn` receives the ids and the sidecar, and a result holding
+        placeholder ids outside its sidecar raises ``UnbackedPlaceholderError`` (also when the
+        sampler emitted one in the completion). ``start_index`` is the index of the first new
+        message in the whole conversation (the sampled assistant message is ``start_index - 1``),
         so ``message_indices`` after the previous prompt match a full render's; the previous
-        prompt's ids are -1.
+        prompt's ids are -1. Other keyword arguments are the family's bridge options.
         """
+        prompt, sidecar, checked = previous_turn(previous, previous_multi_modal_data)
+        completion = id_tuple(previous_completion_ids)
+        result = self.bridge_turn(
+            prompt,
+            completion,
+            new_messages,
+            tools=tools,
+            previous_multi_modal_data=sidecar,
+            start_index=start_index,
+            **family_options,
+        )
+        if result is None:
+            return None
+        declared = self.placeholder_token_ids
+        return check_bridged(
+            result,
+            checked | declared,
+            len(prompt),
+            len(completion),
+            vouched=bool(checked) and declared <= checked,
+            had_sidecar=sidecar is not None,
+        )
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        """Wrap each family's own ``bridge_to_next_turn`` so no family, bundled or not, skips the check."""
+        """A family implements :meth:`bridge_turn`; ``bridge_to_next_turn`` is core's, so no family skips its check."""
         super().__init_subclass__(**kwargs)
-        own = cls.__dict__.get("bridge_to_next_turn")
-        abstract = getattr(own, "__isabstractmethod__", False)
-        if own is not None and not abstract and not getattr(own, "__mmrender_checked__", False):
-            cls.bridge_to_next_turn = checked_bridge(own)  # type: ignore[method-assign]
+        if "bridge_to_next_turn" in cls.__dict__:
+            raise TypeError(
+                f"{cls.__module__}.{cls.__qualname__} overrides bridge_to_next_turn, which core owns (it checks "
+                "every result): implement bridge_turn(prompt, completion, new_messages, *, tools=None, "
+                "previous_multi_modal_data=None, start_index=0) instead"
+            )
 
     @property
     def placeholder_token_ids(self) -> frozenset[int]:
@@ -269,9 +316,7 @@ class Renderer(abc.ABC):
 
     def render_normalized(self, conv: Conversation) -> RenderedTokens:
         """:meth:`render` of an already normalised conversation (the render hook, then the placeholder check)."""
-        from .plugins import hook
-
-        result = hook().mmrender_render(renderer=self, conversation=conv)
+        result = self.plugins.hook.mmrender_render(renderer=self, conversation=conv)
         result.check_placeholders(self.placeholder_token_ids, what="rendered prompt")
         return result.with_placeholder_ids(self.placeholder_token_ids, checked=True)
 
@@ -290,22 +335,27 @@ class Renderer(abc.ABC):
         **template_kwargs: Any,
     ) -> TrainingSample:
         """A :class:`~mmrender.samples.TrainingSample` of ``messages`` (see docs/training.md)."""
-        from .samples import build_training_sample
-
         return build_training_sample(
             self, messages, tools=tools, max_length=max_length, train_on=train_on, **template_kwargs
         )
 
+    def start_trajectory(
+        self, messages: Sequence[Any], tools: Sequence[Mapping[str, Any]] | None = None, **template_kwargs: Any
+    ) -> Trajectory:
+        """Start an RL rollout from ``messages``: sample from ``prompt()``, then ``add_completion`` and
+        ``add_messages`` turn by turn, and ``samples()`` for the trainer (see :mod:`mmrender.trajectory`)."""
+        return Trajectory(self, messages, tools=tools, **template_kwargs)
+
     def image_layout(self, width: int, height: int) -> ImageLayout:
         """The layout hook's answer for this size, remembered until the set of plugins changes."""
-        from .plugins import generation, hook
-
-        if self._layouts_generation != generation():
+        plugins = self.plugins
+        current = plugins.generation()
+        if self._layouts_generation != current:
             self._layouts = {}
-            self._layouts_generation = generation()
+            self._layouts_generation = current
         layout = self._layouts.get((width, height))
         if layout is None:
-            layout = hook().mmrender_image_layout(renderer=self, width=width, height=height)
+            layout = plugins.hook.mmrender_image_layout(renderer=self, width=width, height=height)
             if len(self._layouts) >= LAYOUT_CACHE_SIZE:
                 self._layouts = {}
             self._layouts[(width, height)] = layout
@@ -314,7 +364,7 @@ class Renderer(abc.ABC):
     def prepare_image(self, part: ImagePart) -> PreparedImage:
         """Read, probe, lay out and hash one image, and store it; errors name the message and part."""
         with _located(part):
-            return self.prepare_loaded(load_image(part.source), part=part)
+            return self.prepare_loaded(load_image(part.source, read_uri=self.plugins.read_uri), part=part)
 
     def prepare_images(self, parts: Sequence[ImagePart]) -> list[PreparedImage]:
         """Prepare a render's images in order, hashing on worker threads while the next one is read.
@@ -331,9 +381,10 @@ class Renderer(abc.ABC):
             return [self.prepare_image(part) for part in parts]
         done: list[PreparedImage] = []
         window: deque[tuple[ImagePart, ImageBytes, ImageLayout, Future[str]]] = deque()
+        read_uri = self.plugins.read_uri
         for part in parts:
             with _located(part):
-                image = load_image(part.source)
+                image = load_image(part.source, read_uri=read_uri)
                 layout = self.image_layout(image.width, image.height)
             window.append((part, image, layout, background.submit(functools.partial(sha256_hex, image.data))))
             if len(window) >= PIPELINE_DEPTH:
@@ -364,7 +415,8 @@ class Renderer(abc.ABC):
         return PreparedImage(mm_hash=mm_hash, layout=layout, item=item)
 
     def _raw_item(self, image: ImageBytes, layout: ImageLayout, digest: str) -> RawMMItem:
-        layout_params = params_to_stamp(layout)  # before the put: a bad override stores nothing
+        defaults = self.plugins.default_fingerprints(layout.family)
+        layout_params = params_to_stamp(layout, defaults)  # before the put: a bad override stores nothing
         asset = self.store.put(image.data, mime=image.mime, sha256=digest)
         return RawMMItem(
             modality=layout.modality,

@@ -15,14 +15,30 @@ import cattrs
 from .conversation import normalize_conversation
 from .errors import ConfigError
 from .merge import as_multi_modal_data
-from .training import cut_point, first_image_error, loss_mask, position_runs, token_types, truncated
+from .training import (
+    IMAGE_TOKEN,
+    TEXT_TOKEN,
+    VIDEO_TOKEN,
+    cut_point,
+    first_image_error,
+    loss_mask,
+    position_runs,
+    token_types,
+    truncated_render,
+)
 from .types import MultiModalData, RenderedTokens, _tuple_of_ints, converter
 
 if TYPE_CHECKING:
     from .renderer import Renderer
 
-#: ``mm_token_type_ids`` values, as transformers' processors return them with ``return_mm_token_type_ids``.
-TEXT_TOKEN, IMAGE_TOKEN, VIDEO_TOKEN = 0, 1, 2
+__all__ = [
+    "IMAGE_TOKEN",
+    "TEXT_TOKEN",
+    "VIDEO_TOKEN",
+    "TrainingSample",
+    "build_training_sample",
+    "sample_from_rendered",
+]
 
 
 def _rows(value: object) -> tuple[tuple[int, ...], ...]:
@@ -94,10 +110,10 @@ class TrainingSample:
         The builders already hold exact ints; converting six rows of a long multimodal sample id by id
         would cost more than computing them.
         """
+        values = locals()
         obj = object.__new__(cls)
-        for name, value in locals().items():
-            if name not in ("cls", "obj"):
-                object.__setattr__(obj, name, value)
+        for field in attrs.fields(cls):
+            object.__setattr__(obj, field.name, values[field.name])
         obj.__attrs_post_init__()
         return obj
 
@@ -173,4 +189,4 @@ def build_training_sample(
     images = {m.index: [p.part_index for p in m.images] for m in conv.messages}
     first_image_error(rendered, max_length, images)
     cut = cut_point(rendered, max_length)
-    return sample_from_rendered(renderer, truncated(rendered, cut), mask[:cut], truncated=True)
+    return sample_from_rendered(renderer, truncated_render(rendered, cut), mask[:cut], truncated=True)

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from .errors import AssetIntegrityError, MissingBackendError, UnsafeLocatorError
+from .errors import AssetIntegrityError, UnsafeLocatorError
 
 STORE_ENV = "MMRENDER_STORE"
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -127,20 +127,6 @@ def scheme_of(uri: str) -> str:
     return scheme.lower()
 
 
-def backend_for(uri: str) -> StorageBackend:
-    from .plugins import registries
-
-    scheme = scheme_of(uri)
-    entry = registries().backends.get(scheme)
-    if entry is None:
-        known = ", ".join(sorted(registries().backends)) or "none"
-        raise MissingBackendError(
-            f"no storage backend handles {scheme!r} URIs (installed schemes: {known}); "
-            f"install a backend plugin for it (e.g. `pip install 'mmrender-storage[s3]'` for s3://)"
-        )
-    return entry[0]
-
-
 def default_store_url() -> str:
     """``$MMRENDER_STORE`` or a per-user cache directory."""
     env = os.environ.get(STORE_ENV)
@@ -148,16 +134,3 @@ def default_store_url() -> str:
         return env
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return str(Path(base) / "mmrender" / "assets")
-
-
-def open_store(url: str | Store | None = None, **options: Any) -> Store:
-    """Open a store by URL (``/dir``, ``file:///dir``, ``data:``, ``s3://bucket/prefix`` …)."""
-    if isinstance(url, Store):
-        return url
-    url = url or default_store_url()
-    return backend_for(url).open_store(url, **options)
-
-
-def read_uri(uri: str, **options: Any) -> bytes:
-    """Read any URI an installed backend resolves."""
-    return backend_for(uri).read(uri, **options)

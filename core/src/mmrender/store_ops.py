@@ -20,8 +20,10 @@ from typing import Any
 
 import attrs
 
+from .dispatch import open_store
 from .errors import MMRenderError, RefError, StorageError
-from .storage import Store, open_store, sha256_hex
+from .refs import parse
+from .storage import Store, sha256_hex
 
 _TRAILING_SHA = re.compile(r"(?:^|[^0-9a-f])([0-9a-f]{64})$")
 
@@ -139,8 +141,6 @@ def shas_referenced_by(value: Any) -> set[str]:
 
     Raises :class:`RefError` for an ``mmraw:`` string that does not parse.
     """
-    from .refs import parse
-
     found: set[str] = set()
     for text in _strings(value):
         if text.startswith("mmraw:"):

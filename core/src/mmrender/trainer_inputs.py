@@ -12,10 +12,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import background
+from .dispatch import engines_for, open_store
 from .errors import ConfigError, RefError, UnknownFamilyError
-from .layout_engines import engines_for
 from .materialize import MaterializedImage, materialize
-from .storage import Store, open_store
+from .storage import Store
 from .types import MultiModalData, ProcessedMMItem
 
 if TYPE_CHECKING:

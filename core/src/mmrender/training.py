@@ -18,8 +18,10 @@ from .types import MultiModalData, PlaceholderRange, ProcessedMMItem, RawMMItem,
 
 TrainOn = Literal["assistant", "last_assistant", "all"]
 TRAIN_ON: tuple[str, ...] = ("assistant", "last_assistant", "all")
-#: ``mm_token_type_ids`` value per sidecar modality (transformers: 0 text, 1 image, 2 video).
-TOKEN_TYPES = {"image": 1, "video": 2}
+#: ``mm_token_type_ids`` values, as transformers' processors return them with ``return_mm_token_type_ids``.
+TEXT_TOKEN, IMAGE_TOKEN, VIDEO_TOKEN = 0, 1, 2
+#: ``mm_token_type_ids`` value per sidecar modality.
+TOKEN_TYPES = {"image": IMAGE_TOKEN, "video": VIDEO_TOKEN}
 
 
 class TruncationError(MMRenderError, ValueError):
@@ -111,7 +113,7 @@ def placeholder_runs(data: MultiModalData, grid_key: str) -> list[tuple[str, Pla
 
 def token_types(length: int, data: MultiModalData) -> list[int]:
     """``mm_token_type_ids`` from the sidecar ranges: 0 text, 1 image, 2 video."""
-    types = [0] * length
+    types = [TEXT_TOKEN] * length
     for modality, ranges in data.mm_placeholders.items():
         kind = TOKEN_TYPES.get(modality)
         if kind is None:
@@ -179,7 +181,7 @@ def cut_point(rendered: RenderedTokens, max_length: int) -> int:
     return min(cut, len(rendered.token_ids))
 
 
-def truncated(rendered: RenderedTokens, cut: int) -> RenderedTokens:
+def truncated_render(rendered: RenderedTokens, cut: int) -> RenderedTokens:
     """The first ``cut`` ids with the sidecar items that lie wholly inside them."""
     data = rendered.multi_modal_data
     hashes, places, items = {}, {}, {}

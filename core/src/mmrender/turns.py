@@ -1,22 +1,19 @@
-"""The core side of every family's ``bridge_to_next_turn``: take the previous turn as a ``RenderedTokens``
+"""The core side of every ``bridge_to_next_turn``: take the previous turn as a ``RenderedTokens``
 (or ids + sidecar), and never return placeholder ids that no sidecar range covers.
 
-``Renderer.__init_subclass__`` wraps each family's method with :func:`checked_bridge`, so the check
-holds for third-party families too and a family's own code still receives plain previous ids.
+``Renderer.bridge_to_next_turn`` (core's, for every family) runs these around the family's
+``bridge_turn``, so the check holds for third-party families too and a family's own code receives
+plain previous ids.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from .errors import ConfigError, UnbackedPlaceholderError
 from .placeholders import first_unbacked
 from .types import MultiModalData, RenderedTokens
-
-if TYPE_CHECKING:
-    from .renderer import Renderer
 
 
 def id_tuple(ids: Sequence[int]) -> tuple[int, ...]:
@@ -85,35 +82,3 @@ def check_bridged(
     else:
         problem = f"bridged ids hold image-placeholder id {token} at position {position} with no multi_modal_data entry"
     raise UnbackedPlaceholderError(problem, position=position, token_id=token)
-
-
-def checked_bridge(fn: Callable[..., RenderedTokens | None]) -> Callable[..., RenderedTokens | None]:
-    """Wrap a family's ``bridge_to_next_turn`` (see the module docstring)."""
-
-    @functools.wraps(fn)
-    def bridge_to_next_turn(
-        self: Renderer,
-        previous: RenderedTokens | Sequence[int],
-        previous_completion_ids: Sequence[int],
-        new_messages: Sequence[Mapping[str, Any]],
-        *args: Any,
-        previous_multi_modal_data: MultiModalData | Mapping[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> RenderedTokens | None:
-        prompt, sidecar, checked = previous_turn(previous, previous_multi_modal_data)
-        completion = id_tuple(previous_completion_ids)
-        result = fn(self, prompt, completion, new_messages, *args, previous_multi_modal_data=sidecar, **kwargs)
-        if result is None:
-            return None
-        family = self.placeholder_token_ids
-        return check_bridged(
-            result,
-            checked | family,
-            len(prompt),
-            len(completion),
-            vouched=bool(checked) and family <= checked,
-            had_sidecar=sidecar is not None,
-        )
-
-    bridge_to_next_turn.__mmrender_checked__ = True  # type: ignore[attr-defined]
-    return bridge_to_next_turn

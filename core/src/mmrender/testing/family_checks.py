@@ -8,14 +8,21 @@ import itertools
 from typing import Any
 
 from ..errors import ConversationError, WireValidationError
-from ..refs import layout_fingerprint
+from ..ref_codecs import layout_fingerprint
 from ..renderer import Renderer
 from ..types import ImageLayout, PlaceholderRange, RawMMItem, RenderedTokens
 from .family_context import FamilyContext
 from .registry import NotApplicable, family_check
 
 #: The methods a renderer overrides or inherits, whose parameters callers rely on by name.
-ABC_METHODS = ("render", "render_conversation", "compute_layout", "parse_response", "bridge_to_next_turn")
+ABC_METHODS = (
+    "render",
+    "render_conversation",
+    "compute_layout",
+    "parse_response",
+    "bridge_to_next_turn",
+    "bridge_turn",
+)
 
 
 def _incompatible(name: str, base: inspect.Signature, mine: inspect.Signature) -> list[str]:

@@ -15,11 +15,12 @@ from typing import Any
 
 import attrs
 
+from ..dispatch import open_store, read_uri
 from ..family import FamilySpec, ModelRoute
 from ..images import ImageBytes, load_image
-from ..registry import get_renderer, resolve
 from ..renderer import Renderer
-from ..storage import Store, open_store
+from ..resolve import get_renderer, resolve
+from ..storage import Store
 from ..types import RenderedTokens
 from .images import default_images
 from .memory_store import MemoryStore
@@ -123,7 +124,7 @@ class FamilyContext:
         sources = self._image_sources if self._image_sources is not None else default_images()
         if not sources:
             raise ValueError("the kit needs at least one image")
-        return [KitImage(source, load_image(source)) for source in sources]
+        return [KitImage(source, load_image(source, read_uri=read_uri)) for source in sources]
 
     @cached_property
     def image_conversation(self) -> list[dict[str, Any]]:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..dispatch import open_store
 from ..errors import MMRenderError
 from ..materialize import materialize
 from ..refs import dump, mm_hash_of
-from ..storage import Store, open_store
+from ..storage import Store
 from ..types import ProcessedMMItem, RawMMRef
 from .family_checks import assert_same_render, engine_layouts, image_ranges, raw_items
 from .family_context import FamilyContext

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import AssetIntegrityError, AssetNotFoundError, StorageError, UnsafeLocatorError
-from ..refs import SAFE_FIELD_RE
+from ..ref_codecs import SAFE_FIELD_RE
 from ..storage import SHA256_RE, sha256_hex
 from .images import noise_png
 from .registry import NotApplicable, store_check

@@ -10,7 +10,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from ..storage import Store, StoredAsset, open_store, sha256_hex
+from ..dispatch import open_store
+from ..storage import Store, StoredAsset, sha256_hex
 from .images import noise_png
 
 MIME = "image/png"

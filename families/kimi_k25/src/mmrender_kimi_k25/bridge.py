@@ -31,17 +31,19 @@ rule's reasoning scan jumps between ``<think>`` ids with ``tuple.index``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mmrender import MultiModalData, RenderedTokens, TokenBuffer
-from mmrender.bridging import id_tuple, join_turn, previous_sidecar
-from mmrender.conversation import normalize_conversation
+from mmrender.bridging import id_tuple, join_turn, new_turns, previous_sidecar
+
+if TYPE_CHECKING:
+    from .renderer import KimiK25Renderer
 
 
-def generation_mode(renderer: Any, prompt: tuple[int, ...]) -> bool | None:
+def generation_mode(renderer: KimiK25Renderer, prompt: tuple[int, ...]) -> bool | None:
     """True/False when ``prompt`` ends with the thinking on/off generation prompt, else None."""
     s = renderer.specials
-    head = (s.im_assistant, *renderer._const["assistant"], s.im_middle, s.think)
+    head = (s.im_assistant, *renderer.constant_ids("assistant"), s.im_middle, s.think)
     if prompt[-len(head) :] == head:
         return True
     if prompt[-len(head) - 1 :] == (*head, s.think_end):
@@ -49,12 +51,12 @@ def generation_mode(renderer: Any, prompt: tuple[int, ...]) -> bool | None:
     return None
 
 
-def _tools_match(renderer: Any, prompt: tuple[int, ...], tools: Sequence[Mapping[str, Any]]) -> bool:
+def _tools_match(renderer: KimiK25Renderer, prompt: tuple[int, ...], tools: Sequence[Mapping[str, Any]]) -> bool:
     s = renderer.specials
     if tools:
         expected = renderer.tools_ids(tools)
         return prompt[: len(expected)] == expected
-    head = (s.im_system, *renderer._const["tool_declare"], s.im_middle)
+    head = (s.im_system, *renderer.constant_ids("tool_declare"), s.im_middle)
     return prompt[: len(head)] != head
 
 
@@ -72,7 +74,7 @@ def _reasoning_free(prompt: tuple[int, ...], think: int, think_end: int, gen_ope
 
 
 def _template_allows(
-    renderer: Any, prompt: tuple[int, ...], completion: tuple[int, ...], thinking: bool, preserve: bool
+    renderer: KimiK25Renderer, prompt: tuple[int, ...], completion: tuple[int, ...], thinking: bool, preserve: bool
 ) -> bool:
     s = renderer.specials
     body = completion[:-1] if completion and completion[-1] == s.im_end else completion
@@ -92,7 +94,7 @@ def _template_allows(
 
 
 def bridge(
-    renderer: Any,
+    renderer: KimiK25Renderer,
     previous_prompt_ids: Sequence[int],
     previous_completion_ids: Sequence[int],
     new_messages: Sequence[Any],
@@ -104,12 +106,10 @@ def bridge(
     retention: str | None,
 ) -> RenderedTokens | None:
     """See the module docstring."""
-    if not new_messages or any(isinstance(m, Mapping) and m.get("role") == "assistant" for m in new_messages):
+    messages = new_turns(new_messages, start_index=start_index)
+    if messages is None:
         return None
-    conv = normalize_conversation(new_messages, start_index=start_index)
-    if any(m.role == "assistant" for m in conv.messages):
-        return None
-    if retention == "tool_cycle" and any(m.role == "user" for m in conv.messages):
+    if retention == "tool_cycle" and any(m.role == "user" for m in messages):
         return None
     s = renderer.specials
     prompt = id_tuple(previous_prompt_ids)
@@ -133,7 +133,7 @@ def bridge(
     walker = renderer.walker(thinking, preserve_thinking)
     if not closed:
         walker.plan.special(s.im_end, assistant)
-    for m in conv.messages:
+    for m in messages:
         walker.message(m, in_suffix=True)
     walker.generation_prompt()
     buf = TokenBuffer(offset=len(prompt) + len(completion))

@@ -1,95 +1,81 @@
-"""Kimi K2.5 NaViT image layout from the image size alone (no pixels, no torch).
+"""The ``kimi_k25`` layout engine: :class:`ImageLayout` from an image's size, as refs carry it.
 
-Why: the placeholder count of an image must be known from its header. Kimi's processor
-(transformers ``Kimi_K25ImageProcessor``, vLLM's port of Moonshot's ``navit_resize_image``)
-shrinks an image, never enlarging it, until it has at most ``in_patch_limit`` patches of
-``patch_size`` pixels and at most ``patch_limit_on_one_side`` patches per side. It then pads
-right/bottom to a multiple of ``patch_size * merge_kernel_size``. The grid is
-``[1, padded_h / patch, padded_w / patch]`` and the LLM sees ``grid product / merge_kernel**2``
-media tokens. transformers' ``navit_resize`` lives in a module that imports torch, so the same
-float arithmetic is restated here, step for step. Its oracle is the live processor
-(tests/kimi_k25/test_layout_parity.py).
+Why a separate module: the plugin registers this engine at import time (consumers re-check refs
+with it), so it must stay light: no tokenizer, no torch. The size math itself is ``navit_resize.py``.
+
+Fingerprint parameters are the four ``media_proc_cfg`` values that decide the grid
+(``patch_size``, ``merge_kernel_size``, ``in_patch_limit``, ``patch_limit_on_one_side``).
+Normalisation (``image_mean``/``image_std``) changes pixels, not the layout, and the video
+settings never touch images, so they stay out of the fingerprint.
 """
 
 from __future__ import annotations
 
-import json
-import math
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
-from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
-DEFAULT_MEDIA_PROC_CFG = Path(__file__).parent / "assets" / "media_proc_cfg.DERIVED.json"
+from mmrender import ImageLayout, LayoutEngine, ProcessedMMItem
+from mmrender.errors import ImageSourceError
+from mmrender.layout_engines import check_positive_ints
+from mmrender.ref_codecs import layout_fingerprint
+from PIL import Image
 
+from .navit_resize import DEFAULT_MEDIA_PROC_CFG, KimiMediaConfig, default_config, kimi_layout
 
-@dataclass(frozen=True)
-class KimiMediaConfig:
-    """The four ``media_proc_cfg`` settings that decide an image's layout."""
-
-    patch_size: int
-    merge_kernel_size: int
-    in_patch_limit: int
-    patch_limit_on_one_side: int
-
-    @classmethod
-    def from_mapping(cls, config: Mapping[str, Any]) -> KimiMediaConfig:
-        """Read a ``preprocessor_config.json`` dict, or its inner ``media_proc_cfg`` block."""
-        block = config.get("media_proc_cfg", config)
-        return cls(
-            patch_size=int(block["patch_size"]),
-            merge_kernel_size=int(block["merge_kernel_size"]),
-            in_patch_limit=int(block["in_patch_limit"]),
-            patch_limit_on_one_side=int(block["patch_limit_on_one_side"]),
-        )
-
-    def as_dict(self) -> dict[str, int]:
-        return {
-            "in_patch_limit": self.in_patch_limit,
-            "merge_kernel_size": self.merge_kernel_size,
-            "patch_limit_on_one_side": self.patch_limit_on_one_side,
-            "patch_size": self.patch_size,
-        }
+FAMILY = "kimi_k25"
+VLLM_MODALITY = "vision_chunk"
+__all__ = ["DEFAULT_MEDIA_PROC_CFG", "DEFAULT_PARAMS", "ENGINE", "kimi_image_layout", "params_of"]
+DEFAULT_PARAMS: dict[str, int] = default_config().as_dict()
 
 
-@lru_cache(maxsize=1)
-def default_config() -> KimiMediaConfig:
-    """Settings of the bundled ``media_proc_cfg.DERIVED.json`` (14 / 2 / 16384 / 512)."""
-    return KimiMediaConfig.from_mapping(json.loads(DEFAULT_MEDIA_PROC_CFG.read_text(encoding="utf-8")))
+@lru_cache(maxsize=16)
+def _fingerprint(items: tuple[tuple[str, int], ...]) -> str:
+    return layout_fingerprint(FAMILY, dict(items))
 
 
-class KimiLayout(NamedTuple):
-    grid_thws: list[int]  # [1, h, w] in patches, after padding
-    num_media_tokens: int  # h * w // merge_kernel_size**2
-    resized: tuple[int, int]  # (width, height) after the resize
-    padded: tuple[int, int]  # (width, height) after zero padding
+def params_of(config: Mapping[str, Any]) -> dict[str, int]:
+    """The fingerprint parameters of a ``preprocessor_config.json`` dict or ``media_proc_cfg`` block."""
+    block = config.get("media_proc_cfg", config)
+    if block.get("fixed_output_tokens") is not None:
+        raise ValueError("media_proc_cfg.fixed_output_tokens is set; only the NaViT resize layout is supported")
+    return KimiMediaConfig.from_mapping(block).as_dict()
 
 
-def kimi_layout(width: int, height: int, cfg: KimiMediaConfig | None = None) -> KimiLayout:
-    """Layout of a ``width`` x ``height`` image, exactly as the Kimi K2.5 processor computes it."""
-    for name, value in (("width", width), ("height", height)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"image {name} must be a positive int, got {value!r}")
-    cfg = cfg or default_config()
-    patch, side_limit = cfg.patch_size, cfg.patch_limit_on_one_side
-    patches_h = max(1.0, height // patch)
-    patches_w = max(1.0, width // patch)
-    scale = min(
-        1.0,
-        math.sqrt(cfg.in_patch_limit / (patches_h * patches_w)),
-        (side_limit * patch) / height,
-        (side_limit * patch) / width,
+def kimi_image_layout(width: int, height: int, params: Mapping[str, Any] = DEFAULT_PARAMS) -> ImageLayout:
+    """One ``<|media_pad|>`` in the prompt; grid and media-token count travel in the payload."""
+    cfg = KimiMediaConfig.from_mapping(params)
+    used = cfg.as_dict()
+    try:
+        lay = kimi_layout(width, height, cfg)
+    except ValueError as exc:
+        raise ImageSourceError(f"image of {width}x{height} cannot be laid out: {exc}") from exc
+    grid = list(lay.grid_thws)
+    return ImageLayout(
+        family=FAMILY,
+        fingerprint=_fingerprint(tuple(sorted(used.items()))),
+        grid=tuple(grid),
+        num_tokens=lay.num_media_tokens,
+        num_placeholders=1,
+        payload={"grid_thws": [grid], "num_media_tokens": lay.num_media_tokens},
+        resized=lay.resized,
+        modality="image",
+        vllm_modality=VLLM_MODALITY,
+        params=used,
     )
-    new_h = min(max(1, int(height * scale)), side_limit * patch)
-    new_w = min(max(1, int(width * scale)), side_limit * patch)
-    factor = cfg.merge_kernel_size * patch
-    pad_h = new_h + (factor - new_h % factor) % factor
-    pad_w = new_w + (factor - new_w % factor) % factor
-    grid_h, grid_w = pad_h // patch, pad_w // patch
-    return KimiLayout(
-        grid_thws=[1, grid_h, grid_w],
-        num_media_tokens=grid_h * grid_w // cfg.merge_kernel_size**2,
-        resized=(new_w, new_h),
-        padded=(pad_w, pad_h),
-    )
+
+
+def process_images(pixels: Sequence[Image.Image], params: Mapping[str, Any]) -> ProcessedMMItem:
+    """The engine's processor, normalised as the bundled ``media_proc_cfg`` says (imported on first use)."""
+    from .vision import process_kimi_images
+
+    return process_kimi_images(pixels, params)
+
+
+ENGINE = LayoutEngine(
+    family=FAMILY,
+    compute=kimi_image_layout,
+    default_params=DEFAULT_PARAMS,
+    check_params=check_positive_ints,
+    process=process_images,
+)

@@ -7,13 +7,13 @@ tiktoken and transformers are imported only when a renderer is created.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from mmrender import ConfigError, FamilySpec, ModelRoute, Store, hookimpl
+from mmrender.tokenizer_loading import choose_tokenizer
 
-from . import engine
+from . import layout
 from .options import KimiK25Options
 
 ROUTES = (
@@ -35,33 +35,42 @@ def _template_of(route: ModelRoute, checkpoint: Path | None) -> str:
     return "k2.6"
 
 
-def _tokenizer(tokenizer: Any, checkpoint: Path | None) -> Any:
-    from .tokenizer import KimiTokenizer, default_tokenizer
+def _load_tokenizer_dir(root: Path) -> Any:
+    from .tokenizer import KimiTokenizer
 
-    if tokenizer is None and checkpoint is not None and (checkpoint / "tiktoken.model").is_file():
-        tokenizer = checkpoint
-    if tokenizer is None:
-        return default_tokenizer()
-    if isinstance(tokenizer, str | os.PathLike):
-        root = Path(tokenizer)
-        vocab, config = root / "tiktoken.model", root / "tokenizer_config.json"
-        if not vocab.is_file() or not config.is_file():
-            raise ConfigError(f"{str(root)!r} has no tiktoken.model and tokenizer_config.json")
-        try:
-            return KimiTokenizer(vocab, config)
-        except (OSError, ValueError, KeyError) as exc:
-            raise ConfigError(f"cannot load the Kimi tokenizer from {str(root)!r}: {exc}") from exc
-    return tokenizer
+    vocab, config = root / "tiktoken.model", root / "tokenizer_config.json"
+    if not vocab.is_file() or not config.is_file():
+        raise ConfigError(f"{str(root)!r} has no tiktoken.model and tokenizer_config.json")
+    try:
+        return KimiTokenizer(vocab, config)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ConfigError(f"cannot load the Kimi tokenizer from {str(root)!r}: {exc}") from exc
+
+
+def _default_tokenizer() -> Any:
+    from .tokenizer import default_tokenizer
+
+    return default_tokenizer()
+
+
+def _tokenizer(tokenizer: Any, checkpoint: Path | None) -> Any:
+    return choose_tokenizer(
+        tokenizer,
+        checkpoint=checkpoint,
+        checkpoint_files=("tiktoken.model",),
+        load_dir=_load_tokenizer_dir,
+        bundled=_default_tokenizer,
+    )
 
 
 def _media_cfg(checkpoint: Path | None) -> dict[str, Any]:
-    path = engine.DEFAULT_MEDIA_PROC_CFG
+    path = layout.DEFAULT_MEDIA_PROC_CFG
     if checkpoint is not None and (checkpoint / "preprocessor_config.json").is_file():
         path = checkpoint / "preprocessor_config.json"
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         block = data.get("media_proc_cfg", data)
-        engine.params_of(block)
+        layout.params_of(block)
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ConfigError(f"unreadable media_proc_cfg in {str(path)!r}: {exc}") from exc
     return dict(block)
@@ -70,7 +79,7 @@ def _media_cfg(checkpoint: Path | None) -> dict[str, Any]:
 def create(*, route: ModelRoute, tokenizer: Any, store: Store, options: KimiK25Options) -> Any:
     """Build a renderer; a local checkpoint directory supplies its tokenizer, template kind and media config."""
     from .renderer import KimiK25Renderer
-    from .template import RULES
+    from .walker import RULES
 
     local = route.settings.get("local_path")
     checkpoint = Path(local) if local else None
@@ -85,7 +94,7 @@ def create(*, route: ModelRoute, tokenizer: Any, store: Store, options: KimiK25O
         store=store,
         options=options,
         rules=RULES[template],
-        layout_params=engine.params_of(media_cfg),
+        layout_params=layout.params_of(media_cfg),
         media_cfg=media_cfg,
     )
 
@@ -97,7 +106,7 @@ FAMILY = FamilySpec(
     options_class=KimiK25Options,
     aliases=ALIASES,
     model_types=("kimi_k25",),
-    layout=engine.ENGINE,
+    layout=layout.ENGINE,
     description="Kimi K2.5 / K2.6: token-exact rendering (one <|media_pad|> per image, vision_chunk refs)",
 )
 

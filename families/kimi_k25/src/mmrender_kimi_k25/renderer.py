@@ -20,39 +20,19 @@ from mmrender import (
 )
 from mmrender.images import ImageBytes
 from mmrender.plan import emit
-from mmrender.special_tokens import lookup_special_tokens
+from mmrender.template_settings import template_settings
 from mmrender.training import TrainingSpec
 
-from . import bridge, parsing
-from .engine import DEFAULT_PARAMS, kimi_image_layout
+from . import bridge, parser
+from .layout import DEFAULT_PARAMS, kimi_image_layout
 from .options import KimiK25Options
-from .template import K26, TOKENS, Specials, TemplateRules, TemplateWalker, build_plan, tool_declaration
 from .training import kimi_training_spec
+from .vocab import checked_vocab
+from .walker import K26, TOKENS, Specials, TemplateRules, TemplateWalker, build_plan, tool_declaration
 
 TEMPLATE_KWARGS = ("thinking", "preserve_thinking")
 _CONSTANTS = ("user", "assistant", "system", "tool", "image", "\n", "tool_declare")
 _TOOLS_CACHE_SIZE = 32
-
-
-#: Ids of the Kimi K2.5 / K2.6 vocabulary (``assets/tokenizer_config.json`` ``added_tokens_decoder``).
-TOKEN_IDS = {
-    "<|im_end|>": 163586,
-    "<|im_user|>": 163587,
-    "<|im_assistant|>": 163588,
-    "<|im_system|>": 163594,
-    "<|tool_calls_section_begin|>": 163595,
-    "<|tool_calls_section_end|>": 163596,
-    "<|tool_call_begin|>": 163597,
-    "<|tool_call_argument_begin|>": 163598,
-    "<|tool_call_end|>": 163599,
-    "<|im_middle|>": 163601,
-    "<|media_begin|>": 163602,
-    "<|media_content|>": 163603,
-    "<|media_end|>": 163604,
-    "<|media_pad|>": 163605,
-    "<think>": 163606,
-    "</think>": 163607,
-}
 
 
 class ControlTextEncoder:
@@ -71,24 +51,10 @@ class ControlTextEncoder:
         return self.tokenizer.encode_offsets(text, allow_special=True)
 
 
-def _checked_tokenizer(tokenizer: Any) -> dict[str, int]:
-    """The structural ids, after checking ``tokenizer`` is a Kimi tokenizer (ConfigError otherwise)."""
-    ids = lookup_special_tokens(tokenizer, "Kimi K2.5", TOKEN_IDS)
-    missing = [
-        name for name in ("encode", "encode_many", "encode_offsets") if not callable(getattr(tokenizer, name, None))
-    ]
-    if missing:
-        raise ConfigError(
-            f"not a Kimi K2.5 tokenizer: {type(tokenizer).__name__} has no {', '.join(missing)} "
-            "(pass mmrender_kimi_k25.tokenizer.KimiTokenizer or a tokenizer directory)"
-        )
-    return {token: tid for token, tid in ids.items() if tid is not None}
-
-
 class KimiK25Renderer(Renderer):
     """Token-exact Kimi rendering: K2.6 verified against the official template; K2.5 per its documented rules.
 
-    Extra constructor arguments: ``rules`` (:data:`~.template.K26` or :data:`~.template.K25`),
+    Extra constructor arguments: ``rules`` (:data:`~.walker.K26` or :data:`~.walker.K25`),
     ``layout_params`` (the four ``media_proc_cfg`` values that decide the layout) and
     ``media_cfg`` (the whole ``media_proc_cfg`` block, for processed mode's normalisation).
     The tokenizer is a :class:`~.tokenizer.KimiTokenizer` (or has its ``encode(text, allow_special=...)``,
@@ -110,7 +76,7 @@ class KimiK25Renderer(Renderer):
         self.rules = rules
         self.layout_params = dict(layout_params)
         self.media_cfg = dict(media_cfg or {})
-        ids = _checked_tokenizer(self.tokenizer)
+        ids = checked_vocab(self.tokenizer)
         self.specials = Specials(**{name: ids[token] for name, token in TOKENS.items()})
         control = self.options.special_tokens_in_text == "control"
         self.text_encoder = ControlTextEncoder(self.tokenizer) if control else self.tokenizer
@@ -127,15 +93,10 @@ class KimiK25Renderer(Renderer):
     # -- settings -----------------------------------------------------------------------------
     def settings(self, template_kwargs: Mapping[str, Any]) -> tuple[bool, bool]:
         """``(thinking, preserve_thinking)`` for one call: per-call kwargs over the options."""
-        unknown = sorted(set(template_kwargs) - set(TEMPLATE_KWARGS))
-        if unknown:
-            raise ConfigError(
-                f"unknown template argument(s) {', '.join(unknown)} for Kimi K2.5; valid: {', '.join(TEMPLATE_KWARGS)}"
-            )
-        thinking = template_kwargs.get("thinking")
-        preserve = template_kwargs.get("preserve_thinking")
-        thinking = self.options.thinking if thinking is None else thinking
-        preserve = self.options.preserve_thinking if preserve is None else preserve
+        settings = template_settings(
+            template_kwargs, self.options, family="Kimi K2.5", names=TEMPLATE_KWARGS, none_is_unset=True
+        )
+        thinking, preserve = settings["thinking"], settings["preserve_thinking"]
         for name, value in (("thinking", thinking), ("preserve_thinking", preserve)):
             if value is not None and not isinstance(value, bool):
                 raise ConfigError(f"{name} must be a bool, got {value!r}")
@@ -177,6 +138,10 @@ class KimiK25Renderer(Renderer):
         body = self.tools_body(tools)
         return (s.im_system, *self._const["tool_declare"], s.im_middle, *self._text_ids(body), s.im_end)
 
+    def constant_ids(self, text: str) -> tuple[int, ...]:
+        """Ids of one of the template's constant texts (``assistant``, ``tool_declare`` …), encoded once."""
+        return self._const[text]
+
     def _text_ids(self, text: str) -> tuple[int, ...] | list[int]:
         run = self._const.get(text) or self._bodies.get(text)
         return run if run is not None else self._encode(text)
@@ -200,7 +165,7 @@ class KimiK25Renderer(Renderer):
         self, completion_ids: Sequence[int], *, tools: Sequence[Mapping[str, Any]] | None = None
     ) -> ParsedResponse:
         """Content, reasoning and tool calls; ``tools`` is accepted for a uniform API. Kimi writes arguments as JSON text, so no schema is needed to type them."""
-        return parsing.parse(self, completion_ids)
+        return parser.parse(self, completion_ids)
 
     @property
     def training_spec(self) -> TrainingSpec:
@@ -213,10 +178,10 @@ class KimiK25Renderer(Renderer):
         """The ids only images (and videos) are written with; core refuses them outside a sidecar range."""
         return frozenset({self.specials.media_pad})
 
-    def bridge_to_next_turn(
+    def bridge_turn(
         self,
-        previous: RenderedTokens | Sequence[int],  # core hands the family the ids (mmrender.turns)
-        previous_completion_ids: Sequence[int],
+        prompt: tuple[int, ...],
+        completion: tuple[int, ...],
         new_messages: Sequence[Mapping[str, Any]],
         *,
         tools: Sequence[Mapping[str, Any]] | None = None,
@@ -237,8 +202,8 @@ class KimiK25Renderer(Renderer):
             raise ConfigError(f"thinking_retention must be 'tool_cycle', 'all' or None, got {retention!r}")
         return bridge.bridge(
             self,
-            previous,
-            previous_completion_ids,
+            prompt,
+            completion,
             new_messages,
             tools=tools,
             previous_multi_modal_data=previous_multi_modal_data,

@@ -22,10 +22,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from mmrender import MultiModalData, RenderedTokens, merge_multi_modal_data
-from mmrender.bridging import id_tuple
-from mmrender.conversation import normalize_conversation
-from mmrender.merge import as_multi_modal_data
+from mmrender import MultiModalData, RenderedTokens, TokenBuffer
+from mmrender.bridging import ends_with, id_tuple, join_turn, new_turns, previous_sidecar
 
 from . import content as C
 
@@ -33,17 +31,17 @@ if TYPE_CHECKING:
     from .renderer import Qwen35Renderer
 
 
-def _prompt_state(renderer: Qwen35Renderer, prompt: Sequence[int]) -> str | None:
+def _prompt_state(renderer: Qwen35Renderer, prompt: tuple[int, ...]) -> str | None:
     for state, tail in renderer.generation_prompts.items():
-        if len(prompt) >= len(tail) and [int(t) for t in prompt[-len(tail) :]] == tail:
+        if ends_with(prompt, tail):
             return state
     return None
 
 
-def _closed_completion(renderer: Qwen35Renderer, completion: Sequence[int], state: str) -> list[int] | None:
+def _closed_completion(renderer: Qwen35Renderer, completion: tuple[int, ...], state: str) -> tuple[int, ...] | None:
     """The completion as one closed assistant turn, or None when that cannot be proven."""
     ids = renderer.ids
-    out = [int(t) for t in completion]
+    out = completion
     im_end = ids["<|im_end|>"]
     if ids["<|im_start|>"] in out or ids["<|endoftext|>"] in out:
         return None
@@ -56,7 +54,7 @@ def _closed_completion(renderer: Qwen35Renderer, completion: Sequence[int], stat
             return None
         if out.count(ids["<tool_call>"]) != out.count(ids["</tool_call>"]):
             return None
-        out.append(im_end)
+        out += (im_end,)
     return out
 
 
@@ -72,27 +70,28 @@ def bridge(
 ) -> RenderedTokens | None:
     """See the module docstring; new messages are numbered from ``start_index``, the sampled
     assistant message (its completion ids and closing newline) is ``start_index - 1``, history -1."""
-    if not previous_prompt_ids or not new_messages:
+    if not previous_prompt_ids:
         return None
-    messages = normalize_conversation(new_messages, tools=tools, start_index=start_index).messages
-    if any(m.role == "assistant" for m in messages):
+    messages = new_turns(new_messages, start_index=start_index, tools=tools)
+    if messages is None:
         return None
     for message in messages:
         C.check_message(message, position=1)  # a system message here is one the template rejects
     policy = renderer.options.thinking_retention or "tool_cycle"
     if policy == "tool_cycle" and any(C.is_real_query(m) for m in messages):
         return None
-    state = _prompt_state(renderer, previous_prompt_ids)
+    prompt = id_tuple(previous_prompt_ids)
+    state = _prompt_state(renderer, prompt)
     if state is None:
         return None
-    completion = _closed_completion(renderer, previous_completion_ids, state)
-    if completion is None:
+    closed = _closed_completion(renderer, id_tuple(previous_completion_ids), state)
+    if closed is None:
         return None
     add_vision_id = renderer.options.add_vision_id
     if add_vision_id and previous_multi_modal_data is None and any(m.images for m in messages):
         return None
-    before = as_multi_modal_data(previous_multi_modal_data)
-    em = renderer.emitter(add_vision_id=add_vision_id, images_before=len(before.mm_hashes.get("image", ())))
+    before = previous_sidecar(previous_multi_modal_data, len(prompt))
+    em = renderer.walker(add_vision_id=add_vision_id, images_before=len(before.mm_hashes.get("image", ())))
     assistant = start_index - 1
     em.out.text("\n", assistant)  # the template's newline after the previous turn's <|im_end|>
     for position, message in enumerate(messages):
@@ -103,11 +102,6 @@ def bridge(
             nxt = messages[position + 1].role if position + 1 < len(messages) else None
             em.tool(message, opens=prev != "tool", closes=nxt != "tool")
     em.generation_prompt(thinking_open=renderer.thinking_open())
-    prompt, closed = id_tuple(previous_prompt_ids), tuple(completion)
-    new = renderer.finish(em, offset=len(prompt) + len(closed))
-    # C-level tuple joins: the history is copied once, never iterated in Python
-    return RenderedTokens.trusted(
-        prompt + (closed + new.token_ids),
-        (-1,) * len(prompt) + ((assistant,) * len(closed) + new.message_indices),
-        merge_multi_modal_data(before, new.multi_modal_data),
-    )
+    buf = TokenBuffer(offset=len(prompt) + len(closed))
+    renderer.emit(em, buf)
+    return join_turn(prompt, closed, assistant, buf, before)

@@ -8,24 +8,17 @@ are rejected here with a :class:`ConversationError` naming the message.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from mmrender import ImagePart, Message, TextPart
 from mmrender.errors import ConversationError
 from mmrender.marked import MarkedText
+from mmrender_qwen3_vl.template import unseen_image
 
 Piece = str | ImagePart
 
 TOOL_RESPONSE_OPEN = "<tool_response>"
 TOOL_RESPONSE_CLOSE = "</tool_response>"
-
-
-def _unseen_image(item: object) -> bool:
-    """An image to mmrender's normaliser that fails the template's ``'image' in item or 'image_url' in
-    item or item.type == 'image'`` test (the template then raises, or reads it as video or text)."""
-    if not isinstance(item, Mapping) or item.get("type") != "input_image":
-        return False
-    return "image" not in item and "image_url" not in item
 
 
 ROLES = ("system", "user", "assistant", "tool")
@@ -39,19 +32,18 @@ def check_message(message: Message, position: int) -> None:
             f"{', '.join(ROLES)})",
             message_index=message.index,
         )
-    raw = message.raw.get("content") if isinstance(message.raw, Mapping) else None
-    if isinstance(raw, Sequence) and not isinstance(raw, str | bytes):
-        for pi, item in enumerate(raw):
-            if isinstance(item, str):
+    if isinstance(message.content, tuple):
+        for pi, item in enumerate(message.content):
+            if isinstance(item, TextPart) and item.bare:
                 raise ConversationError(
                     "Unexpected item type in content. (a plain string is not a content part; "
                     'use {"type": "text", "text": ...})',
                     message_index=message.index,
                     part_index=pi,
                 )
-            if _unseen_image(item):
+            if unseen_image(item):
                 raise ConversationError(
-                    f"Unexpected item type in content. (the template does not see a {item['type']!r} part "
+                    f"Unexpected item type in content. (the template does not see a {item.declared_type!r} part "
                     'without an \'image\' or \'image_url\' key as an image; use {"type": "image", "image": ...})',
                     message_index=message.index,
                     part_index=pi,

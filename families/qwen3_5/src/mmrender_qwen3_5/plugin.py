@@ -10,12 +10,13 @@ Qwen3.5 ships the same vision processor, so both families share one layout engin
 
 from __future__ import annotations
 
-import os
+import functools
 from pathlib import Path
 from typing import Any
 
 from mmrender import FamilySpec, ModelRoute, Store, hookimpl
 from mmrender.errors import ConfigError
+from mmrender.tokenizer_loading import choose_tokenizer
 from mmrender_qwen3_vl.layout import ENGINE
 
 from .options import Qwen35Options
@@ -64,17 +65,18 @@ def create(*, route: ModelRoute, tokenizer: Any, store: Store, options: Qwen35Op
     local = route.settings.get("local_path")
     if local is not None:
         variant = detect_variant(Path(local))
-        if tokenizer is None and any((Path(local) / f).is_file() for f in ("tokenizer.json", "vocab.json")):
-            tokenizer = local
     else:
         name = route.settings.get("template")
         if name not in VARIANTS:
             raise ConfigError(f"route {route.model_id!r} names no Qwen3.5 chat template")
         variant = VARIANTS[name]
-    if tokenizer is None:
-        tokenizer = bundled_raw_tokenizer(variant.name)
-    elif isinstance(tokenizer, str | os.PathLike):
-        tokenizer = load_tokenizer_dir(tokenizer)
+    tokenizer = choose_tokenizer(
+        tokenizer,
+        checkpoint=local,
+        checkpoint_files=("tokenizer.json", "vocab.json"),
+        load_dir=load_tokenizer_dir,
+        bundled=functools.partial(bundled_raw_tokenizer, variant.name),
+    )
     return Qwen35Renderer(
         family=FAMILY, route=route, tokenizer=tokenizer, store=store, options=options, variant=variant
     )

@@ -1,6 +1,6 @@
 """The Qwen3.5 renderer: token-exact with the official chat templates, Qwen3-VL image layout.
 
-The template logic is mirrored in :mod:`.emit` (per message) and here (conversation order,
+The template logic is mirrored in :mod:`.walker` (per message) and here (conversation order,
 which assistant turns keep their thinking, the generation prompt); :func:`mmrender.plan.emit` turns
 the result into ids. Images use the Qwen vision layout shared with Qwen3-VL (the same processor
 settings, proven equal in the tests) and, in processed mode, transformers' Qwen image processor.
@@ -23,9 +23,10 @@ from mmrender import (
     TokenBuffer,
 )
 from mmrender.encoders import HFEncoder
-from mmrender.errors import ConfigError, ConversationError
+from mmrender.errors import ConversationError
 from mmrender.images import ImageBytes
 from mmrender.plan import emit
+from mmrender.template_settings import template_settings
 from mmrender.training import TrainingSpec
 from mmrender.types import ProcessedMMItem
 from mmrender_qwen3_vl.layout import params_from_preprocessor, qwen_layout
@@ -33,12 +34,12 @@ from mmrender_qwen3_vl.vision import process_qwen_image
 
 from . import content as C
 from .bridge import bridge
-from .emit import Emitter
 from .options import Qwen35Options
-from .parse import parse_completion
+from .parser import parse_completion
 from .templates import ASSETS, TemplateVariant
-from .tokenizer import special_token_ids
 from .training import training_spec
+from .vocab import special_token_ids
+from .walker import TemplateWalker
 
 PREPROCESSOR_CONFIG = ASSETS / "Qwen3.5-0.8B" / "preprocessor_config.json"
 #: ``render(..., **template_kwargs)`` keys this template reads; they override the options per call.
@@ -67,16 +68,8 @@ class Qwen35Renderer(Renderer):
 
     # -- template switches ---------------------------------------------------------------------
     def _switches(self, template_kwargs: Mapping[str, Any]) -> tuple[Any, bool]:
-        unknown = sorted(set(template_kwargs) - set(TEMPLATE_KWARGS))
-        if unknown:
-            raise ConfigError(
-                f"unknown template option(s) {', '.join(unknown)} for Qwen3.5; valid: {', '.join(TEMPLATE_KWARGS)}"
-            )
-        thinking = template_kwargs.get("enable_thinking", _UNSET)
-        if thinking is _UNSET:
-            thinking = self.options.enable_thinking
-        add_vision_id = bool(template_kwargs.get("add_vision_id", self.options.add_vision_id))
-        return thinking, add_vision_id
+        settings = template_settings(template_kwargs, self.options, family="Qwen3.5", names=TEMPLATE_KWARGS)
+        return settings["enable_thinking"], bool(settings["add_vision_id"])
 
     def thinking_open(self, enable_thinking: Any = _UNSET) -> bool:
         """Whether the generation prompt leaves ``<think>`` open (options, then the template default)."""
@@ -90,13 +83,17 @@ class Qwen35Renderer(Renderer):
         head = [self.ids["<|im_start|>"], *assistant, self.ids["<think>"]]
         return {"open": head + one, "closed": head + two + [self.ids["</think>"], *two]}
 
-    def emitter(self, *, add_vision_id: bool, images_before: int = 0) -> Emitter:
-        return Emitter(self.ids, add_vision_id=add_vision_id, images_before=images_before)
+    def walker(self, *, add_vision_id: bool, images_before: int = 0) -> TemplateWalker:
+        return TemplateWalker(self.ids, add_vision_id=add_vision_id, images_before=images_before)
 
-    def finish(self, emitter: Emitter, offset: int = 0) -> RenderedTokens:
-        buf = TokenBuffer(offset)
+    def emit(self, walker: TemplateWalker, buf: TokenBuffer) -> None:
+        """Append the walker's plan as ids to ``buf`` (core's plan emitter: one batch tokenizer call, images in order)."""
         pad = self.ids["<|image_pad|>"]
-        emit(self, emitter.out.finish(), buf, self.encoder, placeholder_id=pad, forbidden=self._forbidden)
+        emit(self, walker.out.finish(), buf, self.encoder, placeholder_id=pad, forbidden=self._forbidden)
+
+    def finish(self, walker: TemplateWalker, offset: int = 0) -> RenderedTokens:
+        buf = TokenBuffer(offset)
+        self.emit(walker, buf)
         return buf.result()
 
     # -- Renderer API --------------------------------------------------------------------------
@@ -109,7 +106,7 @@ class Qwen35Renderer(Renderer):
             C.check_message(message, position)
         last_query = C.last_query_index(messages)
         keep_all = self.options.thinking_retention == "all"
-        em = self.emitter(add_vision_id=add_vision_id)
+        em = self.walker(add_vision_id=add_vision_id)
         em.system(messages[0] if messages[0].role == "system" else None, conversation.tools)
         for position, message in enumerate(messages):
             if message.role == "user":
@@ -161,10 +158,10 @@ class Qwen35Renderer(Renderer):
         """The ids only images (and videos) are written with; core refuses them outside a sidecar range."""
         return frozenset(self._forbidden)
 
-    def bridge_to_next_turn(
+    def bridge_turn(
         self,
-        previous: RenderedTokens | Sequence[int],  # core hands the family the ids (mmrender.turns)
-        previous_completion_ids: Sequence[int],
+        prompt: tuple[int, ...],
+        completion: tuple[int, ...],
         new_messages: Sequence[Mapping[str, Any]],
         *,
         tools: Sequence[Mapping[str, Any]] | None = None,
@@ -173,8 +170,8 @@ class Qwen35Renderer(Renderer):
     ) -> RenderedTokens | None:
         return bridge(
             self,
-            previous,
-            previous_completion_ids,
+            prompt,
+            completion,
             new_messages,
             tools=tools,
             previous_multi_modal_data=previous_multi_modal_data,

@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from mmrender.conversation import ToolCallInput
 from mmrender.errors import ConversationError
 from mmrender.types import ToolCall
 
@@ -50,10 +51,9 @@ def parameter_text(value: Any) -> str:
     return str(value)
 
 
-def call_arguments(call: ToolCall, raw_call: Any, message_index: int) -> Mapping[str, Any]:
+def call_arguments(call: ToolCall, given: ToolCallInput | None, message_index: int) -> Mapping[str, Any]:
     """The argument mapping, or the error the template raises (``|items`` needs a mapping)."""
-    raw_fn = raw_call.get("function", raw_call) if isinstance(raw_call, Mapping) else {}
-    if isinstance(raw_fn, Mapping) and "arguments" in raw_fn and raw_fn["arguments"] is None:
+    if given is not None and given.arguments is None:
         raise ConversationError(
             f"tool call {call.name!r} has arguments null; the Qwen3.5 template needs an object",
             message_index=message_index,

@@ -24,18 +24,20 @@ new ones (the assistant included) to get full-render numbering.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mmrender import MultiModalData, RenderedTokens, TokenBuffer
-from mmrender.bridging import id_tuple, join_turn, previous_sidecar
-from mmrender.conversation import normalize_conversation
+from mmrender.bridging import ends_with, id_tuple, join_turn, new_turns, previous_sidecar
 
 from .template import TemplateWalker
 from .thinking_bridge import keeps_history
-from .walk import walk_tail
+from .walker import walk_tail
+
+if TYPE_CHECKING:
+    from .renderer import Qwen3VLRenderer
 
 
-def _closing(renderer: Any, completion: tuple[int, ...]) -> bool | None:
+def _closing(renderer: Qwen3VLRenderer, completion: tuple[int, ...]) -> bool | None:
     """True when the completion already ends its turn, False when ``<|im_end|>`` must be added, None if unsafe."""
     im_end = renderer.specials.im_end
     n = completion.count(im_end)
@@ -51,7 +53,7 @@ def _closing(renderer: Any, completion: tuple[int, ...]) -> bool | None:
 
 
 def bridge(
-    renderer: Any,
+    renderer: Qwen3VLRenderer,
     previous_prompt_ids: Sequence[int],
     previous_completion_ids: Sequence[int],
     new_messages: Sequence[Mapping[str, Any]],
@@ -61,21 +63,17 @@ def bridge(
     add_vision_id: bool,
 ) -> RenderedTokens | None:
     """See the module docstring."""
-    if not new_messages or any(isinstance(m, Mapping) and m.get("role") == "assistant" for m in new_messages):
-        return None
-    conv = normalize_conversation(new_messages, start_index=start_index)
-    roles = {m.role for m in conv.messages}
-    if "assistant" in roles or ("system" in roles and not renderer.thinking):
+    messages = new_turns(new_messages, start_index=start_index)
+    if messages is None or (not renderer.thinking and any(m.role == "system" for m in messages)):
         return None
     prompt = id_tuple(previous_prompt_ids)
     completion = id_tuple(previous_completion_ids)
-    gen = renderer.generation_prompt_ids
-    if prompt[-len(gen) :] != gen:
+    if not ends_with(prompt, renderer.generation_prompt_ids):
         return None
     closed = _closing(renderer, completion)
     if closed is None:
         return None
-    if renderer.thinking and not keeps_history(renderer, prompt, completion, conv.messages):
+    if renderer.thinking and not keeps_history(renderer, prompt, completion, messages):
         return None
     previous = previous_sidecar(previous_multi_modal_data, len(prompt))
 
@@ -86,7 +84,7 @@ def bridge(
     if not closed:
         walker.plan.special(renderer.specials.im_end, assistant)
     walker.plan.text("\n", assistant)
-    walk_tail(walker, conv.messages, add_generation_prompt=True)
+    walk_tail(walker, messages, add_generation_prompt=True)
 
     buf = TokenBuffer(offset=len(prompt) + len(completion))
     renderer.emit(walker.plan.finish(), buf)

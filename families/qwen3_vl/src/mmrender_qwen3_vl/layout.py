@@ -17,7 +17,7 @@ from typing import Any
 from mmrender import ImageLayout, LayoutEngine, ProcessedMMItem
 from mmrender.errors import ImageSourceError
 from mmrender.layout_engines import check_positive_ints
-from mmrender.refs import layout_fingerprint
+from mmrender.ref_codecs import layout_fingerprint
 from PIL import Image
 
 FAMILY = "qwen_vl"

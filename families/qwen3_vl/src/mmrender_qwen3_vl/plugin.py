@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from mmrender import ConfigError, FamilySpec, ModelRoute, Store, hookimpl
+from mmrender.tokenizer_loading import choose_tokenizer
 
 from . import layout
 from .checkpoint import is_thinking
 from .options import Qwen3VLOptions
 from .renderer import Qwen3VLRenderer
-from .tokenizer import bundled_raw_tokenizer, has_tokenizer_files, load_tokenizer
+from .tokenizer import TOKENIZER_FILES, bundled_raw_tokenizer, load_tokenizer
 
 _SIZES = (("2B", False), ("4B", False), ("8B", False), ("32B", False), ("30B-A3B", True), ("235B-A22B", True))
 
@@ -33,13 +33,13 @@ ALIASES = {r.model_id.split("/", 1)[1].lower(): r.model_id for r in ROUTES}
 
 
 def _tokenizer(tokenizer: Any, checkpoint: Path | None) -> Any:
-    if tokenizer is None:
-        if checkpoint is not None and has_tokenizer_files(checkpoint):
-            return load_tokenizer(checkpoint)
-        return bundled_raw_tokenizer()
-    if isinstance(tokenizer, str | os.PathLike):
-        return load_tokenizer(tokenizer)
-    return tokenizer
+    return choose_tokenizer(
+        tokenizer,
+        checkpoint=checkpoint,
+        checkpoint_files=TOKENIZER_FILES,
+        load_dir=load_tokenizer,
+        bundled=bundled_raw_tokenizer,
+    )
 
 
 def create(*, route: ModelRoute, tokenizer: Any, store: Store, options: Qwen3VLOptions) -> Qwen3VLRenderer:

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from mmrender import (
-    ConfigError,
     Conversation,
     ImageLayout,
     MultiModalData,
@@ -21,37 +20,18 @@ from mmrender import (
 from mmrender.encoders import HFEncoder
 from mmrender.images import ImageBytes
 from mmrender.plan import emit
-from mmrender.special_tokens import lookup_special_tokens
+from mmrender.template_settings import template_settings
 from mmrender.training import TrainingSpec
 
-from . import bridge, parsing
+from . import bridge, parser
 from .layout import DEFAULT_PREPROCESSOR, qwen_layout
 from .template import Specials, TemplateWalker
 from .training import qwen_training_spec
 from .vision import process_qwen_image
-from .walk import build_plan
+from .vocab import FAMILY_NAME, drop_unclean, lookup_vocab
+from .walker import build_plan
 
 TEMPLATE_KWARGS = ("add_vision_id",)
-FAMILY_NAME = "Qwen3-VL"
-#: Ids of the Qwen3-VL vocabulary (``assets/Qwen3-VL-8B-Instruct/tokenizer_config.json``); the rest
-#: of the table is optional (a tokenizer without them renders those markers as text).
-TOKEN_IDS = {
-    "<|endoftext|>": 151643,
-    "<|im_start|>": 151644,
-    "<|im_end|>": 151645,
-    "<|vision_start|>": 151652,
-    "<|vision_end|>": 151653,
-    "<|image_pad|>": 151655,
-    "<|video_pad|>": 151656,
-    "<tool_call>": 151657,
-    "</tool_call>": 151658,
-    "<tool_response>": 151665,
-    "</tool_response>": 151666,
-    "<think>": 151667,
-    "</think>": 151668,
-}
-_REQUIRED = ("<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>")
-BASE_VOCAB_SIZE = 151643
 #: Template text that is rendered often enough to be tokenized once (none spells a special token).
 _CONSTANTS = ("\n", "user", "assistant\n", "user\n", "system\n", "\n\n")
 
@@ -79,16 +59,9 @@ class Qwen3VLRenderer(Renderer):
         self.layout_params = dict(layout_params)
         self.preprocessor_config = Path(preprocessor_config)
         self.thinking = thinking
-        optional = [t for t in TOKEN_IDS if t not in _REQUIRED]
-        ids = lookup_special_tokens(
-            self.text_tokenizer, FAMILY_NAME, TOKEN_IDS, optional=optional, vocab_size=BASE_VOCAB_SIZE
-        )
+        ids = lookup_vocab(self.text_tokenizer)
         self.encoder = HFEncoder(self.text_tokenizer, plain=self.options.special_tokens_in_text == "plain")
-        for token, tid in ids.items():
-            if tid is not None and not self.encoder.splits_cleanly(token, tid):
-                if token in _REQUIRED:
-                    raise ConfigError(f"not a {FAMILY_NAME} tokenizer: {token!r} does not tokenize as one clean id")
-                ids[token] = None  # render this marker as text, as the tokenizer makes it
+        ids = drop_unclean(ids, self.encoder)
         self.specials = Specials(
             im_start=ids["<|im_start|>"],
             im_end=ids["<|im_end|>"],
@@ -121,13 +94,14 @@ class Qwen3VLRenderer(Renderer):
 
     # -- rendering ----------------------------------------------------------------------------
     def _vision_id_flag(self, template_kwargs: Mapping[str, Any]) -> bool:
-        unknown = sorted(set(template_kwargs) - set(TEMPLATE_KWARGS))
-        if unknown:
-            raise ConfigError(
-                f"unknown template argument(s) {', '.join(unknown)} for Qwen3-VL; valid: {', '.join(TEMPLATE_KWARGS)}"
-                " (Thinking and Instruct are separate checkpoints: there is no enable_thinking switch)"
-            )
-        return bool(template_kwargs.get("add_vision_id", self.options.add_vision_id))
+        settings = template_settings(
+            template_kwargs,
+            self.options,
+            family=FAMILY_NAME,
+            names=TEMPLATE_KWARGS,
+            hint=" (Thinking and Instruct are separate checkpoints: there is no enable_thinking switch)",
+        )
+        return bool(settings["add_vision_id"])
 
     def render_conversation(self, conversation: Conversation) -> RenderedTokens:
         add_vision_id = self._vision_id_flag(conversation.template_kwargs)
@@ -153,7 +127,7 @@ class Qwen3VLRenderer(Renderer):
         self, completion_ids: Sequence[int], *, tools: Sequence[Mapping[str, Any]] | None = None
     ) -> ParsedResponse:
         """Content, reasoning and tool calls; ``tools`` is accepted for a uniform API. Qwen3-VL writes arguments as JSON, so no schema is needed to type them."""
-        return parsing.parse(self, completion_ids)
+        return parser.parse(self, completion_ids)
 
     @functools.cached_property
     def training_spec(self) -> TrainingSpec:
@@ -166,10 +140,10 @@ class Qwen3VLRenderer(Renderer):
         """The ids only images (and videos) are written with; core refuses them outside a sidecar range."""
         return frozenset(self._forbidden)
 
-    def bridge_to_next_turn(
+    def bridge_turn(
         self,
-        previous: RenderedTokens | Sequence[int],  # core hands the family the ids (mmrender.turns)
-        previous_completion_ids: Sequence[int],
+        prompt: tuple[int, ...],
+        completion: tuple[int, ...],
         new_messages: Sequence[Mapping[str, Any]],
         *,
         tools: Sequence[Mapping[str, Any]] | None = None,
@@ -180,8 +154,8 @@ class Qwen3VLRenderer(Renderer):
         """Extend prompt + completion with new user/tool messages and a generation prompt (see ``bridge``)."""
         return bridge.bridge(
             self,
-            previous,
-            previous_completion_ids,
+            prompt,
+            completion,
             new_messages,
             previous_multi_modal_data=previous_multi_modal_data,
             start_index=start_index,

@@ -16,11 +16,12 @@ The tools block of the system turn and the generation prompt are scaffold (-1).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
 from mmrender import Conversation, ConversationError, ImagePart, Message, TextPart
+from mmrender.conversation import ABSENT, Part
 from mmrender.plan import Plan
 
 TOOLS_HEAD = (
@@ -82,12 +83,12 @@ def tojson(value: Any, message_index: int | None = None) -> str:
         raise ConversationError(f"{where} not JSON-serialisable: {exc}", message_index=message_index) from exc
 
 
-def unseen_image(part: Any) -> bool:
-    """An image part to mmrender (an ``input_image`` with only ``url``/``path``) that the
-    template's image test (``type == 'image'`` or an ``image``/``image_url`` key) does not match."""
-    if not isinstance(part, Mapping) or part.get("type") != "input_image":
+def unseen_image(part: Part) -> bool:
+    """An image part to mmrender (an ``input_image`` with only ``url``/``path``) that the Qwen
+    templates' image test (``type == 'image'`` or an ``image``/``image_url`` key) does not match."""
+    if not isinstance(part, ImagePart) or part.declared_type != "input_image":
         return False
-    return "image" not in part and "image_url" not in part
+    return "image" not in part.keys and "image_url" not in part.keys
 
 
 def _check_raw_parts(message: Message, *, vision: bool) -> None:
@@ -96,11 +97,10 @@ def _check_raw_parts(message: Message, *, vision: bool) -> None:
     ``vision``: the message's role goes through the template's image test (user and tool turns;
     every role under Thinking).
     """
-    raw = message.raw.get("content") if isinstance(message.raw, Mapping) else None
-    if not isinstance(raw, list | tuple):
+    if not isinstance(message.content, tuple):
         return
-    for pi, part in enumerate(raw):
-        if isinstance(part, str):
+    for pi, part in enumerate(message.content):
+        if isinstance(part, TextPart) and part.bare:
             raise ConversationError(
                 "bare string content part: the Qwen3-VL template drops it; use {'type': 'text', 'text': ...}",
                 message_index=message.index,
@@ -108,13 +108,13 @@ def _check_raw_parts(message: Message, *, vision: bool) -> None:
             )
         if unseen_image(part):
             raise ConversationError(
-                f"image part of type {part.get('type')!r} without an 'image' or 'image_url' key: the Qwen3-VL "
+                f"image part of type {part.declared_type!r} without an 'image' or 'image_url' key: the Qwen3-VL "
                 "template does not see it and drops it; use {'type': 'image', 'image': ...}",
                 message_index=message.index,
                 part_index=pi,
             )
-        is_text = isinstance(part, Mapping) and part.get("type") in ("text", "input_text")
-        if vision and is_text and any(k in part for k in _TEMPLATE_IMAGE_KEYS):
+        is_text = isinstance(part, TextPart) and part.declared_type in ("text", "input_text")
+        if vision and is_text and any(k in part.keys for k in _TEMPLATE_IMAGE_KEYS):
             raise ConversationError(
                 "text part also has an 'image'/'image_url'/'video' key (even null): the Qwen3-VL template "
                 "renders it as a vision placeholder; drop the key",
@@ -181,7 +181,7 @@ class TemplateWalker:
             out.append(part)
         return out
 
-    def emit(self, pieces: Sequence[Piece], owner: int) -> None:
+    def write(self, pieces: Sequence[Piece], owner: int) -> None:
         """Text runs as text, tags as their ids, images as ``<|vision_start|>`` + placeholders + ``<|vision_end|>``."""
         for piece in pieces:
             if isinstance(piece, str):
@@ -213,27 +213,27 @@ class TemplateWalker:
             self.plan.special(self.s.im_start, owner)
             self.plan.text("system\n", owner)
             if first is not None:
-                self.emit([*body, "\n\n"], owner)
+                self.write([*body, "\n\n"], owner)
             tools = "".join("\n" + tojson(t) for t in conv.tools)
             self.plan.text(TOOLS_HEAD + tools, -1)
             self.plan.markup(TOOLS_TAIL, -1, self.controls)
             self.turn_end(owner)
         elif first is not None:
             self.plan.special(self.s.im_start, owner)
-            self.emit(["system\n", *body], owner)
+            self.write(["system\n", *body], owner)
             self.turn_end(owner)
 
     def user(self, message: Message) -> None:
         i = message.index
         self.plan.special(self.s.im_start, i)
-        self.emit([message.role + "\n", *self.pieces(message, count=True)], i)
+        self.write([message.role + "\n", *self.pieces(message, count=True)], i)
         self.turn_end(i)
 
     def in_place(self, message: Message) -> None:
         """A system message after the first, which the Thinking template writes where it stands."""
         i = message.index
         self.plan.special(self.s.im_start, i)
-        self.emit([message.role + "\n", *self.pieces(message, count=True)], i)
+        self.write([message.role + "\n", *self.pieces(message, count=True)], i)
         self.turn_end(i)
 
     def tool(self, message: Message, opens: bool, closes: bool) -> None:
@@ -243,7 +243,7 @@ class TemplateWalker:
             self.plan.text("user", i)
         self.plan.text("\n", i)
         self.tagged(self.s.tool_response, "<tool_response>", i)
-        self.emit(["\n", *self.pieces(message, count=True), "\n"], i)
+        self.write(["\n", *self.pieces(message, count=True), "\n"], i)
         self.tagged(self.s.tool_response_end, "</tool_response>", i)
         if closes:
             self.turn_end(i)
@@ -253,7 +253,7 @@ class TemplateWalker:
         ``has_content`` is the template's truthiness test that decides the newline before the first tool call."""
         i = message.index
         self.plan.special(self.s.im_start, i)
-        self.emit(pieces, i)
+        self.write(pieces, i)
         for ci, call in enumerate(message.tool_calls):
             if ci > 0 or has_content:
                 self.plan.text("\n", i)
@@ -272,15 +272,12 @@ class TemplateWalker:
 
 def _arguments(message: Message, ci: int, call: Any) -> str:
     """Arguments as the template prints them: strings verbatim, anything else (None too) via tojson."""
-    raw_calls = message.raw.get("tool_calls") if isinstance(message.raw, Mapping) else None
-    if isinstance(raw_calls, list | tuple) and ci < len(raw_calls) and isinstance(raw_calls[ci], Mapping):
-        raw = raw_calls[ci]
-        fn = raw["function"] if raw.get("function") else raw
-        if not isinstance(fn, Mapping) or "arguments" not in fn:
+    if ci < len(message.tool_call_inputs):
+        args = message.tool_call_inputs[ci].arguments
+        if args is ABSENT:
             raise ConversationError(
                 f"tool_calls[{ci}] has no 'arguments' (the Qwen3-VL template fails on it)", message_index=message.index
             )
-        args = fn["arguments"]
     else:
         args = call.arguments
     return args if isinstance(args, str) else tojson(args, message.index)

@@ -20,16 +20,19 @@ and one reversed copy to find its last turn; the new messages and the reasoning 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from mmrender import Message
 
-from .walk import is_tool_wrapper
+from .walker import is_tool_wrapper
+
+if TYPE_CHECKING:
+    from .renderer import Qwen3VLRenderer
 
 _OPEN, _CLOSE = "\n<tool_response>", "</tool_response>"
 
 
-def _wrapped(r: Any, turn: tuple[int, ...]) -> bool:
+def _wrapped(r: Qwen3VLRenderer, turn: tuple[int, ...]) -> bool:
     """The template's string test on a user turn's ids after ``user``: ``\\n`` + content starting with
     ``<tool_response>`` and ending with ``</tool_response>``, whether the tags are control ids or (with
     ``special_tokens_in_text="plain"``) text. A byte-level token holds at least one byte, so decoding as
@@ -38,7 +41,7 @@ def _wrapped(r: Any, turn: tuple[int, ...]) -> bool:
     return decode(list(turn[: len(_OPEN)])).startswith(_OPEN) and decode(list(turn[-len(_CLOSE) :])).endswith(_CLOSE)
 
 
-def _has_real_query(prompt: tuple[int, ...], r: Any, user: int) -> bool:
+def _has_real_query(prompt: tuple[int, ...], r: Qwen3VLRenderer, user: int) -> bool:
     """A ``user`` turn not made only of ``<tool_response>``…``</tool_response>`` (the template's test)."""
     s = r.specials
     pos = 0
@@ -57,7 +60,9 @@ def _has_real_query(prompt: tuple[int, ...], r: Any, user: int) -> bool:
             return True
 
 
-def _ends_with_empty_think_turn(prompt: tuple[int, ...], r: Any, cut: int, assistant: int, newline: int) -> bool:
+def _ends_with_empty_think_turn(
+    prompt: tuple[int, ...], r: Qwen3VLRenderer, cut: int, assistant: int, newline: int
+) -> bool:
     """The turn before the generation prompt is ``assistant\\n<think>\\n`` + nothing but newlines + ``</think>``."""
     think_open, think_close = r.think_ids
     try:
@@ -70,7 +75,9 @@ def _ends_with_empty_think_turn(prompt: tuple[int, ...], r: Any, cut: int, assis
     return not r.encoder.decode(list(turn[3 : turn.index(think_close)])).strip("\n")
 
 
-def keeps_history(r: Any, prompt: tuple[int, ...], completion: tuple[int, ...], new: tuple[Message, ...]) -> bool:
+def keeps_history(
+    r: Qwen3VLRenderer, prompt: tuple[int, ...], completion: tuple[int, ...], new: tuple[Message, ...]
+) -> bool:
     """False when a full render would not start with ``prompt + completion`` (see the module docstring)."""
     if any(m.role == "user" and not is_tool_wrapper(m) for m in new):
         return False

@@ -80,9 +80,8 @@ def load_tokenizer(source: str | os.PathLike[str] | None) -> Any:
             raise ConfigError(f"could not load a tokenizer from {str(path)!r}: {exc}") from exc
 
 
-def has_tokenizer_files(path: Path) -> bool:
-    names = ("tokenizer.json", "vocab.json", "tokenizer_config.json")
-    return any((path / n).is_file() for n in names)
+#: Files whose presence means a local checkpoint carries its own tokenizer.
+TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "tokenizer_config.json")
 
 
 @functools.lru_cache(maxsize=1)

@@ -95,10 +95,10 @@ class ToyRenderer(Renderer):
         text = bytes(i for i in ids[:end] if i < 256).decode("utf-8", "replace")
         return ParsedResponse(content=text, truncated=end == len(ids))
 
-    def bridge_to_next_turn(
+    def bridge_turn(
         self,
-        previous_prompt_ids: Sequence[int],
-        previous_completion_ids: Sequence[int],
+        prompt: tuple[int, ...],
+        completion: tuple[int, ...],
         new_messages: Sequence[Mapping[str, Any]],
         *,
         tools: Sequence[Mapping[str, Any]] | None = None,

@@ -1,32 +1,33 @@
-"""Resolve a model name to a family: exact id, alias, local checkpoint ``model_type``, the one id or
-alias that differs only in case, else suggestions."""
+"""Resolve a model name to a family (exact id, alias, local checkpoint ``model_type``, the one id or
+alias that differs only in case, else suggestions) and build its renderer: the dispatch layer's model half."""
 
 from __future__ import annotations
 
 import difflib
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from .dispatch import installed_plugins, open_store
 from .errors import ConfigError, UnknownModelError
 from .family import FamilySpec, ModelRoute
 from .plugins import registries
-from .renderer import Renderer
-from .storage import Store, open_store
+
+if TYPE_CHECKING:
+    from .renderer import Renderer
+    from .storage import Store
 
 
 def families() -> list[FamilySpec]:
     """Every registered family, once each, in registration order."""
-    seen: dict[int, FamilySpec] = {}
-    for spec, _owner in registries().families.values():
-        seen.setdefault(id(spec), spec)
-    return list(seen.values())
+    return [claim.item for claim in registries().families.values()]
 
 
 def family_owner(spec: FamilySpec) -> str:
-    return registries().families[f"family:{spec.id}"][1]
+    """The plugin that registered ``spec``."""
+    return registries().families[spec.id].plugin
 
 
 def _local_model_type(path: Path) -> str | None:
@@ -43,10 +44,10 @@ def _local_model_type(path: Path) -> str | None:
 
 def resolve(model: str) -> tuple[FamilySpec, ModelRoute]:
     """Find the family and route for ``model`` (see module docstring for the order)."""
-    table = registries().families
-    entry = table.get(model)
+    reg = registries()
+    entry = reg.models.get(model)
     if entry is not None:
-        spec = entry[0]
+        spec = entry.item
         route = spec.route(model)
         if route is None:  # an alias
             route = spec.route(spec.aliases[model]) or ModelRoute(spec.aliases[model])
@@ -56,16 +57,16 @@ def resolve(model: str) -> tuple[FamilySpec, ModelRoute]:
         model_type = _local_model_type(path)
         if model_type is None:
             raise UnknownModelError(model, [], hint="directory has no config.json with a model_type")
-        entry = table.get(f"model_type:{model_type}")
+        entry = reg.model_types.get(model_type)
         if entry is None:
-            known = sorted(k.split(":", 1)[1] for k in table if k.startswith("model_type:"))
+            known = sorted(reg.model_types)
             raise UnknownModelError(
                 model,
                 difflib.get_close_matches(model_type, known, n=3),
                 hint=f"model_type {model_type!r} has no installed family; known: {', '.join(known) or 'none'}",
             )
-        return entry[0], ModelRoute(str(path), {"model_type": model_type, "local_path": str(path)})
-    names = [k for k in table if ":" not in k or "/" in k.split(":", 1)[0]]
+        return entry.item, ModelRoute(str(path), {"model_type": model_type, "local_path": str(path)})
+    names = list(reg.models)
     same_but_case = {n for n in names if n.lower() == model.lower()}
     if len(same_but_case) == 1:  # hub ids are case-insensitive: qwen/qwen3-vl-8b-instruct is the same repo
         return resolve(same_but_case.pop())
@@ -73,7 +74,7 @@ def resolve(model: str) -> tuple[FamilySpec, ModelRoute]:
     lowered = {n.lower(): n for n in names}
     if model.lower() in lowered and lowered[model.lower()] not in suggestions:
         suggestions.insert(0, lowered[model.lower()])
-    hint = "" if table else "no family plugins are installed (pip install mmrender, or check MMRENDER_PLUGINS)"
+    hint = "" if reg.families else "no family plugins are installed (pip install mmrender, or check MMRENDER_PLUGINS)"
     raise UnknownModelError(model, suggestions, hint=hint)
 
 
@@ -126,4 +127,6 @@ def get_renderer(
     """
     spec, route = resolve(model)
     options = build_options(spec, config)
-    return spec.create(route=route, tokenizer=tokenizer, store=open_store(store), options=options)
+    renderer = spec.create(route=route, tokenizer=tokenizer, store=open_store(store), options=options)
+    renderer.plugins = installed_plugins()  # the kit never imports the plugin manager: it is handed its host
+    return renderer

@@ -16,7 +16,7 @@ from . import content as C
 from .toolcalls import TOOLS_INSTRUCTIONS, call_arguments, call_body, tools_block
 
 
-class Emitter:
+class TemplateWalker:
     """Template output for one render: the plan, the running image number and the template switches."""
 
     def __init__(
@@ -103,10 +103,9 @@ class Emitter:
             self._content(["\n\n", *body], owner)
         else:
             self._content(["assistant\n", *body], owner)
-        raw_calls = message.raw.get("tool_calls") if isinstance(message.raw, Mapping) else None
+        given = message.tool_call_inputs
         for ci, call in enumerate(message.tool_calls):
-            raw_call = raw_calls[ci] if isinstance(raw_calls, Sequence) and ci < len(raw_calls) else None
-            arguments = call_arguments(call, raw_call, owner)
+            arguments = call_arguments(call, given[ci] if ci < len(given) else None, owner)
             if ci == 0:
                 self.out.text("\n\n" if has_body else "", owner)
             else:

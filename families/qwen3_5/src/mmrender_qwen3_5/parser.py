@@ -11,19 +11,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mmrender import ParsedResponse
+from mmrender.completion import cut_at_stop
+from mmrender.completion import index_of as _index
 
 from .toolcalls import parse_call, schema_index
 
 
 def _decode(tokenizer: Any, ids: Sequence[int]) -> str:
     return tokenizer.decode(list(ids), skip_special_tokens=False) if ids else ""
-
-
-def _index(ids: Sequence[int], token: int, start: int = 0) -> int:
-    for i in range(start, len(ids)):
-        if ids[i] == token:
-            return i
-    return -1
 
 
 def parse_completion(
@@ -40,12 +35,7 @@ def parse_completion(
     was produced is still returned, an unclosed ``<think>`` as reasoning and a tool call whose
     ``</tool_call>`` never came only if its ``</function>`` did.
     """
-    ids = [int(t) for t in completion_ids]
-    stops = {special["<|im_end|>"], special["<|endoftext|>"]}
-    cut = next((i for i, t in enumerate(ids) if t in stops), -1)
-    truncated = cut < 0
-    if not truncated:
-        ids = ids[:cut]
+    ids, truncated = cut_at_stop(completion_ids, (special["<|im_end|>"], special["<|endoftext|>"]))
     think, think_end = special["<think>"], special["</think>"]
 
     reasoning: str | None = None

@@ -24,16 +24,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mmrender import ParsedResponse, ToolCall
+from mmrender.completion import cut_at_stop
+from mmrender.completion import index_of as _index
 
-
-def _index(ids: list[int], token: int, start: int = 0) -> int:
-    try:
-        return ids.index(token, start)
-    except ValueError:
-        return -1
+if TYPE_CHECKING:
+    from .renderer import KimiK25Renderer
 
 
 def tool_name(call_id: str) -> str:
@@ -53,7 +51,7 @@ def _arguments(text: str) -> Any:
     return value if isinstance(value, dict) else text
 
 
-def _section(renderer: Any, ids: list[int]) -> tuple[list[ToolCall], str]:
+def _section(renderer: KimiK25Renderer, ids: list[int]) -> tuple[list[ToolCall], str]:
     """Calls inside a tool-call section (``ids`` starts after its begin marker) and leftover text."""
     s, decode = renderer.specials, renderer.tokenizer.decode
     calls: list[ToolCall] = []
@@ -89,15 +87,10 @@ def _section(renderer: Any, ids: list[int]) -> tuple[list[ToolCall], str]:
     return calls, "".join(leftover)
 
 
-def parse(renderer: Any, completion_ids: Sequence[int]) -> ParsedResponse:
+def parse(renderer: KimiK25Renderer, completion_ids: Sequence[int]) -> ParsedResponse:
     """See the module docstring; ``renderer`` supplies the special ids, the decoder and the thinking mode."""
     s, decode = renderer.specials, renderer.tokenizer.decode
-    ids = list(completion_ids)
-    stops = [k for k in (_index(ids, tok) for tok in renderer.stop_ids) if k >= 0]
-    end = min(stops) if stops else -1
-    truncated = end < 0
-    if not truncated:
-        ids = ids[:end]
+    ids, truncated = cut_at_stop(completion_ids, renderer.stop_ids)
 
     start = 1 if ids and ids[0] == s.think else 0
     close = _index(ids, s.think_end, start)

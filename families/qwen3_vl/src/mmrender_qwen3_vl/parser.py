@@ -18,18 +18,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from mmrender import ParsedResponse, ToolCall
+from mmrender.completion import cut_at_stop
+from mmrender.completion import index_of as _index
 
-
-def _index(ids: list[int], token: int | None, start: int = 0) -> int:
-    if token is None:
-        return -1
-    try:
-        return ids.index(token, start)
-    except ValueError:
-        return -1
+if TYPE_CHECKING:
+    from .renderer import Qwen3VLRenderer
 
 
 def _tool_call(text: str) -> ToolCall | None:
@@ -42,17 +38,10 @@ def _tool_call(text: str) -> ToolCall | None:
     return ToolCall(name=obj["name"], arguments=obj.get("arguments", {}))
 
 
-def parse(renderer: Any, completion_ids: Sequence[int]) -> ParsedResponse:
+def parse(renderer: Qwen3VLRenderer, completion_ids: Sequence[int]) -> ParsedResponse:
     """See the module docstring; ``renderer`` supplies the token ids, decoder and checkpoint kind."""
-    ids = list(completion_ids)
     decode = renderer.encoder.decode
-    end = len(ids)
-    for stop in (renderer.specials.im_end, renderer.endoftext):
-        k = _index(ids, stop)
-        if 0 <= k < end:
-            end = k
-    truncated = end == len(ids)
-    ids = ids[:end]
+    ids, truncated = cut_at_stop(completion_ids, (renderer.specials.im_end, renderer.endoftext))
     think_open, think_close = renderer.think_ids
     call_open, call_close = renderer.tool_call_ids
 

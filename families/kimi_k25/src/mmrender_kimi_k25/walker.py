@@ -19,8 +19,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
-from mmrender import Conversation, ConversationError, ImagePart, Message
-from mmrender.conversation import arguments_json
+from mmrender import Conversation, ConversationError, ImagePart, Message, TextPart
+from mmrender.conversation import ABSENT, ToolCallInput, arguments_json
 from mmrender.plan import Plan
 
 from .tools_ts import deep_sort, encode_tools_to_typescript
@@ -124,9 +124,8 @@ def reasoning_of(message: Message, rules: TemplateRules) -> str:
     ``reasoning_content``, ``thinking``, ``reasoning`` before rendering (core's
     ``Message.reasoning_content`` is that value); K2.6 then prefers ``reasoning`` itself.
     """
-    raw = message.raw if isinstance(message.raw, Mapping) else {}
-    if rules.reads_reasoning_key and raw.get("reasoning") is not None:
-        value = raw["reasoning"]
+    if rules.reads_reasoning_key and message.reasoning_keys.get("reasoning") is not None:
+        value = message.reasoning_keys["reasoning"]
         if not isinstance(value, str):
             raise ConversationError("reasoning must be a string", message_index=message.index)
         return value
@@ -139,19 +138,18 @@ def _jinja_str(value: Any) -> str:
 
 def _check_raw_parts(message: Message) -> None:
     """Reject parts the template reads differently from mmrender's normalisation."""
-    raw = message.raw.get("content") if isinstance(message.raw, Mapping) else None
-    if not isinstance(raw, list | tuple) or isinstance(message.content, str) or message.content is None:
+    if not isinstance(message.content, tuple):
         return
-    for pi, (part, norm) in enumerate(zip(raw, message.content, strict=False)):
-        if isinstance(part, str):
+    for pi, part in enumerate(message.content):
+        if isinstance(part, TextPart) and part.bare:
             raise ConversationError(
                 "bare string content part: the Kimi template prints it as nothing; use {'type': 'text', 'text': ...}",
                 message_index=message.index,
                 part_index=pi,
             )
-        if isinstance(norm, ImagePart) and part.get("type") not in _IMAGE_TYPES:
+        if isinstance(part, ImagePart) and part.declared_type not in _IMAGE_TYPES:
             raise ConversationError(
-                f"image part of type {part.get('type')!r}: the Kimi template only renders types 'image' and "
+                f"image part of type {part.declared_type!r}: the Kimi template only renders types 'image' and "
                 "'image_url' as images (it would print this part as empty text)",
                 message_index=message.index,
                 part_index=pi,
@@ -230,14 +228,13 @@ class TemplateWalker:
 
     def tool_calls(self, m: Message) -> None:
         s, plan, i = self.s, self.plan, m.index
-        raws = m.raw.get("tool_calls") if isinstance(m.raw, Mapping) else None
+        given = m.tool_call_inputs
         plan.special(s.section_begin, i)
         for ci, call in enumerate(m.tool_calls):
-            raw = raws[ci] if isinstance(raws, Sequence) and ci < len(raws) else None
-            raw = raw if isinstance(raw, Mapping) else None
+            raw = given[ci] if ci < len(given) else None
             plan.special(s.call_begin, i)
             if raw is not None:  # the template prints tool_call['id']: missing -> '', None -> 'None'
-                plan.text(_jinja_str(raw["id"]) if "id" in raw else "", i)
+                plan.text("" if raw.id is ABSENT else _jinja_str(raw.id), i)
             else:
                 plan.text(call.id or "", i)
             plan.special(s.call_arg, i)
@@ -246,11 +243,9 @@ class TemplateWalker:
         plan.special(s.section_end, i)
 
     @staticmethod
-    def _arguments(arguments: Any, raw: Mapping[str, Any] | None, index: int) -> str:
-        if raw is not None:
-            fn = raw.get("function", raw)
-            if isinstance(fn, Mapping) and "arguments" in fn:
-                arguments = fn["arguments"]  # None prints as `null`, as tojson does
+    def _arguments(arguments: Any, raw: ToolCallInput | None, index: int) -> str:
+        if raw is not None and raw.arguments is not ABSENT:
+            arguments = raw.arguments  # None prints as `null`, as tojson does
         if isinstance(arguments, str):
             return arguments
         try:
