@@ -188,21 +188,37 @@ class ProcessExecutor:
             initializer=_init_worker,
             initargs=(spec,),
         )
+        self.pending: set[Future[ChunkResult]] = set()
 
     def submit(self, chunk: Chunk) -> Future[ChunkResult]:
-        return self.pool.submit(_run_chunk, chunk)
+        future = self.pool.submit(_run_chunk, chunk)
+        self.pending.add(future)
+        future.add_done_callback(self.pending.discard)
+        return future
 
     def close(self, *, abort: bool = False) -> None:
+        """Stop the pool; on abort, queued chunks are cancelled and running ones get a grace period.
+
+        Why not terminate at once: a worker killed while it writes its result leaves half a message
+        in the result pipe, and the pool's manager thread then waits on it forever, so the process
+        never exits (seen with ``mmrender render … | head``). Only a worker still busy after the
+        grace period is terminated.
+        """
         if not abort:
             self.pool.shutdown(wait=True)
             return
         processes = list((getattr(self.pool, "_processes", None) or {}).values())  # 3.14 has terminate_workers()
         self.pool.shutdown(wait=False, cancel_futures=True)
+        wait(list(self.pending), timeout=ABORT_GRACE_SECONDS)
         for proc in processes:
+            proc.join(timeout=ABORT_GRACE_SECONDS)
             if proc.is_alive():
                 proc.terminate()
-        for proc in processes:
-            proc.join(timeout=10)
+                proc.join(timeout=10)
+
+
+#: How long an aborted job waits for running chunks before terminating their workers.
+ABORT_GRACE_SECONDS = 5.0
 
 
 def default_workers() -> int:
