@@ -50,4 +50,4 @@ def _cases() -> list[Case]:
 
 CASES = tuple(_cases())
 #: Clips whose torchcodec frames (at the default sampling) are compared with mmrender's ``.frames()``.
-FRAME_CLIPS = ("issue_320x240_24fps_48", "issue_vp9_320x180", "rotated_90", "rotated_180", "ntsc_29_97", "odd_size_333x187")
+FRAME_CLIPS = ("issue_320x240_24fps_48", "issue_vp9_320x180", "rotated_90", "rotated_270", "rotated_180", "ntsc_29_97", "odd_size_333x187")

@@ -137,6 +137,9 @@ def open_video(data: bytes, label: str) -> av.container.InputContainer:
 def best_video_stream(container: av.container.InputContainer, label: str) -> Any:
     """FFmpeg's best video stream (``av_find_best_stream``, as torchcodec picks), cover art excluded."""
     av = _import_av()
+    demuxer = container.format.name
+    if demuxer.endswith("_pipe") or demuxer == "image2":  # FFmpeg reads a PNG/JPEG as a one-frame "video"
+        raise VideoSourceError(f"is a still image ({demuxer}), not a video", source=label)
     streams = [s for s in container.streams.video if not (s.disposition & av.stream.Disposition.attached_pic)]
     if not streams:
         kinds = sorted({s.type for s in container.streams}) or ["none"]
