@@ -15,8 +15,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cases import CASES, FRAME_CLIPS  # noqa: E402
-from clips import CLIPS, encode  # noqa: E402
+from video_cases import CASES, FRAME_CLIPS
+from video_clips import CLIPS, encode
 
 ASSETS = Path(__file__).resolve().parents[2] / "families/qwen3_vl/src/mmrender_qwen3_vl/assets/Qwen3-VL-8B-Instruct"
 _SONAME = re.compile(r"^(?P<stem>[A-Za-z0-9_+-]+?)-[0-9a-f]{8}(?P<so>\.so\.\d+)")
@@ -53,14 +53,25 @@ def oracle(tmp_path_factory: pytest.TempPathFactory, clip_paths: dict[str, Path]
     job = {
         "assets": str(ASSETS),
         "clips": {name: str(path) for name, path in clip_paths.items()},
-        "cases": [{"id": c.id, "clip": c.clip, "kwargs": c.kwargs, "pixels": c.clip in FRAME_CLIPS and c.id.endswith("-default")} for c in CASES],
+        "cases": [
+            {
+                "id": c.id,
+                "clip": c.clip,
+                "kwargs": c.kwargs,
+                "pixels": c.clip in FRAME_CLIPS and c.id.endswith("-default"),
+            }
+            for c in CASES
+        ],
     }
     (work / "job.json").write_text(json.dumps(job))
     env = {**os.environ, "LD_LIBRARY_PATH": f"{libs}:{os.environ.get('LD_LIBRARY_PATH', '')}", "HF_HUB_OFFLINE": "1"}
     script = Path(__file__).resolve().parent / "oracle_script.py"
     run = subprocess.run(
         [sys.executable, str(script), str(work / "job.json"), str(work / "result.json")],
-        env=env, capture_output=True, text=True, timeout=900,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert run.returncode == 0, run.stderr[-4000:]
     result = json.loads((work / "result.json").read_text())

@@ -35,7 +35,15 @@ def main() -> None:
             "rotation": meta.rotation,
         }
     for case in job["cases"]:
-        messages = [{"role": "user", "content": [{"type": "video", "video": job["clips"][case["clip"]]}, {"type": "text", "text": "What happens?"}]}]
+        messages = [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "video", "video": job["clips"][case["clip"]]},
+                    {"type": "text", "text": "What happens?"},
+                ],
+            }
+        ]
         kwargs = dict(case["kwargs"])
         # sample_frames reads min_frames/max_frames from the processor itself (call-time values are
         # ignored), so they are set the way a checkpoint config sets them: on the instance.
@@ -44,7 +52,11 @@ def main() -> None:
             setattr(processor.video_processor, key, kwargs.pop(key))
         try:
             out = processor.apply_chat_template(
-                messages, tokenize=True, return_dict=True, add_generation_prompt=True, return_metadata=True,
+                messages,
+                tokenize=True,
+                return_dict=True,
+                add_generation_prompt=True,
+                return_metadata=True,
                 processor_kwargs=kwargs,
             )
         except Exception as exc:  # the oracle refusing is a result too
@@ -59,7 +71,9 @@ def main() -> None:
             "grid": out["video_grid_thw"].tolist()[0],
             "indices": [int(i) for i in out["video_metadata"][0].frames_indices],
             "metadata_fps": float(out["video_metadata"][0].fps),
-            "input_ids": out["input_ids"][0].tolist() if hasattr(out["input_ids"][0], "tolist") else list(out["input_ids"][0]),
+            "input_ids": out["input_ids"][0].tolist()
+            if hasattr(out["input_ids"][0], "tolist")
+            else list(out["input_ids"][0]),
             "template_text": text,
         }
         if case.get("pixels"):

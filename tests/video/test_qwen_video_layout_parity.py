@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cases import CASES, Case
+from mmrender.video import VideoLayout
 from mmrender.video_probe import load_video
 from mmrender_qwen3_vl.video_layout import (
     QwenVideoOptions,
@@ -15,6 +15,7 @@ from mmrender_qwen3_vl.video_layout import (
     qwen_video_layout,
     replaced_text,
 )
+from video_cases import CASES, Case
 
 ASSETS = Path(__file__).resolve().parents[2] / "families/qwen3_vl/src/mmrender_qwen3_vl/assets/Qwen3-VL-8B-Instruct"
 
@@ -35,7 +36,7 @@ def _tokenizer() -> Any:
     return AutoTokenizer.from_pretrained(ASSETS)
 
 
-def _layout(case: Case, clip_paths: dict[str, Path]):  # noqa: ANN202
+def _layout(case: Case, clip_paths: dict[str, Path]) -> VideoLayout:
     params = QwenVideoOptions(**case.options).layout_params()
     return qwen_video_layout(load_video(clip_paths[case.clip]).header, params)
 

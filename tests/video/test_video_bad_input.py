@@ -47,9 +47,17 @@ def _cases(clip_paths: dict[str, Path]) -> dict[str, tuple[bytes, str]]:
     mp4 = clip_paths["issue_320x240_24fps_48"].read_bytes()
     return {
         "truncated": (mp4[: len(mp4) // 3], "not a readable video container|corrupt or truncated|no frames"),
-        "corrupt": (b"\x00\x00\x00\x18ftypisom" + bytes(range(256)) * 40, "not a readable video container|no video stream"),
+        "corrupt": (
+            b"\x00\x00\x00\x18ftypisom" + bytes(range(256)) * 40,
+            "not a readable video container|no video stream",
+        ),
         "not a video": (b"just some text, not a video at all\n" * 20, "not a readable video container"),
-        "png": (base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGD4DwABBAEAwS2OUAAAAABJRU5ErkJggg=="), "still image"),
+        "png": (
+            base64.b64decode(
+                "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGD4DwABBAEAwS2OUAAAAABJRU5ErkJggg=="
+            ),
+            "still image",
+        ),
         "audio only": (_audio_only(), "no video stream \\(streams: audio\\)"),
         "zero frames": (_zero_frames(), "video stream has no frames"),
     }

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from clips import CLIPS
 from mmrender.video_probe import load_video
+from video_clips import CLIPS
 
 
 @pytest.mark.parametrize("name", [clip.name for clip in CLIPS])

@@ -8,7 +8,6 @@ from typing import Any
 import attrs
 import numpy as np
 import pytest
-from cases import FRAME_CLIPS
 from mmrender import refs
 from mmrender.errors import AssetIntegrityError, RefFieldError
 from mmrender.materialize import materialize
@@ -18,6 +17,7 @@ from mmrender.types import RawMMRef
 from mmrender.video import store_video
 from mmrender.video_probe import load_video
 from mmrender_qwen3_vl.video_layout import VIDEO_ENGINE, qwen_video_layout
+from video_cases import FRAME_CLIPS
 
 ASSETS = Path(__file__).resolve().parents[2] / "families/qwen3_vl/src/mmrender_qwen3_vl/assets/Qwen3-VL-8B-Instruct"
 

@@ -60,7 +60,8 @@ def decode_frames(video: VideoBytes, indices: Sequence[int]) -> np.ndarray:
     last = max(wanted)
     if min(wanted) < 0 or last >= video.header.num_frames:
         raise VideoSourceError(
-            f"frame indices {min(wanted)}..{last} are outside the video's {video.header.num_frames} frames", source=label
+            f"frame indices {min(wanted)}..{last} are outside the video's {video.header.num_frames} frames",
+            source=label,
         )
     kept: dict[int, Any] = {}
     with open_video(video.data, label) as container:

@@ -109,7 +109,9 @@ def video_source_bytes(source: Any) -> tuple[bytes, str]:
         if not path.is_file():
             raise VideoSourceError("video file not found" if not path.exists() else "not a regular file", source=label)
         if path.stat().st_size > max_video_bytes():
-            raise VideoSourceError(f"video file is over the {max_video_bytes()}-byte limit ({MAX_BYTES_ENV})", source=label)
+            raise VideoSourceError(
+                f"video file is over the {max_video_bytes()}-byte limit ({MAX_BYTES_ENV})", source=label
+            )
         return path.read_bytes(), label
     try:
         return read_uri(source), label

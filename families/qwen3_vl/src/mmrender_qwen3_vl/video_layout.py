@@ -94,13 +94,17 @@ class QwenVideoOptions:
 
     def __attrs_post_init__(self) -> None:
         if self.video_cap_pixels_per_frame not in (None, True, False):
-            raise ConfigError(f"video_cap_pixels_per_frame must be a bool or None, got {self.video_cap_pixels_per_frame!r}")
+            raise ConfigError(
+                f"video_cap_pixels_per_frame must be a bool or None, got {self.video_cap_pixels_per_frame!r}"
+            )
         if self.video_expansion not in ("current", "legacy"):
             raise ConfigError(f"video_expansion must be 'current' or 'legacy', got {self.video_expansion!r}")
         if self.video_fps is not None and self.video_num_frames is not None:
             raise ConfigError("video_fps and video_num_frames are mutually exclusive; set one")
         if self.video_num_frames is not None and (self.video_min_frames or self.video_max_frames):
-            raise ConfigError("video_min_frames/video_max_frames clamp fps sampling; they do not apply to video_num_frames")
+            raise ConfigError(
+                "video_min_frames/video_max_frames clamp fps sampling; they do not apply to video_num_frames"
+            )
         pairs = (("video_min_frames", "video_max_frames"), ("video_min_pixels", "video_max_pixels"))
         for low, high in pairs:
             lo, hi = getattr(self, low), getattr(self, high)
@@ -174,7 +178,9 @@ def smart_resize_video(
         scale = max(factor / height, factor / width)
         height, width = int(height * scale), int(width * scale)
     if max(height, width) / min(height, width) > 200:
-        raise ValueError(f"absolute aspect ratio must be smaller than 200, got {max(height, width) / min(height, width)}")
+        raise ValueError(
+            f"absolute aspect ratio must be smaller than 200, got {max(height, width) / min(height, width)}"
+        )
     h_bar = round(height / factor) * factor
     w_bar = round(width / factor) * factor
     t_bar = round(num_frames / temporal_factor) * temporal_factor

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import attrs
-
-from clips import CLIPS
+from video_clips import CLIPS
 
 
 @attrs.frozen
@@ -33,14 +32,28 @@ def _cases() -> list[Case]:
         ("issue_640x360_30fps_300", {"fps": 0.5}, {"video_fps": 0.5}),
         ("ntsc_29_97", {"fps": 3}, {"video_fps": 3}),
         ("long_low_fps", {"max_frames": 6}, {"video_max_frames": 6}),
-        ("long_low_fps", {"max_frames": 7, "cap_pixels_per_frame": True}, {"video_max_frames": 7, "video_cap_pixels_per_frame": True}),
+        (
+            "long_low_fps",
+            {"max_frames": 7, "cap_pixels_per_frame": True},
+            {"video_max_frames": 7, "video_cap_pixels_per_frame": True},
+        ),
         ("issue_short_8fps_6", {"min_frames": 6}, {"video_min_frames": 6}),
-        ("issue_640x360_30fps_300", {"size": {"shortest_edge": 4096, "longest_edge": 200000}}, {"video_max_pixels": 200000}),
+        (
+            "issue_640x360_30fps_300",
+            {"size": {"shortest_edge": 4096, "longest_edge": 200000}},
+            {"video_max_pixels": 200000},
+        ),
         ("tiny_48x32", {"size": {"shortest_edge": 300000, "longest_edge": 25165824}}, {"video_min_pixels": 300000}),
-        ("wide_1280x160", {"size": {"shortest_edge": 4096, "longest_edge": 400000}, "cap_pixels_per_frame": True},
-         {"video_max_pixels": 400000, "video_cap_pixels_per_frame": True}),
-        ("issue_640x360_30fps_300", {"size": {"shortest_edge": 4096, "longest_edge": 2000000}, "cap_pixels_per_frame": True},
-         {"video_max_pixels": 2000000, "video_cap_pixels_per_frame": True}),
+        (
+            "wide_1280x160",
+            {"size": {"shortest_edge": 4096, "longest_edge": 400000}, "cap_pixels_per_frame": True},
+            {"video_max_pixels": 400000, "video_cap_pixels_per_frame": True},
+        ),
+        (
+            "issue_640x360_30fps_300",
+            {"size": {"shortest_edge": 4096, "longest_edge": 2000000}, "cap_pixels_per_frame": True},
+            {"video_max_pixels": 2000000, "video_cap_pixels_per_frame": True},
+        ),
     ]
     for number, (clip, kwargs, options) in enumerate(sweep):
         kwargs = {"cap_pixels_per_frame": False, **kwargs}
@@ -50,4 +63,12 @@ def _cases() -> list[Case]:
 
 CASES = tuple(_cases())
 #: Clips whose torchcodec frames (at the default sampling) are compared with mmrender's ``.frames()``.
-FRAME_CLIPS = ("issue_320x240_24fps_48", "issue_vp9_320x180", "rotated_90", "rotated_270", "rotated_180", "ntsc_29_97", "odd_size_333x187")
+FRAME_CLIPS = (
+    "issue_320x240_24fps_48",
+    "issue_vp9_320x180",
+    "rotated_90",
+    "rotated_270",
+    "rotated_180",
+    "ntsc_29_97",
+    "odd_size_333x187",
+)
