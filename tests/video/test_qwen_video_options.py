@@ -47,3 +47,13 @@ def test_defaults_come_from_the_bundled_video_preprocessor_config() -> None:
 def test_untrusted_ref_params_are_checked(change: dict) -> None:
     with pytest.raises(ValueError):
         check_video_params({**DEFAULT_VIDEO_PARAMS, **change})
+
+
+def test_qwen3_5_checkpoint_has_the_same_video_layout_parameters() -> None:
+    """Qwen3.5 reuses this layout: its bundled video preprocessor config implies the same parameters."""
+    from pathlib import Path
+
+    from mmrender_qwen3_vl.video_layout import load_video_params
+
+    config = Path(__file__).resolve().parents[2] / "families/qwen3_5/src/mmrender_qwen3_5/assets/Qwen3.5-0.8B"
+    assert load_video_params(config / "video_preprocessor_config.json") == DEFAULT_VIDEO_PARAMS

@@ -70,5 +70,6 @@ FRAME_CLIPS = (
     "rotated_270",
     "rotated_180",
     "ntsc_29_97",
+    "bt709_full_range",
     "odd_size_333x187",
 )

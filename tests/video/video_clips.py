@@ -20,6 +20,8 @@ class Clip:
     codec: str = "libx264"
     suffix: str = ".mp4"
     rotation: int = 0
+    colorspace: int = 0  # AVColorSpace: 0 unspecified, 1 BT.709
+    color_range: int = 0  # AVColorRange: 0 unspecified, 2 full (PC)
 
 
 #: The issue's examples first, then a sweep of sizes, rates, lengths and codecs.
@@ -40,6 +42,7 @@ CLIPS = (
     Clip("vp9_odd_rate", 200, 150, Fraction(12), 31, codec="libvpx-vp9", suffix=".webm"),
     Clip("wide_1280x160", 1280, 160, Fraction(20), 30),
     Clip("two_frames", 96, 64, Fraction(2), 2),
+    Clip("bt709_full_range", 160, 120, Fraction(24), 10, colorspace=1, color_range=2),
 )
 
 
@@ -66,6 +69,12 @@ def encode(clip: Clip, directory: Path) -> Path:
             stream.options = {"deadline": "realtime", "cpu-used": "8"}
         else:
             stream.options = {"preset": "ultrafast"}
+        if clip.colorspace:
+            stream.codec_context.colorspace = clip.colorspace
+            stream.codec_context.color_primaries = clip.colorspace
+            stream.codec_context.color_trc = clip.colorspace
+        if clip.color_range:
+            stream.codec_context.color_range = clip.color_range
         if clip.rotation:
             stream.set_display_rotation(clip.rotation)
         for index in range(clip.frames):
