@@ -1,0 +1,80 @@
+"""Video fixtures: clips encoded once per session, and the oracle (torchcodec + transformers) run once in a
+subprocess whose ``LD_LIBRARY_PATH`` points at FFmpeg libraries (the ones PyAV's wheel carries)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from video_cases import CASES, FRAME_CLIPS
+from video_clips import CLIPS, encode
+
+ASSETS = Path(__file__).resolve().parents[2] / "families/qwen3_vl/src/mmrender_qwen3_vl/assets/Qwen3-VL-8B-Instruct"
+_SONAME = re.compile(r"^(?P<stem>[A-Za-z0-9_+-]+?)-[0-9a-f]{8}(?P<so>\.so\.\d+)")
+
+
+@pytest.fixture(scope="session")
+def clip_paths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    directory = tmp_path_factory.mktemp("clips")
+    return {clip.name: encode(clip, directory) for clip in CLIPS}
+
+
+def ffmpeg_library_dir(target: Path) -> Path:
+    """Symlinks to every library in PyAV's ``av.libs`` under its own name and its soname stem
+    (``libavutil.so.60``), which is what torchcodec's ``dlopen`` asks for."""
+    import av
+
+    libs = Path(av.__file__).resolve().parent.parent / "av.libs"
+    if not libs.is_dir():
+        pytest.skip(f"PyAV's bundled FFmpeg libraries are not at {libs}")
+    target.mkdir(parents=True, exist_ok=True)
+    for lib in libs.iterdir():
+        (target / lib.name).symlink_to(lib)
+        match = _SONAME.match(lib.name)
+        if match and not (target / (match["stem"] + match["so"])).exists():
+            (target / (match["stem"] + match["so"])).symlink_to(lib)
+    return target
+
+
+@pytest.fixture(scope="session")
+def oracle(tmp_path_factory: pytest.TempPathFactory, clip_paths: dict[str, Path]) -> dict[str, Any]:
+    """torchcodec metadata of every clip, the processor's output for every case, torchcodec frames."""
+    work = tmp_path_factory.mktemp("oracle")
+    libs = ffmpeg_library_dir(work / "libs")
+    job = {
+        "assets": str(ASSETS),
+        "clips": {name: str(path) for name, path in clip_paths.items()},
+        "cases": [
+            {
+                "id": c.id,
+                "clip": c.clip,
+                "kwargs": c.kwargs,
+                "pixels": c.clip in FRAME_CLIPS and c.id.endswith("-default"),
+            }
+            for c in CASES
+        ],
+    }
+    (work / "job.json").write_text(json.dumps(job))
+    env = {**os.environ, "LD_LIBRARY_PATH": f"{libs}:{os.environ.get('LD_LIBRARY_PATH', '')}", "HF_HUB_OFFLINE": "1"}
+    script = Path(__file__).resolve().parent / "oracle_script.py"
+    run = subprocess.run(
+        [sys.executable, str(script), str(work / "job.json"), str(work / "result.json")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert run.returncode == 0, run.stderr[-4000:]
+    result = json.loads((work / "result.json").read_text())
+    result["dir"] = str(work)
+    result["by_id"] = {entry["id"]: entry for entry in result["processor"]}
+    return result
