@@ -11,6 +11,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from mmrender.dispatch import read_uri
 from mmrender.errors import ImageSourceError, VideoSourceError
 from mmrender.video_probe import header_of, load_video, open_video
 
@@ -85,7 +86,7 @@ def test_data_uri_and_file_uri_and_bytes_agree(clip_paths: dict[str, Path]) -> N
     path = clip_paths["issue_vp9_320x180"]
     data = path.read_bytes()
     uri = "data:video/webm;base64," + base64.b64encode(data).decode()
-    headers = {load_video(s).header for s in (path, str(path), path.as_uri(), uri, data)}
+    headers = {load_video(s, read_uri=read_uri).header for s in (path, str(path), path.as_uri(), uri, data)}
     assert len(headers) == 1
 
 

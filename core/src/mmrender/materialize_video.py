@@ -15,7 +15,8 @@ import attrs
 from .errors import AssetIntegrityError, MMRenderError, RefFieldError, UnknownFamilyError, VideoSourceError
 from .refs import check_layout_params
 from .types import RawMMRef
-from .video import VideoLayout, VideoLayoutEngine, video_engines_for
+from .dispatch import video_engines_for
+from .video import VideoLayout, VideoLayoutEngine
 from .video_probe import VideoBytes, open_video, probe_video
 
 if TYPE_CHECKING:

@@ -66,18 +66,6 @@ class VideoLayoutEngine:
     check_params: Callable[[Mapping[str, Any]], None] | None = None
 
 
-def video_engines_for(family: str) -> list[VideoLayoutEngine]:
-    """Installed video layout engines of ``family``: those a family spec declares as ``video_layout``."""
-    from .plugins import registries
-
-    found: list[VideoLayoutEngine] = []
-    for spec, _owner in registries().families.values():
-        engine = getattr(spec, "video_layout", None)
-        if isinstance(engine, VideoLayoutEngine) and engine.family == family and engine not in found:
-            found.append(engine)
-    return found
-
-
 def raw_video_item(layout: VideoLayout, *, raw_image_id: str | None, raw_uri: str | None) -> RawMMItem:
     """The ``prime_raw_mm_item`` of a video: always with its ``layout_params`` (sampling is per renderer)."""
     return RawMMItem(

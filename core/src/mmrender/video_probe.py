@@ -13,13 +13,14 @@ import binascii
 import io
 import os
 from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from .errors import MMRenderError, NetworkError, VideoSourceError
 from .mp4_rotation import mp4_display_rotation
-from .storage import read_uri, scheme_of
+from .storage import scheme_of
 
 if TYPE_CHECKING:
     import av.container
@@ -88,8 +89,11 @@ def _decode_data_uri(uri: str, label: str) -> bytes:
         raise VideoSourceError(f"video data URI base64 does not decode: {exc}", source=label) from exc
 
 
-def video_source_bytes(source: Any) -> tuple[bytes, str]:
-    """The encoded bytes behind a video source (bytes, path, ``file://``, ``data:``, store URI) and a label."""
+def video_source_bytes(source: Any, read_uri: Callable[[str], bytes] | None = None) -> tuple[bytes, str]:
+    """The encoded bytes behind a video source (bytes, path, ``file://``, ``data:``, store URI) and a label.
+
+    Store and ``file://`` URIs go to ``read_uri`` (handed in, as for images: this module asks no plugins).
+    """
     from .images import FETCH_SCHEMES, check_fetch_policy
 
     label = _describe(source)
@@ -113,6 +117,8 @@ def video_source_bytes(source: Any) -> tuple[bytes, str]:
                 f"video file is over the {max_video_bytes()}-byte limit ({MAX_BYTES_ENV})", source=label
             )
         return path.read_bytes(), label
+    if read_uri is None:
+        raise VideoSourceError(f"video URI {label} needs a URI reader (read_uri=mmrender.dispatch.read_uri)")
     try:
         return read_uri(source), label
     except (FileNotFoundError, NetworkError, MMRenderError, OSError) as exc:
@@ -200,7 +206,7 @@ def probe_video(data: bytes, origin: str = "") -> VideoBytes:
         return VideoBytes(data=data, header=header_of(container, data, label), origin=origin)
 
 
-def load_video(source: Any) -> VideoBytes:
-    """Read a video source (bytes, path, ``file://``, ``data:`` URI) and probe it."""
-    data, label = video_source_bytes(source)
+def load_video(source: Any, *, read_uri: Callable[[str], bytes] | None = None) -> VideoBytes:
+    """Read a video source (bytes, path, ``file://``, ``data:`` URI, or a URI ``read_uri`` reads) and probe it."""
+    data, label = video_source_bytes(source, read_uri)
     return probe_video(data, label)
