@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from . import refs, wire
-from .conversation import Conversation, ImagePart, Message, TextPart
+from .conversation import Conversation, ImagePart, Message, TextPart, VideoPart
 from .dispatch import open_store
 from .errors import (
     AssetIntegrityError,
@@ -49,6 +49,7 @@ __all__ = [
     "FamilySpec",
     "ImageLayout",
     "ImagePart",
+    "VideoPart",
     "ImageSourceError",
     "LayoutEngine",
     "MMRenderError",

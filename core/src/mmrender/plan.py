@@ -26,7 +26,7 @@ from .errors import ConversationError
 if TYPE_CHECKING:
     from .renderer import Renderer, TokenBuffer
 
-SPECIAL, TEXT, MIXED, IMAGE = 0, 1, 2, 3
+SPECIAL, TEXT, MIXED, IMAGE, VIDEO = 0, 1, 2, 3, 4
 
 
 class TextEncoder(Protocol):
@@ -81,6 +81,11 @@ class Plan:
     def image(self, part: Any, owner: int) -> None:
         self._flush()
         self.ops.append((IMAGE, part, owner))
+
+    def video(self, part: Any, owner: int) -> None:
+        """A video: at emit time its whole expansion (the family's ``video_expansion_ids``) goes here."""
+        self._flush()
+        self.ops.append((VIDEO, part, owner))
 
     def finish(self) -> list[tuple[int, Any, int]]:
         self._flush()
@@ -156,6 +161,9 @@ def emit(
             owners.extend([owner] * len(run))
         elif kind == IMAGE:
             buf.add_image(next(prepared), placeholder_id, owner)
+        elif kind == VIDEO:
+            video = renderer.prepare_video(payload)
+            buf.add_video(video, renderer.video_expansion_ids(video.layout), owner)
         else:
             _emit_mixed(payload, buf, encoder, forbidden)
 

@@ -79,8 +79,14 @@ def bridge(
 
     assistant = start_index - 1
     count = len(previous.mm_hashes.get("image", ())) if add_vision_id else 0
-    walker = TemplateWalker(renderer.specials, add_vision_id=add_vision_id, thinking=renderer.thinking)
+    walker = TemplateWalker(
+        renderer.specials,
+        add_vision_id=add_vision_id,
+        thinking=renderer.thinking,
+        video_expansion=renderer.options.video_expansion,
+    )
     walker.image_count = count
+    walker.video_count = len(previous.mm_hashes.get("video", ())) if add_vision_id else 0
     if not closed:
         walker.plan.special(renderer.specials.im_end, assistant)
     walker.plan.text("\n", assistant)

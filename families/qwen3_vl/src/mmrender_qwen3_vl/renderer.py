@@ -22,6 +22,8 @@ from mmrender.images import ImageBytes
 from mmrender.plan import emit
 from mmrender.training import TrainingSpec
 from mmrender.template_settings import template_settings
+from mmrender.video import VideoLayout
+from mmrender.video_probe import VideoHeader
 
 from . import bridge, parser
 from .layout import DEFAULT_PREPROCESSOR, qwen_layout
@@ -29,6 +31,7 @@ from .template import Specials, TemplateWalker
 from .training import qwen_training_spec
 from .vision import process_qwen_image
 from .vocab import FAMILY_NAME, drop_unclean, lookup_vocab
+from .video_layout import DEFAULT_VIDEO_PREPROCESSOR, load_video_params, qwen_video_layout
 from .walker import build_plan
 
 TEMPLATE_KWARGS = ("add_vision_id",)
@@ -52,10 +55,13 @@ class Qwen3VLRenderer(Renderer):
         *,
         layout_params: Mapping[str, int],
         preprocessor_config: Path = DEFAULT_PREPROCESSOR,
+        video_preprocessor_config: Path = DEFAULT_VIDEO_PREPROCESSOR,
         thinking: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        #: The checkpoint's video layout parameters with the ``video_*`` options applied.
+        self.video_params = self.options.layout_params(load_video_params(video_preprocessor_config))
         self.layout_params = dict(layout_params)
         self.preprocessor_config = Path(preprocessor_config)
         self.thinking = thinking
@@ -105,7 +111,13 @@ class Qwen3VLRenderer(Renderer):
 
     def render_conversation(self, conversation: Conversation) -> RenderedTokens:
         add_vision_id = self._vision_id_flag(conversation.template_kwargs)
-        ops = build_plan(conversation, self.specials, add_vision_id=add_vision_id, thinking=self.thinking)
+        ops = build_plan(
+            conversation,
+            self.specials,
+            add_vision_id=add_vision_id,
+            thinking=self.thinking,
+            video_expansion=self.options.video_expansion,
+        )
         buf = TokenBuffer()
         self.emit(ops, buf)
         return buf.result()
@@ -118,6 +130,19 @@ class Qwen3VLRenderer(Renderer):
     # -- layout and processed mode ------------------------------------------------------------
     def compute_layout(self, width: int, height: int) -> ImageLayout:
         return qwen_layout(width, height, self.layout_params)
+
+    def compute_video_layout(self, header: VideoHeader) -> VideoLayout:
+        return qwen_video_layout(header, self.video_params)
+
+    def video_expansion_ids(self, layout: VideoLayout) -> list[int]:
+        """Per temporal group ``<t seconds>`` (tokenized alone) + start + pads + end: the processor's expansion."""
+        s = self.specials
+        run = [s.vision_start, *[self.video_pad] * layout.tokens_per_group, s.vision_end]
+        ids: list[int] = []
+        for stamp in self.encoder.encode_many([f"<{t:.1f} seconds>" for t in layout.timestamps]):
+            ids.extend(stamp)
+            ids.extend(run)
+        return ids
 
     def process_image(self, image: ImageBytes) -> ProcessedMMItem:
         return process_qwen_image(image, self.preprocessor_config, self.options.min_pixels, self.options.max_pixels)

@@ -71,7 +71,7 @@ def _positive(name: str) -> Any:
     return check
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)  # not slotted: the families' option classes inherit it beside RendererOptions
 class QwenVideoOptions:
     """The Qwen families' video options; None keeps the checkpoint's value.
 
