@@ -15,10 +15,12 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from render_cases import RENDER_CASES, resolved
 from video_cases import CASES, FRAME_CLIPS
 from video_clips import CLIPS, encode
 
 ASSETS = Path(__file__).resolve().parents[2] / "families/qwen3_vl/src/mmrender_qwen3_vl/assets/Qwen3-VL-8B-Instruct"
+THINKING = ASSETS.parent / "Qwen3-VL-8B-Thinking"
 _SONAME = re.compile(r"^(?P<stem>[A-Za-z0-9_+-]+?)-[0-9a-f]{8}(?P<so>\.so\.\d+)")
 
 
@@ -26,6 +28,20 @@ _SONAME = re.compile(r"^(?P<stem>[A-Za-z0-9_+-]+?)-[0-9a-f]{8}(?P<so>\.so\.\d+)"
 def clip_paths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     directory = tmp_path_factory.mktemp("clips")
     return {clip.name: encode(clip, directory) for clip in CLIPS}
+
+
+@pytest.fixture(scope="session")
+def png_paths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Two small PNGs for the renders that mix images and videos."""
+    from PIL import Image
+
+    directory = tmp_path_factory.mktemp("pngs")
+    paths = {}
+    for name, colour, size in (("red", (200, 30, 30), (64, 48)), ("blue", (20, 40, 220), (100, 130))):
+        path = directory / f"{name}.png"
+        Image.new("RGB", size, colour).save(path)
+        paths[name] = str(path)
+    return paths
 
 
 def ffmpeg_library_dir(target: Path) -> Path:
@@ -46,7 +62,9 @@ def ffmpeg_library_dir(target: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def oracle(tmp_path_factory: pytest.TempPathFactory, clip_paths: dict[str, Path]) -> dict[str, Any]:
+def oracle(
+    tmp_path_factory: pytest.TempPathFactory, clip_paths: dict[str, Path], png_paths: dict[str, str]
+) -> dict[str, Any]:
     """torchcodec metadata of every clip, the processor's output for every case, torchcodec frames."""
     work = tmp_path_factory.mktemp("oracle")
     libs = ffmpeg_library_dir(work / "libs")
@@ -63,6 +81,19 @@ def oracle(tmp_path_factory: pytest.TempPathFactory, clip_paths: dict[str, Path]
             for c in CASES
         ],
     }
+    clips = {name: str(path) for name, path in clip_paths.items()}
+    job["thinking_template"] = json.loads((THINKING / "chat_template.json").read_text())["chat_template"]
+    job["renders"] = [
+        {
+            "id": c.id,
+            "messages": resolved(c.messages, clips, png_paths),
+            "processor_kwargs": c.processor_kwargs,
+            "add_vision_id": c.add_vision_id,
+            "legacy": c.legacy,
+            "thinking": c.thinking,
+        }
+        for c in RENDER_CASES
+    ]
     (work / "job.json").write_text(json.dumps(job))
     env = {**os.environ, "LD_LIBRARY_PATH": f"{libs}:{os.environ.get('LD_LIBRARY_PATH', '')}", "HF_HUB_OFFLINE": "1"}
     script = Path(__file__).resolve().parent / "oracle_script.py"
@@ -77,4 +108,5 @@ def oracle(tmp_path_factory: pytest.TempPathFactory, clip_paths: dict[str, Path]
     result = json.loads((work / "result.json").read_text())
     result["dir"] = str(work)
     result["by_id"] = {entry["id"]: entry for entry in result["processor"]}
+    result["renders_by_id"] = {entry["id"]: entry for entry in result["renders"]}
     return result

@@ -83,7 +83,30 @@ def main() -> None:
             batch = decoder.get_frames_at(indices=entry["indices"]).data.numpy()
             np.save(out_path.parent / f"frames-{case['clip']}.npy", batch)
         result["processor"].append(entry)
+    result["renders"] = [_render(processor, job, case) for case in job.get("renders", [])]
     out_path.write_text(json.dumps(result))
+
+
+TRIPLE = "<|vision_start|><|video_pad|><|vision_end|>"
+
+
+def _render(processor, job: dict, case: dict) -> dict:
+    """The official template (Thinking's when asked) through apply_chat_template, then the processor's
+    expansion; ``legacy`` runs a template whose triple is the bare pad, so the processor replaces all of it."""
+    template = job["thinking_template"] if case["thinking"] else processor.chat_template
+    if case["legacy"]:
+        template = template.replace(TRIPLE, "<|video_pad|>")
+    out = processor.apply_chat_template(
+        case["messages"],
+        chat_template=template,
+        tokenize=True,
+        return_dict=True,
+        add_generation_prompt=True,
+        add_vision_id=case["add_vision_id"],
+        processor_kwargs=case["processor_kwargs"],
+    )
+    ids = out["input_ids"][0]
+    return {"id": case["id"], "input_ids": ids.tolist() if hasattr(ids, "tolist") else list(ids)}
 
 
 if __name__ == "__main__":

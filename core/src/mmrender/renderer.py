@@ -385,6 +385,11 @@ class Renderer(abc.ABC):
         """The ids a video's placeholder expands to (the whole expansion, markers included)."""
         raise ConfigError(f"family {self.family.id!r} does not render videos")
 
+    def video_leading_text(self, layout: VideoLayout) -> str | None:
+        """Text the expansion starts with that tokenizes together with the text before it (None: a marker
+        token always stands between them)."""
+        return None
+
     def prepare_video(self, part: VideoPart) -> PreparedVideo:
         """Read and probe (header only, no decoding), lay out, hash and store one video; errors name the part."""
         from .video import store_video

@@ -144,6 +144,11 @@ class Qwen3VLRenderer(Renderer):
             ids.extend(run)
         return ids
 
+    def video_leading_text(self, layout: VideoLayout) -> str | None:
+        """Legacy expansion replaces the template's ``<|vision_start|>`` too, so the first timestamp
+        tokenizes together with the text before it (``?<`` is one token), as the old processors did."""
+        return f"<{layout.timestamps[0]:.1f} seconds>" if self.options.video_expansion == "legacy" else None
+
     def process_image(self, image: ImageBytes) -> ProcessedMMItem:
         return process_qwen_image(image, self.preprocessor_config, self.options.min_pixels, self.options.max_pixels)
 
