@@ -103,10 +103,21 @@ def _render(processor, job: dict, case: dict) -> dict:
         return_dict=True,
         add_generation_prompt=True,
         add_vision_id=case["add_vision_id"],
-        processor_kwargs=case["processor_kwargs"],
+        processor_kwargs={**case["processor_kwargs"], "return_mm_token_type_ids": True},
     )
-    ids = out["input_ids"][0]
-    return {"id": case["id"], "input_ids": ids.tolist() if hasattr(ids, "tolist") else list(ids)}
+
+    def listed(value):
+        if hasattr(value, "tolist"):
+            return value.tolist()
+        return value if isinstance(value, int) else [listed(v) for v in value]
+
+    return {
+        "id": case["id"],
+        "input_ids": listed(out["input_ids"][0]),
+        "mm_token_type_ids": listed(out["mm_token_type_ids"][0]),
+        "image_grid_thw": listed(out["image_grid_thw"]) if "image_grid_thw" in out else [],
+        "video_grid_thw": listed(out["video_grid_thw"]) if "video_grid_thw" in out else [],
+    }
 
 
 if __name__ == "__main__":

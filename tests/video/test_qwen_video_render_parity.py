@@ -100,3 +100,58 @@ def test_family_without_video_refuses_a_video_part(tmp_path: Path, clip_paths: d
     with pytest.raises(ConversationError, match="does not render videos") as err:
         renderer.render([{"role": "user", "content": [{"type": "text", "text": "hi"}, part]}])
     assert "part 1" in str(err.value)
+
+
+def _rope_index(ids: list[int], types: list[int], images: list, videos: list) -> tuple[list[list[int]], int]:
+    """transformers' ``Qwen3VLModel.get_rope_index`` on a config-only stand-in (no weights), given the
+    processor's ids, token types and grids."""
+    import functools
+    import types as pytypes
+
+    import torch
+    from transformers import Qwen3VLConfig, Qwen3VLModel
+
+    stand_in = pytypes.SimpleNamespace(config=Qwen3VLConfig())
+    stand_in.get_vision_position_ids = functools.partial(Qwen3VLModel.get_vision_position_ids, stand_in)
+    positions, delta = Qwen3VLModel.get_rope_index(
+        stand_in,
+        torch.tensor([ids]),
+        torch.tensor([types]),
+        image_grid_thw=torch.tensor(images) if images else None,
+        video_grid_thw=torch.tensor(videos) if videos else None,
+    )
+    return positions[:, 0, :].tolist(), int(delta.reshape(-1)[0])
+
+
+@pytest.mark.parametrize("case_id", ["mixed-multiturn-vision-id", "mixed-legacy", "single-num-frames"])
+def test_training_types_and_positions_are_the_models(
+    case_id: str, tmp_path: Path, clip_paths: dict[str, Path], png_paths: dict[str, str], oracle: dict[str, Any]
+) -> None:
+    """Token type 2 on video pads only (timestamps and markers are text, as the processor returns them)
+    and M-RoPE rows equal to ``get_rope_index``, which splits each video into one-frame grids."""
+    from mmrender.samples import sample_from_rendered
+
+    case = next(c for c in RENDER_CASES if c.id == case_id)
+    renderer, rendered = _render(case, tmp_path, clip_paths, png_paths)
+    expected = oracle["renders_by_id"][case.id]
+    sample = sample_from_rendered(renderer, rendered, [0] * len(rendered.token_ids))
+    assert list(sample.mm_token_type_ids) == expected["mm_token_type_ids"]
+    positions, delta = _rope_index(
+        expected["input_ids"], expected["mm_token_type_ids"], expected["image_grid_thw"], expected["video_grid_thw"]
+    )
+    assert [list(row) for row in sample.position_ids] == positions
+    assert sample.rope_delta == delta
+
+
+def test_truncation_never_cuts_inside_a_video(
+    tmp_path: Path, clip_paths: dict[str, Path], png_paths: dict[str, str]
+) -> None:
+    case = next(c for c in RENDER_CASES if c.id == "mixed-multiturn")
+    clips = {name: str(path) for name, path in clip_paths.items()}
+    messages = resolved(case.messages, clips, png_paths)
+    renderer = _renderer(case, tmp_path)
+    full = renderer.build_training_sample(messages)
+    video = full.multi_modal_data.mm_placeholders["video"][1]
+    sample = renderer.build_training_sample(messages, max_length=video.offset + video.length // 2)
+    assert len(sample) <= video.offset
+    assert len(sample.multi_modal_data.mm_placeholders["video"]) == 1
