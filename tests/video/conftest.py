@@ -44,6 +44,21 @@ def png_paths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return paths
 
 
+def qwen35_oracle_files(work: Path) -> dict[str, str]:
+    """Qwen3.5-0.8B's bundled template and configs, and its tokenizer saved as one ``tokenizer.json``."""
+    from mmrender_qwen3_5.templates import ASSETS as QWEN35
+    from mmrender_qwen3_5.tokenizer import bundled_tokenizer
+
+    tokenizer_file = work / "qwen35-tokenizer.json"
+    bundled_tokenizer("small").backend_tokenizer.save(str(tokenizer_file))
+    return {
+        "tokenizer_file": str(tokenizer_file),
+        "template": (QWEN35 / "Qwen3.5-0.8B" / "chat_template.jinja").read_text(encoding="utf-8"),
+        "preprocessor": str(QWEN35 / "Qwen3.5-0.8B" / "preprocessor_config.json"),
+        "video_preprocessor": str(QWEN35 / "Qwen3.5-0.8B" / "video_preprocessor_config.json"),
+    }
+
+
 def ffmpeg_library_dir(target: Path) -> Path:
     """Symlinks to every library in PyAV's ``av.libs`` under its own name and its soname stem
     (``libavutil.so.60``), which is what torchcodec's ``dlopen`` asks for."""
@@ -91,9 +106,11 @@ def oracle(
             "add_vision_id": c.add_vision_id,
             "legacy": c.legacy,
             "thinking": c.thinking,
+            "family": c.family,
         }
         for c in RENDER_CASES
     ]
+    job["qwen35"] = qwen35_oracle_files(work)
     (work / "job.json").write_text(json.dumps(job))
     env = {**os.environ, "LD_LIBRARY_PATH": f"{libs}:{os.environ.get('LD_LIBRARY_PATH', '')}", "HF_HUB_OFFLINE": "1"}
     script = Path(__file__).resolve().parent / "oracle_script.py"

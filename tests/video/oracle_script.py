@@ -83,11 +83,26 @@ def main() -> None:
             batch = decoder.get_frames_at(indices=entry["indices"]).data.numpy()
             np.save(out_path.parent / f"frames-{case['clip']}.npy", batch)
         result["processor"].append(entry)
-    result["renders"] = [_render(processor, job, case) for case in job.get("renders", [])]
+    processors = {"qwen3_vl": processor, "qwen3_5": _qwen35_processor(job["qwen35"])}
+    result["renders"] = [_render(processors[case["family"]], job, case) for case in job.get("renders", [])]
     out_path.write_text(json.dumps(result))
 
 
 TRIPLE = "<|vision_start|><|video_pad|><|vision_end|>"
+
+
+def _qwen35_processor(spec: dict):
+    """Qwen3.5-0.8B's processor (the Qwen3-VL processor class it names) from its configs and tokenizer file."""
+    from transformers import PreTrainedTokenizerFast, Qwen3VLProcessor
+    from transformers.models.qwen2_vl.image_processing_qwen2_vl import Qwen2VLImageProcessor
+    from transformers.models.qwen3_vl.video_processing_qwen3_vl import Qwen3VLVideoProcessor
+
+    tokenizer = PreTrainedTokenizerFast(tokenizer_file=spec["tokenizer_file"])
+    image = Qwen2VLImageProcessor(**json.loads(Path(spec["preprocessor"]).read_text()))
+    video = Qwen3VLVideoProcessor(**json.loads(Path(spec["video_preprocessor"]).read_text()))
+    return Qwen3VLProcessor(
+        image_processor=image, tokenizer=tokenizer, video_processor=video, chat_template=spec["template"]
+    )
 
 
 def _render(processor, job: dict, case: dict) -> dict:

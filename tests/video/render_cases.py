@@ -22,6 +22,8 @@ class RenderCase:
     legacy: bool = False
     thinking: bool = False
     url_form: bool = False
+    #: ``qwen3_5``: Qwen3.5-0.8B (its template, tokenizer and video config) instead of Qwen3-VL-8B.
+    family: str = "qwen3_vl"
 
 
 def _video(clip: str) -> dict[str, Any]:
@@ -61,6 +63,12 @@ RENDER_CASES = (
     RenderCase("mixed-multiturn-vision-id", _MIXED, add_vision_id=True),
     RenderCase("mixed-thinking-vision-id", _MIXED, add_vision_id=True, thinking=True),
     RenderCase("mixed-legacy", _MIXED, options={"video_expansion": "legacy"}, legacy=True),
+    RenderCase("qwen35-single", _SINGLE, family="qwen3_5"),
+    RenderCase("qwen35-mixed-vision-id", _MIXED, add_vision_id=True, family="qwen3_5"),
+    RenderCase(
+        "qwen35-mixed-legacy-fps", _MIXED, options={"video_expansion": "legacy", "video_fps": 3}, legacy=True,
+        processor_kwargs={"fps": 3}, family="qwen3_5",
+    ),
 )
 
 

@@ -13,11 +13,12 @@ from mmrender.errors import ConversationError
 from mmrender.materialize import materialize
 from render_cases import RENDER_CASES, RenderCase, resolved
 
-VISION_START, VISION_END, VIDEO_PAD = 151652, 151653, 151656
 
 
 def _renderer(case: RenderCase, store: Path) -> Any:
     model = "Qwen/Qwen3-VL-8B-Thinking" if case.thinking else "Qwen/Qwen3-VL-8B-Instruct"
+    if case.family == "qwen3_5":
+        model = "Qwen/Qwen3.5-0.8B"
     return mmrender.get_renderer(model, store=str(store), **case.options)
 
 
@@ -40,7 +41,11 @@ def test_render_matches_processor(
 def test_one_range_per_video_over_its_whole_expansion(
     case: RenderCase, tmp_path: Path, clip_paths: dict[str, Path], png_paths: dict[str, str], oracle: dict[str, Any]
 ) -> None:
-    _, rendered = _render(case, tmp_path, clip_paths, png_paths)
+    renderer, rendered = _render(case, tmp_path, clip_paths, png_paths)
+    tok = renderer.text_tokenizer
+    VISION_START, VISION_END, VIDEO_PAD = (  # noqa: N806
+        tok.convert_tokens_to_ids(t) for t in ("<|vision_start|>", "<|vision_end|>", "<|video_pad|>")
+    )
     ids = oracle["renders_by_id"][case.id]["input_ids"]
     data = rendered.multi_modal_data
     ranges = data.mm_placeholders["video"]
@@ -71,7 +76,7 @@ def test_video_refs_materialise(tmp_path: Path, clip_paths: dict[str, Path], png
         assert list(video.layout.grid) == item.payload["video_grid_thw"][0]
 
 
-@pytest.mark.parametrize("case_id", ["mixed-multiturn-vision-id", "mixed-legacy"])
+@pytest.mark.parametrize("case_id", ["mixed-multiturn-vision-id", "mixed-legacy", "qwen35-mixed-vision-id"])
 def test_bridge_with_a_video_equals_a_rerender(
     case_id: str, tmp_path: Path, clip_paths: dict[str, Path], png_paths: dict[str, str]
 ) -> None:
@@ -79,14 +84,18 @@ def test_bridge_with_a_video_equals_a_rerender(
     clips = {name: str(path) for name, path in clip_paths.items()}
     messages = resolved(case.messages, clips, png_paths)
     renderer = _renderer(case, tmp_path)
+    bridge_options = {"add_vision_id": case.add_vision_id}
+    if case.family == "qwen3_5":  # add_vision_id from its options only; "all" bridges across a new user query
+        renderer = mmrender.get_renderer(
+            "Qwen/Qwen3.5-0.8B", store=str(tmp_path), add_vision_id=case.add_vision_id, thinking_retention="all"
+        )
+        bridge_options = {}
     first = renderer.render(messages[:2], add_generation_prompt=True, add_vision_id=case.add_vision_id)
     completion = renderer.text_tokenizer.encode(messages[2]["content"], add_special_tokens=False)
     if case.thinking:
         completion = renderer.text_tokenizer.encode("</think>\n\n", add_special_tokens=False) + completion
-    completion = [*completion, 151645]  # <|im_end|>
-    bridged = renderer.bridge_to_next_turn(
-        first, completion, messages[3:], start_index=3, add_vision_id=case.add_vision_id
-    )
+    completion = [*completion, renderer.text_tokenizer.convert_tokens_to_ids("<|im_end|>")]
+    bridged = renderer.bridge_to_next_turn(first, completion, messages[3:], start_index=3, **bridge_options)
     full = renderer.render(messages, add_generation_prompt=True, add_vision_id=case.add_vision_id)
     assert bridged is not None
     assert bridged.token_ids == full.token_ids
@@ -123,7 +132,9 @@ def _rope_index(ids: list[int], types: list[int], images: list, videos: list) ->
     return positions[:, 0, :].tolist(), int(delta.reshape(-1)[0])
 
 
-@pytest.mark.parametrize("case_id", ["mixed-multiturn-vision-id", "mixed-legacy", "single-num-frames"])
+@pytest.mark.parametrize(
+    "case_id", ["mixed-multiturn-vision-id", "mixed-legacy", "single-num-frames", "qwen35-mixed-legacy-fps"]
+)
 def test_training_types_and_positions_are_the_models(
     case_id: str, tmp_path: Path, clip_paths: dict[str, Path], png_paths: dict[str, str], oracle: dict[str, Any]
 ) -> None:

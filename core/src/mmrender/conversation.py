@@ -116,6 +116,10 @@ class Message:
         return tuple(p for p in self.parts if isinstance(p, ImagePart))
 
     @property
+    def videos(self) -> tuple[VideoPart, ...]:
+        return tuple(p for p in self.parts if isinstance(p, VideoPart))
+
+    @property
     def text(self) -> str:
         """Concatenated text parts (what a template sees for text-only content)."""
         return "".join(p.text for p in self.parts if isinstance(p, TextPart))

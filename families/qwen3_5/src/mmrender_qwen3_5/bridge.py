@@ -88,10 +88,14 @@ def bridge(
     if closed is None:
         return None
     add_vision_id = renderer.options.add_vision_id
-    if add_vision_id and previous_multi_modal_data is None and any(m.images for m in messages):
+    if add_vision_id and previous_multi_modal_data is None and any(m.images or m.videos for m in messages):
         return None
     before = previous_sidecar(previous_multi_modal_data, len(prompt))
-    em = renderer.walker(add_vision_id=add_vision_id, images_before=len(before.mm_hashes.get("image", ())))
+    em = renderer.walker(
+        add_vision_id=add_vision_id,
+        images_before=len(before.mm_hashes.get("image", ())),
+        videos_before=len(before.mm_hashes.get("video", ())),
+    )
     assistant = start_index - 1
     em.out.text("\n", assistant)  # the template's newline after the previous turn's <|im_end|>
     for position, message in enumerate(messages):

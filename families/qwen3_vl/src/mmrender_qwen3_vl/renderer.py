@@ -22,8 +22,6 @@ from mmrender.images import ImageBytes
 from mmrender.plan import emit
 from mmrender.training import TrainingSpec
 from mmrender.template_settings import template_settings
-from mmrender.video import VideoLayout
-from mmrender.video_probe import VideoHeader
 
 from . import bridge, parser
 from .layout import DEFAULT_PREPROCESSOR, qwen_layout
@@ -31,7 +29,8 @@ from .template import Specials, TemplateWalker
 from .training import qwen_training_spec
 from .vision import process_qwen_image
 from .vocab import FAMILY_NAME, drop_unclean, lookup_vocab
-from .video_layout import DEFAULT_VIDEO_PREPROCESSOR, load_video_params, qwen_video_layout
+from .video_layout import DEFAULT_VIDEO_PREPROCESSOR, load_video_params
+from .video_render import QwenVideoRendering
 from .walker import build_plan
 
 TEMPLATE_KWARGS = ("add_vision_id",)
@@ -39,7 +38,7 @@ TEMPLATE_KWARGS = ("add_vision_id",)
 _CONSTANTS = ("\n", "user", "assistant\n", "user\n", "system\n", "\n\n")
 
 
-class Qwen3VLRenderer(Renderer):
+class Qwen3VLRenderer(QwenVideoRendering, Renderer):
     """Token-exact Qwen3-VL rendering, tested against the official Instruct and Thinking templates.
 
     ``thinking`` selects the Thinking template's rules: the chat template is what differs between the
@@ -85,6 +84,7 @@ class Qwen3VLRenderer(Renderer):
         self._forbidden = {self.specials.image_pad: "<|image_pad|>"}
         if self.video_pad is not None:
             self._forbidden[self.video_pad] = "<|video_pad|>"
+        self.video_ids = (self.specials.vision_start, self.video_pad, self.specials.vision_end)
         self.endoftext = ids["<|endoftext|>"]
         self.think_ids = (self.specials.think, self.specials.think_end)
         self.tool_call_ids = (self.specials.tool_call, self.specials.tool_call_end)
@@ -130,24 +130,6 @@ class Qwen3VLRenderer(Renderer):
     # -- layout and processed mode ------------------------------------------------------------
     def compute_layout(self, width: int, height: int) -> ImageLayout:
         return qwen_layout(width, height, self.layout_params)
-
-    def compute_video_layout(self, header: VideoHeader) -> VideoLayout:
-        return qwen_video_layout(header, self.video_params)
-
-    def video_expansion_ids(self, layout: VideoLayout) -> list[int]:
-        """Per temporal group ``<t seconds>`` (tokenized alone) + start + pads + end: the processor's expansion."""
-        s = self.specials
-        run = [s.vision_start, *[self.video_pad] * layout.tokens_per_group, s.vision_end]
-        ids: list[int] = []
-        for stamp in self.encoder.encode_many([f"<{t:.1f} seconds>" for t in layout.timestamps]):
-            ids.extend(stamp)
-            ids.extend(run)
-        return ids
-
-    def video_leading_text(self, layout: VideoLayout) -> str | None:
-        """Legacy expansion replaces the template's ``<|vision_start|>`` too, so the first timestamp
-        tokenizes together with the text before it (``?<`` is one token), as the old processors did."""
-        return f"<{layout.timestamps[0]:.1f} seconds>" if self.options.video_expansion == "legacy" else None
 
     def process_image(self, image: ImageBytes) -> ProcessedMMItem:
         return process_qwen_image(image, self.preprocessor_config, self.options.min_pixels, self.options.max_pixels)
