@@ -66,8 +66,12 @@ RENDER_CASES = (
     RenderCase("qwen35-single", _SINGLE, family="qwen3_5"),
     RenderCase("qwen35-mixed-vision-id", _MIXED, add_vision_id=True, family="qwen3_5"),
     RenderCase(
-        "qwen35-mixed-legacy-fps", _MIXED, options={"video_expansion": "legacy", "video_fps": 3}, legacy=True,
-        processor_kwargs={"fps": 3}, family="qwen3_5",
+        "qwen35-mixed-legacy-fps",
+        _MIXED,
+        options={"video_expansion": "legacy", "video_fps": 3},
+        legacy=True,
+        processor_kwargs={"fps": 3},
+        family="qwen3_5",
     ),
 )
 

@@ -14,7 +14,6 @@ from mmrender.materialize import materialize
 from render_cases import RENDER_CASES, RenderCase, resolved
 
 
-
 def _renderer(case: RenderCase, store: Path) -> Any:
     model = "Qwen/Qwen3-VL-8B-Thinking" if case.thinking else "Qwen/Qwen3-VL-8B-Instruct"
     if case.family == "qwen3_5":
@@ -43,13 +42,15 @@ def test_one_range_per_video_over_its_whole_expansion(
 ) -> None:
     renderer, rendered = _render(case, tmp_path, clip_paths, png_paths)
     tok = renderer.text_tokenizer
-    VISION_START, VISION_END, VIDEO_PAD = (  # noqa: N806
+    VISION_START, VISION_END, VIDEO_PAD = (
         tok.convert_tokens_to_ids(t) for t in ("<|vision_start|>", "<|vision_end|>", "<|video_pad|>")
     )
     ids = oracle["renders_by_id"][case.id]["input_ids"]
     data = rendered.multi_modal_data
     ranges = data.mm_placeholders["video"]
-    videos = sum(1 for m in case.messages if isinstance(m["content"], list) for p in m["content"] if p["type"] == "video")
+    videos = sum(
+        1 for m in case.messages if isinstance(m["content"], list) for p in m["content"] if p["type"] == "video"
+    )
     assert len(ranges) == len(data.mm_items["video"]) == len(data.mm_hashes["video"]) == videos
     inside = 0
     for rng, item in zip(ranges, data.mm_items["video"], strict=True):

@@ -9,10 +9,10 @@ import attrs
 import numpy as np
 import pytest
 from mmrender import refs
+from mmrender.dispatch import open_store
 from mmrender.errors import AssetIntegrityError, RefFieldError
 from mmrender.materialize import materialize
 from mmrender.materialize_video import materialize_video
-from mmrender.dispatch import open_store
 from mmrender.types import RawMMRef
 from mmrender.video import store_video
 from mmrender.video_probe import load_video

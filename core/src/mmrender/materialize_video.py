@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from .dispatch import video_engines_for
 from .errors import AssetIntegrityError, MMRenderError, RefFieldError, UnknownFamilyError, VideoSourceError
 from .refs import check_layout_params
 from .types import RawMMRef
-from .dispatch import video_engines_for
 from .video import VideoLayout, VideoLayoutEngine
 from .video_probe import VideoBytes, open_video, probe_video
 

@@ -199,7 +199,7 @@ def _split_joined(encoder: TextEncoder, text: str, leading: str) -> tuple[list[i
     reaches into ``leading``, so a token spanning the join counts as the video's)."""
     run, starts = encoder.encode_offsets(text + leading)
     cut = len(run)
-    for k, start in enumerate(starts):
+    for k in range(len(starts)):
         end = starts[k + 1] if k + 1 < len(starts) else len(text) + len(leading)
         if end > len(text):
             cut = k

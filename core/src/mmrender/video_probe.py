@@ -12,8 +12,8 @@ import base64
 import binascii
 import io
 import os
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs

@@ -134,9 +134,7 @@ def _check_refs(
     # a video range opens with timestamp text, so only other ranges name a placeholder by their first id
     keyed = {token_ids[start] for start, end, modality, _ in spans if modality != "video" and start < end}
     declared = keyed.union(placeholder_ids)
-    check_placeholders(
-        token_ids, [(start, end) for start, end, _, _ in spans], declared, what="token_ids", keyed=False
-    )
+    check_placeholders(token_ids, [(start, end) for start, end, _, _ in spans], declared, what="token_ids", keyed=False)
 
 
 def generate_request(

@@ -20,8 +20,8 @@ from mmrender import (
 )
 from mmrender.images import ImageBytes
 from mmrender.plan import emit
-from mmrender.training import TrainingSpec
 from mmrender.template_settings import template_settings
+from mmrender.training import TrainingSpec
 
 from . import bridge, parser
 from .layout import DEFAULT_PARAMS, kimi_image_layout

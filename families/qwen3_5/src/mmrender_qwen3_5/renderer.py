@@ -26,16 +26,15 @@ from mmrender.encoders import HFEncoder
 from mmrender.errors import ConversationError
 from mmrender.images import ImageBytes
 from mmrender.plan import emit
-from mmrender.training import TrainingSpec
 from mmrender.template_settings import template_settings
+from mmrender.training import TrainingSpec
 from mmrender.types import ProcessedMMItem
 from mmrender_qwen3_vl.layout import params_from_preprocessor, qwen_layout
+from mmrender_qwen3_vl.video_layout import load_video_params
+from mmrender_qwen3_vl.video_render import QwenVideoRendering
 from mmrender_qwen3_vl.vision import process_qwen_image
 
 from . import content as C
-from mmrender_qwen3_vl.video_layout import load_video_params
-from mmrender_qwen3_vl.video_render import QwenVideoRendering
-
 from .bridge import bridge
 from .options import Qwen35Options
 from .parser import parse_completion

@@ -20,17 +20,17 @@ from mmrender import (
 from mmrender.encoders import HFEncoder
 from mmrender.images import ImageBytes
 from mmrender.plan import emit
-from mmrender.training import TrainingSpec
 from mmrender.template_settings import template_settings
+from mmrender.training import TrainingSpec
 
 from . import bridge, parser
 from .layout import DEFAULT_PREPROCESSOR, qwen_layout
 from .template import Specials, TemplateWalker
 from .training import qwen_training_spec
-from .vision import process_qwen_image
-from .vocab import FAMILY_NAME, drop_unclean, lookup_vocab
 from .video_layout import DEFAULT_VIDEO_PREPROCESSOR, load_video_params
 from .video_render import QwenVideoRendering
+from .vision import process_qwen_image
+from .vocab import FAMILY_NAME, drop_unclean, lookup_vocab
 from .walker import build_plan
 
 TEMPLATE_KWARGS = ("add_vision_id",)

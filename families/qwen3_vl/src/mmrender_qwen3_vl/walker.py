@@ -16,9 +16,7 @@ def build_plan(
     """The ordered ops of the whole rendered conversation."""
     if not conv.messages:
         raise ConversationError("cannot render an empty conversation (the template needs at least one message)")
-    walker = TemplateWalker(
-        specials, add_vision_id=add_vision_id, thinking=thinking, video_expansion=video_expansion
-    )
+    walker = TemplateWalker(specials, add_vision_id=add_vision_id, thinking=thinking, video_expansion=video_expansion)
     walker.system_block(conv)
     (_thinking_turns if thinking else _instruct_turns)(walker, conv.messages)
     if conv.add_generation_prompt:
