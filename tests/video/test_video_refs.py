@@ -109,11 +109,18 @@ def test_other_bytes_under_the_hash_are_refused(clip_paths: dict[str, Path], tmp
 
 
 def test_materialize_routes_video_refs(clip_paths: dict[str, Path], tmp_path: Path) -> None:
-    """``materialize`` hands a video ref to the video path (the family's engine is wired in phase 2)."""
+    """``materialize`` hands a video ref to the video path and verifies it with the engine a family spec
+    declares (``video_layout``); a video family no installed spec declares is refused by name."""
+    import attrs
     from mmrender.errors import UnknownFamilyError
 
     ref = _ref(clip_paths["issue_320x240_24fps_48"], tmp_path / "store")
     got = materialize(refs.dump(ref), store=str(tmp_path / "store"), verify_layout=False)
     assert got.frames().shape == (4, 240, 320, 3)
+    verified = materialize(refs.dump(ref), store=str(tmp_path / "store"))
+    assert list(verified.layout.grid) == ref.payload["video_grid_thw"][0]
     with pytest.raises(UnknownFamilyError, match="video ref family"):
-        materialize(refs.dump(ref), store=str(tmp_path / "store"))
+        other = attrs.evolve(
+            ref, family="nope_video", fingerprint=refs.layout_fingerprint("nope_video", ref.layout_params)
+        )
+        materialize(refs.dump(other), store=str(tmp_path / "store"))
