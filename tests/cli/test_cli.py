@@ -65,7 +65,7 @@ def test_render_single_conversation_json_to_stdout(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        ('{"messages": [{"role": "user", "content": "x"}]}\nnot json\n', ":2: not valid JSON"),
+        ('{"messages": [{"role": "user", "content": "x"}]}\nnot json\n', ":2 (record 2): not valid JSON"),
         ('{"messages": [{"role": "robot", "content": "x"}]}\n', "message 0: unexpected role 'robot'"),
         ('{"messages": [{"role": "user", "content": [{"type": "image", "image": "missing.png"}]}]}\n', "part 0"),
     ],

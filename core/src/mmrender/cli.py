@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from .datasets import CHUNK_SIZE
 from .errors import MMRenderError
 from .version import __version__
 
@@ -95,10 +96,36 @@ def _warn_store_without_scheme(store: str | None) -> None:
         )
 
 
+def _workers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+def _job_summary(verb: str, summary: Any, extra: str = "") -> str:
+    """The final line: what was done, how fast, and how many bad records were skipped and where they went."""
+    rate = summary.conversations / summary.seconds if summary.seconds > 0 else 0.0
+    line = f"{verb} {summary.conversations} record(s), {summary.tokens} tokens"
+    if verb == "rendered":
+        line += f", {summary.images} image(s)"
+    line += f" in {summary.seconds:.1f} s ({rate:.1f} records/s) -> {summary.output}{extra}"
+    if summary.errors is not None:
+        line += f"; skipped {summary.skipped} bad record(s) -> {summary.errors}"
+    if summary.resumed_chunks:
+        line += f"; {summary.resumed_chunks} chunk(s) kept from the interrupted run"
+    return line
+
+
 def cmd_render(args: argparse.Namespace) -> int:
     from .render_job import run_render_job
 
     _warn_store_without_scheme(args.store)
+    if args.max_length is not None and not args.samples:
+        raise MMRenderError("--max-length applies to --samples only")
     summary = run_render_job(
         args.input,
         output=args.output,
@@ -107,14 +134,68 @@ def cmd_render(args: argparse.Namespace) -> int:
         options=_options(args.option),
         add_generation_prompt=args.add_generation_prompt,
         progress=not args.quiet,
+        workers=args.workers,
+        errors=args.errors,
+        resume=args.resume,
+        samples=args.samples,
+        max_length=args.max_length,
+        chunk_size=args.chunk_size,
     )
     if not args.quiet:
-        print(
-            f"rendered {summary.conversations} conversation(s), {summary.tokens} tokens, {summary.images} image(s)"
-            f" -> {summary.output}; assets in {summary.store}",
-            file=sys.stderr,
-        )
+        print(_job_summary("rendered", summary, f"; assets in {summary.store}"), file=sys.stderr)
     return 0
+
+
+def cmd_lengths(args: argparse.Namespace) -> int:
+    from .render_job import run_lengths_job
+
+    summary = run_lengths_job(
+        args.input,
+        output=args.output,
+        model=args.model,
+        options=_options(args.option),
+        add_generation_prompt=args.add_generation_prompt,
+        progress=not args.quiet,
+        workers=args.workers,
+        errors=args.errors,
+        resume=args.resume,
+        chunk_size=args.chunk_size,
+    )
+    if not args.quiet:
+        print(_job_summary("counted", summary), file=sys.stderr)
+    return 0
+
+
+def _add_dataset_job(p: argparse.ArgumentParser) -> None:
+    """Flags every dataset command shares: workers, bad-record handling, resume, progress."""
+    p.add_argument(
+        "--workers",
+        type=_workers,
+        default=None,
+        metavar="N",
+        help="worker processes, each with its own renderer (default: all cores); output is the same for any N",
+    )
+    p.add_argument(
+        "--errors",
+        metavar="FILE",
+        help="skip bad records and write one row per skipped record (index, id, error, message) to FILE; "
+        "without it the first bad record stops the job",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep finished chunks beside the output; after an interruption, the same command continues",
+    )
+    p.add_argument(
+        "--chunk-size",
+        type=_workers,
+        default=CHUNK_SIZE,
+        metavar="N",
+        help=f"records a worker renders at a time, the unit of ordering and of --resume (default {CHUNK_SIZE})",
+    )
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="family option, repeatable")
+    p.add_argument("--add-generation-prompt", action="store_true", help="end each prompt with the assistant header")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
 
 
 def cmd_resolve(args: argparse.Namespace) -> int:
@@ -319,22 +400,38 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"mmrender {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("render", help="render a conversation JSON or a JSONL dataset to JSONL")
+    p = sub.add_parser("render", help="render a conversation or a dataset (JSONL, Parquet) to JSONL or Parquet")
     p.add_argument(
-        "input", help="conversation .json (list of messages or {messages, tools}) or dataset .jsonl; - for stdin"
+        "input",
+        help="conversation .json (list of messages or {messages, tools}), dataset .jsonl or .parquet "
+        "(a path or an fsspec URL such as s3://…); - reads JSONL from stdin",
     )
-    p.add_argument("-o", "--output", default="-", help="output JSONL path (default: stdout)")
+    p.add_argument(
+        "-o", "--output", default="-", help="output .jsonl or .parquet, path or URL (default: JSONL on stdout)"
+    )
     p.add_argument("-m", "--model", help="model id, alias or checkpoint dir (or a 'model' key per record)")
     p.add_argument(
         "--store",
         help="asset store URL: a directory, file://, data: (inline), s3://… "
         "(default: $MMRENDER_STORE, else $XDG_CACHE_HOME/mmrender/assets, i.e. ~/.cache/mmrender/assets)",
     )
-    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="family option, repeatable")
-    p.add_argument("--add-generation-prompt", action="store_true", help="end each prompt with the assistant header")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    p.add_argument(
+        "--samples",
+        action="store_true",
+        help="write training samples (ids, loss mask, positions …) instead of rendered prompts",
+    )
+    p.add_argument("--max-length", type=int, metavar="N", help="with --samples: truncate each sample to N token ids")
+    _add_dataset_job(p)
     _add_timeout(p)
     p.set_defaults(func=cmd_render)
+
+    p = sub.add_parser("lengths", help="token count per record from image headers alone (no hashing, no store)")
+    p.add_argument("input", help="dataset .jsonl, .parquet or conversation .json (path or URL); - for stdin")
+    p.add_argument("-o", "--output", default="-", help='output .jsonl or .parquet of {"id", "num_tokens"} rows')
+    p.add_argument("-m", "--model", help="model id, alias or checkpoint dir (or a 'model' key per record)")
+    _add_dataset_job(p)
+    _add_timeout(p)
+    p.set_defaults(func=cmd_lengths)
 
     p = sub.add_parser("resolve", help="show which family renders a model")
     p.add_argument("model")

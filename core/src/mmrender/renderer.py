@@ -8,6 +8,7 @@ import functools
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, wait
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import attrs
@@ -163,6 +164,9 @@ def _check_processed_grid(item: ProcessedMMItem, layout: ImageLayout, image: Ima
             f"image processor grid {got} differs from the layout grid {list(layout.grid)} ({image.origin})"
         )
 
+
+#: True while :meth:`Renderer.count_tokens` renders: images are laid out from their headers, never hashed or stored.
+_COUNTING: ContextVar[bool] = ContextVar("mmrender_counting", default=False)
 
 #: Images of one render held in memory at once while earlier ones are hashed on worker threads.
 PIPELINE_DEPTH = 4
@@ -351,6 +355,32 @@ class Renderer(abc.ABC):
         result.check_placeholders(self.placeholder_token_ids, what="rendered prompt")
         return result.with_placeholder_ids(self.placeholder_token_ids, checked=True)
 
+    def count_tokens(
+        self,
+        messages: Sequence[Any],
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        add_generation_prompt: bool = False,
+        **template_kwargs: Any,
+    ) -> int:
+        """``len(render(...).token_ids)`` from image headers alone: nothing is hashed or stored.
+
+        Why: filtering a dataset by prompt length must not pay for hashing and uploading every image.
+        """
+        token = _COUNTING.set(True)
+        try:
+            rendered = self.render(
+                messages, tools=tools, add_generation_prompt=add_generation_prompt, **template_kwargs
+            )
+            return len(rendered.token_ids)
+        finally:
+            _COUNTING.reset(token)
+
+    def _counted(self, part: ImagePart) -> PreparedImage:
+        """An image for :meth:`count_tokens`: probed and laid out, with no hash and no stored item."""
+        with _located(part):
+            image = load_image(part.source, read_uri=self.plugins.read_uri)
+            return PreparedImage(mm_hash="", layout=self.image_layout(image.width, image.height), item=None)
+
     @property
     def training_spec(self) -> TrainingSpec:
         """The family's training declaration (assistant-turn rule, position scheme); families override it."""
@@ -420,6 +450,8 @@ class Renderer(abc.ABC):
 
     def prepare_image(self, part: ImagePart) -> PreparedImage:
         """Read, probe, lay out and hash one image, and store it; errors name the message and part."""
+        if _COUNTING.get():
+            return self._counted(part)
         with _located(part):
             return self.prepare_loaded(load_image(part.source, read_uri=self.plugins.read_uri), part=part)
 
@@ -430,6 +462,8 @@ class Renderer(abc.ABC):
         probes image ``i + 1``; each is then stored in order. At most ``PIPELINE_DEPTH`` images are
         held in memory at once. Errors still come in stream order for reading and layout.
         """
+        if _COUNTING.get():
+            return [self._counted(part) for part in parts]
         cls = type(self)
         overridden = (
             cls.prepare_image is not Renderer.prepare_image or cls.prepare_loaded is not Renderer.prepare_loaded

@@ -1,0 +1,114 @@
+"""Dataset benchmark: ``mmrender render --workers 1/2``, ``mmrender lengths``, and the processor-based length filter.
+
+Run from the repository root: ``python benchmarks/bench_dataset.py [--records 5000] [--big 50000]``.
+On a generated dataset like ``benchmarks/bench_startup.py``'s (photo-like JPEGs and PNG charts, one or
+two images on three records in four) it measures, each in a new process with a fresh local store:
+
+* records/s of ``mmrender render`` with ``--workers 1`` and ``--workers 2`` (and that both wrote the same bytes);
+* records/s of ``mmrender lengths`` (``--workers 1``), and of the length filter as users write it today:
+  transformers' ``AutoProcessor.apply_chat_template(..., tokenize=True)`` over each row, which decodes
+  and resizes every image (timed on ``--filter-sample`` rows; its lengths are checked against ``lengths``);
+* with ``--big N``: peak RSS (``ru_maxrss`` from ``os.wait4``: the largest of the command's processes) at ``--records`` and at N records.
+
+The Ray figures come from the Ray integration's own benchmark. Prints the figures next to the targets of
+issue 12 (2 workers >= 1.8x one worker on 2 cores; lengths >= 100x the processor filter; RSS within 10%).
+Offline: bundled tokenizer and processor configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_startup import make_dataset, run_child  # a sibling script, not a package
+
+MODEL = "Qwen/Qwen3-VL-8B-Instruct"
+WORKERS_TARGET = 1.8
+LENGTHS_TARGET = 100.0
+RSS_TOLERANCE = 0.10
+
+
+def mmrender(*args: str, cwd: Path) -> tuple[float, float, float, str]:
+    return run_child([sys.executable, "-m", "mmrender", *args, "-q"], cwd=cwd)
+
+
+def processor_filter(data: Path, rows: int) -> tuple[float, list[int]]:
+    """Seconds per row and the lengths of the first ``rows`` records, the way users filter today."""
+    import mmrender_qwen3_vl
+    from transformers import AutoProcessor
+
+    folder = Path(mmrender_qwen3_vl.__file__).parent / "assets" / "Qwen3-VL-8B-Instruct"
+    processor = AutoProcessor.from_pretrained(str(folder), local_files_only=True)
+    records = [json.loads(line) for line in data.read_text().splitlines()[:rows]]
+    for record in records:  # the dataset names images relative to its folder
+        for message in record["messages"]:
+            for part in message["content"] if isinstance(message["content"], list) else ():
+                if part.get("type") == "image":
+                    part["image"] = str(data.parent / part["image"])
+    lengths = []
+    start = time.perf_counter()
+    for record in records:
+        out = processor.apply_chat_template(
+            record["messages"], tokenize=True, return_dict=True, add_generation_prompt=record["add_generation_prompt"]
+        )
+        lengths.append(len(out["input_ids"][0]))
+    return (time.perf_counter() - start) / len(records), lengths
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=5000)
+    parser.add_argument("--unique-images", type=int, default=600)
+    parser.add_argument("--filter-sample", type=int, default=200, help="rows the processor-based filter is timed on")
+    parser.add_argument("--big", type=int, default=0, help="also render N records to compare peak RSS")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="mmrender-bench-dataset-") as tmp:
+        root = Path(tmp)
+        data = make_dataset(root, args.records, args.unique_images)
+        rates, rss = {}, {}
+        for workers in (1, 2):
+            shutil.rmtree(root / "store", ignore_errors=True)  # a fresh store, at the same URL (refs name it)
+            wall, _, peak, _ = mmrender(
+                "render", str(data), "-m", MODEL, "-o", f"out{workers}.jsonl", "--store", "store",
+                "--workers", str(workers), cwd=root,
+            )  # fmt: skip
+            rates[workers], rss[args.records] = args.records / wall, peak
+            print(f"render --workers {workers}: {rates[workers]:.0f} records/s ({wall:.1f} s, peak RSS {peak:.0f} MB)")
+        same = (root / "out1.jsonl").read_bytes() == (root / "out2.jsonl").read_bytes()
+        ratio = rates[2] / rates[1]
+        print(f"2 workers / 1 worker: {ratio:.2f}x (target >= {WORKERS_TARGET}x), outputs identical: {same}")
+        if args.big:
+            big = make_dataset(root / "big", args.big, args.unique_images)
+            wall, _, peak, _ = mmrender(
+                "render", str(big), "-m", MODEL, "-o", "big.jsonl", "--store", "store", "--workers", "2", cwd=root
+            )
+            growth = peak / rss[args.records] - 1
+            print(
+                f"peak RSS: {rss[args.records]:.0f} MB at {args.records} records, {peak:.0f} MB at {args.big} "
+                f"({growth:+.0%}, target within {RSS_TOLERANCE:.0%})"
+            )
+
+        # last: the processor filter loads transformers into this process, and a child started after that
+        # inherits its peak RSS (Linux keeps ru_maxrss across exec)
+        wall, _, _, _ = mmrender("lengths", str(data), "-m", MODEL, "-o", "lengths.jsonl", "--workers", "1", cwd=root)
+        lengths_rate = args.records / wall
+        print(f"lengths --workers 1: {lengths_rate:.0f} records/s ({wall:.1f} s)")
+        per_row, filtered = processor_filter(data, args.filter_sample)
+        counted = [json.loads(line)["num_tokens"] for line in (root / "lengths.jsonl").read_text().splitlines()]
+        agree = counted[: len(filtered)] == filtered
+        speedup = lengths_rate * per_row
+        print(
+            f"processor filter: {1 / per_row:.1f} records/s; lengths is {speedup:.0f}x faster "
+            f"(target >= {LENGTHS_TARGET:.0f}x), same lengths on {len(filtered)} rows: {agree}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Adapters to data engines (Ray Data); each module imports its engine itself, so core never does."""
