@@ -140,20 +140,28 @@ class BridgeForgetsGenerationPrompt(Toy):
         return join_turn(prompt, completion, start_index - 1, new, previous_multi_modal_data or MultiModalData())
 
 
+class TrainsOnThePrompt(Toy):
+    """Wraps core's sample builder wrongly: every id, the system and user turns included, gets loss."""
+
+    def build_training_sample(self, messages: Any, **kwargs: Any) -> Any:
+        return super().build_training_sample(messages, **{**kwargs, "train_on": "all"})
+
+
 #: variant → (renderer class, tokenizer given to it, checks that must fail)
 VARIANTS: dict[str, tuple[type, Any, set[str]]] = {
     "old-signatures": (OldSignatures, None, {"signatures", "parse_round_trip", "bridge_equals_full_render"}),
-    "not-deterministic": (NotDeterministic, None, {"deterministic"}),
+    "not-deterministic": (NotDeterministic, None, {"deterministic", "training_sample"}),
     "longer-run": (LongerRun, None, {"placeholder_runs"}),
-    "images-owned-by-nobody": (ImagesOwnedByNobody, None, {"message_indices"}),
+    "images-owned-by-nobody": (ImagesOwnedByNobody, None, {"message_indices", "bridge_equals_full_render"}),
     "other-payload": (OtherPayload, None, {"header_only_layout", "refs_materialize"}),
     "other-fingerprint": (OtherFingerprint, None, {"header_only_layout", "fingerprint_family", "refs_materialize"}),
     "wrong-hash": (WrongHash, None, {"refs_materialize"}),
     "text-becomes-image": (TextBecomesImage, FakeTokenizer(), {"placeholder_text_refused"}),
     "ignores-missing-tokenizer": (Toy, FakeTokenizer(), {"tokenizer_forms"}),
     "broken-processed-mode": (BrokenProcessedMode, None, {"processed_mode"}),
-    "lossy-parser": (LossyParser, None, {"parse_round_trip"}),
+    "lossy-parser": (LossyParser, None, {"parse_round_trip", "bridge_equals_full_render"}),
     "bridge-forgets-generation-prompt": (BridgeForgetsGenerationPrompt, None, {"bridge_equals_full_render"}),
+    "trains-on-the-prompt": (TrainsOnThePrompt, None, {"training_sample"}),
 }
 
 

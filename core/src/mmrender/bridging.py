@@ -12,17 +12,98 @@ keep the history out of Python loops (tuples are joined at C level, never iterat
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import attrs
 
 from .conversation import Message, normalize_conversation
 from .errors import ConversationError
 from .merge import as_multi_modal_data, merge_multi_modal_data
-from .renderer import TokenBuffer
 from .turns import id_tuple
 from .types import MultiModalData, RenderedTokens
 
-__all__ = ["ends_with", "id_tuple", "join_turn", "new_turns", "previous_sidecar"]
+if TYPE_CHECKING:
+    from .renderer import TokenBuffer
+
+__all__ = [
+    "BridgeRules",
+    "BridgeTurn",
+    "ends_with",
+    "generation_prompt_of",
+    "id_tuple",
+    "join_turn",
+    "new_turns",
+    "previous_sidecar",
+]
+
+
+@attrs.frozen
+class BridgeTurn:
+    """One bridge request as core has checked it so far: what a family's rules judge and write from.
+
+    ``prompt``/``completion``: the previous ids as given; ``closing``: the ids the rules' ``closing``
+    appends to the completion (core joins them after it, owned by the sampled assistant message);
+    ``generation_prompt``: the name of the generation prompt the previous prompt ends with;
+    ``had_sidecar``: the caller passed a previous sidecar (or a ``RenderedTokens``).
+    """
+
+    prompt: tuple[int, ...]
+    completion: tuple[int, ...]
+    closing: tuple[int, ...]
+    messages: tuple[Message, ...]
+    tools: Sequence[Mapping[str, Any]] | None
+    start_index: int
+    generation_prompt: str
+    had_sidecar: bool
+
+    @property
+    def assistant(self) -> int:
+        """The sampled assistant message's index (it owns the completion and its closing ids)."""
+        return self.start_index - 1
+
+    @property
+    def offset(self) -> int:
+        """Where the new ids start: after the prompt, the completion and its closing ids."""
+        return len(self.prompt) + len(self.completion) + len(self.closing)
+
+
+class BridgeRules(abc.ABC):
+    """What a family declares so core can bridge for it (``Renderer.bridge_rules`` returns one per call).
+
+    Core runs the steps once, in order (``Renderer.bridge_turn``): normalise the new messages (None
+    for none or an assistant among them), find which of :attr:`generation_prompts` the previous
+    prompt ends with (None if none), :meth:`closing` of the completion (None if unsafe),
+    :meth:`accepts` (None if a full render would not start with the previous ids), check the
+    previous sidecar, :meth:`write_tail` into a buffer, and join.
+    """
+
+    #: The generation prompts a bridgeable previous prompt may end with, by a name the other steps receive.
+    generation_prompts: Mapping[str, Sequence[int]]
+
+    @abc.abstractmethod
+    def closing(self, completion: tuple[int, ...], generation_prompt: str) -> tuple[int, ...] | None:
+        """The ids a full render writes after this completion to end the assistant turn (``()`` when the
+        completion ends it itself), or None when the completion is not one turn a re-render reproduces."""
+
+    def accepts(self, turn: BridgeTurn) -> bool:
+        """Whether a full render of the longer conversation starts with ``prompt + completion + closing``
+        (history kept, the new messages allowed here); may raise for messages the template rejects."""
+        return True
+
+    @abc.abstractmethod
+    def write_tail(self, turn: BridgeTurn, previous: MultiModalData, buf: TokenBuffer) -> None:
+        """Write what a full render puts after the closing ids: the new turns (owned by their messages) and
+        the generation prompt. ``previous``: the checked previous sidecar (to continue image numbering)."""
+
+
+def generation_prompt_of(prompt: tuple[int, ...], generation_prompts: Mapping[str, Sequence[int]]) -> str | None:
+    """The name of the first generation prompt ``prompt`` ends with, or None."""
+    for name, tail in generation_prompts.items():
+        if ends_with(prompt, tail):
+            return name
+    return None
 
 
 def new_turns(

@@ -312,6 +312,20 @@ def normalize_message(raw: Any, index: int) -> Message:
     )
 
 
+def refuse_bare_text_parts(message: Message, template_does: str) -> None:
+    """Refuse a plain string inside a part list, which a family's template mishandles (``template_does``
+    says how, e.g. "the Kimi template prints it as nothing"), naming the message and part."""
+    if not isinstance(message.content, tuple):
+        return
+    for pi, part in enumerate(message.content):
+        if isinstance(part, TextPart) and part.bare:
+            raise ConversationError(
+                f"bare string content part: {template_does}; use {{'type': 'text', 'text': ...}}",
+                message_index=message.index,
+                part_index=pi,
+            )
+
+
 def normalize_conversation(
     messages: Sequence[Any],
     *,

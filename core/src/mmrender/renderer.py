@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 import attrs
 
 from . import background
+from .bridging import BridgeRules, BridgeTurn, generation_prompt_of, join_turn, new_turns, previous_sidecar
 from .bundled_tokenizer import BundledTokenizer
 from .conversation import Conversation, ImagePart, VideoPart, normalize_conversation
 from .errors import ConfigError, ConversationError, ImageSourceError, StorageError
@@ -236,7 +237,15 @@ class Renderer(abc.ABC):
     ) -> ParsedResponse:
         """Split a completion into content, reasoning and tool calls (``tools`` types argument values)."""
 
-    @abc.abstractmethod
+    def bridge_rules(self, **bridge_options: Any) -> BridgeRules:
+        """The family's bridge rules for one call (``bridge_options``: the family's keyword arguments to
+        ``bridge_to_next_turn``); core's :meth:`bridge_turn` runs them. See :class:`mmrender.bridging.BridgeRules`."""
+        raise NotImplementedError(
+            f"{type(self).__qualname__} declares no bridge: implement bridge_rules(**options) returning a "
+            "mmrender.bridging.BridgeRules (or override bridge_turn(prompt, completion, new_messages, *, tools=None, "
+            "previous_multi_modal_data=None, start_index=0) whole)"
+        )
+
     def bridge_turn(
         self,
         prompt: tuple[int, ...],
@@ -246,14 +255,31 @@ class Renderer(abc.ABC):
         tools: Sequence[Mapping[str, Any]] | None = None,
         previous_multi_modal_data: MultiModalData | Mapping[str, Any] | None = None,
         start_index: int = 0,
+        **bridge_options: Any,
     ) -> RenderedTokens | None:
-        """The family's bridge: ``prompt + completion`` extended with the new messages, or None when unsafe.
-
-        :meth:`bridge_to_next_turn` calls it with the previous prompt and completion as id tuples
-        and the previous sidecar (None when the caller gave bare ids alone), then checks the result;
-        family options a caller passes to ``bridge_to_next_turn`` arrive as keyword arguments.
-        ``mmrender.bridging`` has the steps every family shares (new turns, sidecar, join).
-        """
+        """``prompt + completion`` extended with the new messages, or None when unsafe: core's steps around
+        the family's :meth:`bridge_rules` (a family written against the older interface may still override
+        this method whole; :meth:`bridge_to_next_turn` checks either result)."""
+        rules = self.bridge_rules(**bridge_options)
+        messages = new_turns(new_messages, start_index=start_index, tools=tools)
+        if messages is None:
+            return None
+        generation_prompt = generation_prompt_of(prompt, rules.generation_prompts)
+        if generation_prompt is None:
+            return None
+        closing = rules.closing(completion, generation_prompt)
+        if closing is None:
+            return None
+        turn = BridgeTurn(
+            prompt, completion, closing, messages, tools, start_index, generation_prompt,
+            previous_multi_modal_data is not None,
+        )  # fmt: skip
+        if not rules.accepts(turn):
+            return None
+        previous = previous_sidecar(previous_multi_modal_data, len(prompt))
+        buf = TokenBuffer(offset=turn.offset)
+        rules.write_tail(turn, previous, buf)
+        return join_turn(prompt, completion + closing, turn.assistant, buf, previous)
 
     def bridge_to_next_turn(
         self,
@@ -306,8 +332,8 @@ class Renderer(abc.ABC):
         if "bridge_to_next_turn" in cls.__dict__:
             raise TypeError(
                 f"{cls.__module__}.{cls.__qualname__} overrides bridge_to_next_turn, which core owns (it checks "
-                "every result): implement bridge_turn(prompt, completion, new_messages, *, tools=None, "
-                "previous_multi_modal_data=None, start_index=0) instead"
+                "every result): implement bridge_rules(**options) (or bridge_turn(prompt, completion, new_messages, *, "
+                "tools=None, previous_multi_modal_data=None, start_index=0)) instead"
             )
 
     @property

@@ -242,9 +242,13 @@ class Trajectory:
         )
 
     def _bridge_kwargs(self) -> dict[str, Any]:
-        """The template options the family's bridge (``bridge_turn``) also takes (e.g. ``add_vision_id``), so bridged ids
-        follow the same options as the renders."""
-        accepted = inspect.signature(self.renderer.bridge_turn).parameters
+        """The template options the family's bridge (``bridge_rules``, or an overridden ``bridge_turn``) also takes
+        (e.g. ``add_vision_id``), so bridged ids follow the same options as the renders."""
+        renderer = self.renderer
+        accepted = {
+            *inspect.signature(renderer.bridge_rules).parameters,
+            *inspect.signature(renderer.bridge_turn).parameters,
+        }
         return {k: v for k, v in self.template_kwargs.items() if k in accepted and k not in _BRIDGE_OWN}
 
     def _through(self, prompt: RenderedTokens, turn: _Turn) -> RenderedTokens:

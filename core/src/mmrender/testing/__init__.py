@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from ..storage import Store
-from . import family_checks, family_io_checks, family_turn_checks, store_checks, store_concurrency_checks  # noqa: F401
+from . import (  # noqa: F401
+    family_checks,
+    family_io_checks,
+    family_training_checks,
+    family_turn_checks,
+    store_checks,
+    store_concurrency_checks,
+)
 from .family_context import FamilyContext
 from .memory_store import MemoryStore
 from .registry import FAMILY_CHECKS, STORE_CHECKS, Check, CheckResult, KitReport, NotApplicable, run_all

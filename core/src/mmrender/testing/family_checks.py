@@ -24,6 +24,9 @@ ABC_METHODS = (
     "bridge_turn",
 )
 
+#: Methods whose ``**kwargs`` are the family's own options: an override need not take any.
+FAMILY_KEYWORDS = frozenset({"bridge_turn"})
+
 
 def _incompatible(name: str, base: inspect.Signature, mine: inspect.Signature) -> list[str]:
     """Ways ``mine`` cannot be called as ``base`` documents it: positional parameters by position, the rest by name."""
@@ -42,7 +45,7 @@ def _incompatible(name: str, base: inspect.Signature, mine: inspect.Signature) -
             own = mine.parameters.get(param.name)
             if (own is None and not var_kw) or (own is not None and own.kind is own.POSITIONAL_ONLY):
                 problems.append(f"{name}() has no keyword parameter {param.name}=")
-        elif param.kind is param.VAR_KEYWORD and not var_kw:
+        elif param.kind is param.VAR_KEYWORD and not var_kw and name not in FAMILY_KEYWORDS:
             problems.append(f"{name}() does not accept **{param.name}")
     extra = positional[len(base_positional) :] + [p for p in params if p.kind is p.KEYWORD_ONLY]
     for param in extra:

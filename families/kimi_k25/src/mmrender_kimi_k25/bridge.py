@@ -33,22 +33,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from mmrender import MultiModalData, RenderedTokens, TokenBuffer
-from mmrender.bridging import id_tuple, join_turn, new_turns, previous_sidecar
+from mmrender import MultiModalData, TokenBuffer
+from mmrender.bridging import BridgeRules, BridgeTurn
 
 if TYPE_CHECKING:
     from .renderer import KimiK25Renderer
-
-
-def generation_mode(renderer: KimiK25Renderer, prompt: tuple[int, ...]) -> bool | None:
-    """True/False when ``prompt`` ends with the thinking on/off generation prompt, else None."""
-    s = renderer.specials
-    head = (s.im_assistant, *renderer.constant_ids("assistant"), s.im_middle, s.think)
-    if prompt[-len(head) :] == head:
-        return True
-    if prompt[-len(head) - 1 :] == (*head, s.think_end):
-        return False
-    return None
 
 
 def _tools_match(renderer: KimiK25Renderer, prompt: tuple[int, ...], tools: Sequence[Mapping[str, Any]]) -> bool:
@@ -93,49 +82,44 @@ def _template_allows(
     return _reasoning_free(prompt, s.think, s.think_end, gen_open=thinking)
 
 
-def bridge(
-    renderer: KimiK25Renderer,
-    previous_prompt_ids: Sequence[int],
-    previous_completion_ids: Sequence[int],
-    new_messages: Sequence[Any],
-    *,
-    tools: Sequence[Mapping[str, Any]] | None,
-    previous_multi_modal_data: MultiModalData | Mapping[str, Any] | None,
-    start_index: int,
-    preserve_thinking: bool,
-    retention: str | None,
-) -> RenderedTokens | None:
-    """See the module docstring."""
-    messages = new_turns(new_messages, start_index=start_index)
-    if messages is None:
-        return None
-    if retention == "tool_cycle" and any(m.role == "user" for m in messages):
-        return None
-    s = renderer.specials
-    prompt = id_tuple(previous_prompt_ids)
-    completion = id_tuple(previous_completion_ids)
-    thinking = generation_mode(renderer, prompt)
-    if thinking is None:
-        return None
-    if tools is not None and not _tools_match(renderer, prompt, tools):
-        return None
-    if any(completion.count(t) for t in renderer.stop_ids if t != s.im_end):
-        return None
-    ends = completion.count(s.im_end)
-    if ends > 1 or (ends == 1 and completion[-1] != s.im_end):
-        return None
-    closed = ends == 1
-    if retention is None and not _template_allows(renderer, prompt, completion, thinking, preserve_thinking):
-        return None
+class KimiBridgeRules(BridgeRules):
+    """The rules above for one renderer and one call's thinking options; core runs the bridge steps.
 
-    previous = previous_sidecar(previous_multi_modal_data, len(prompt))
-    assistant = start_index - 1
-    walker = renderer.walker(thinking, preserve_thinking)
-    if not closed:
-        walker.plan.special(s.im_end, assistant)
-    for m in messages:
-        walker.message(m, in_suffix=True)
-    walker.generation_prompt()
-    buf = TokenBuffer(offset=len(prompt) + len(completion))
-    renderer.emit(walker.plan.finish(), buf)
-    return join_turn(prompt, completion, assistant, buf, previous)
+    Generation prompts: ``thinking`` (``<think>`` left open) and ``instant`` (``<think></think>``).
+    """
+
+    def __init__(self, renderer: KimiK25Renderer, *, preserve_thinking: bool, retention: str | None) -> None:
+        self.renderer = renderer
+        self.preserve_thinking = preserve_thinking
+        self.retention = retention
+        self.generation_prompts = renderer.generation_prompts
+
+    def closing(self, completion: tuple[int, ...], generation_prompt: str) -> tuple[int, ...] | None:
+        """``()`` when the completion ends with ``<|im_end|>``, ``(<|im_end|>,)`` when it has none, None when it
+        holds another stop id or ``<|im_end|>`` elsewhere."""
+        r = self.renderer
+        im_end = r.specials.im_end
+        if any(completion.count(t) for t in r.stop_ids if t != im_end):
+            return None
+        ends = completion.count(im_end)
+        if ends > 1 or (ends == 1 and completion[-1] != im_end):
+            return None
+        return () if ends == 1 else (im_end,)
+
+    def accepts(self, turn: BridgeTurn) -> bool:
+        r = self.renderer
+        if self.retention == "tool_cycle" and any(m.role == "user" for m in turn.messages):
+            return False
+        if turn.tools is not None and not _tools_match(r, turn.prompt, turn.tools):
+            return False
+        thinking = turn.generation_prompt == "thinking"
+        return self.retention is not None or _template_allows(
+            r, turn.prompt, turn.completion, thinking, self.preserve_thinking
+        )
+
+    def write_tail(self, turn: BridgeTurn, previous: MultiModalData, buf: TokenBuffer) -> None:
+        walker = self.renderer.walker(turn.generation_prompt == "thinking", self.preserve_thinking)
+        for m in turn.messages:
+            walker.message(m, in_suffix=True)
+        walker.generation_prompt()
+        self.renderer.emit(walker.plan.finish(), buf)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import ChainMap, OrderedDict
 from collections.abc import Mapping, Sequence
@@ -11,7 +12,6 @@ from mmrender import (
     ConfigError,
     Conversation,
     ImageLayout,
-    MultiModalData,
     ParsedResponse,
     ProcessedMMItem,
     RenderedTokens,
@@ -178,36 +178,19 @@ class KimiK25Renderer(Renderer):
         """The ids only images (and videos) are written with; core refuses them outside a sidecar range."""
         return frozenset({self.specials.media_pad})
 
-    def bridge_turn(
-        self,
-        prompt: tuple[int, ...],
-        completion: tuple[int, ...],
-        new_messages: Sequence[Mapping[str, Any]],
-        *,
-        tools: Sequence[Mapping[str, Any]] | None = None,
-        previous_multi_modal_data: MultiModalData | Mapping[str, Any] | None = None,
-        start_index: int = 0,
-        preserve_thinking: bool | None = None,
-        thinking_retention: str | None = None,
-    ) -> RenderedTokens | None:
-        """Extend prompt + completion with new non-assistant messages and a generation prompt (see ``bridge``).
+    @functools.cached_property
+    def generation_prompts(self) -> dict[str, tuple[int, ...]]:
+        """The two generation prompts as ids: ``thinking`` (``<think>`` left open) and ``instant`` (closed)."""
+        s = self.specials
+        head = (s.im_assistant, *self.constant_ids("assistant"), s.im_middle, s.think)
+        return {"thinking": head, "instant": (*head, s.think_end)}
 
-        ``start_index`` numbers the new messages as a full render would (the number of messages
-        before them, the sampled assistant included); ``preserve_thinking`` and
-        ``thinking_retention`` default to the options.
-        """
+    def bridge_rules(
+        self, *, preserve_thinking: bool | None = None, thinking_retention: str | None = None
+    ) -> bridge.KimiBridgeRules:
+        """The bridge rules (see ``bridge``); ``preserve_thinking`` and ``thinking_retention`` default to the options."""
         preserve = self.options.preserve_thinking if preserve_thinking is None else preserve_thinking
         retention = self.options.thinking_retention if thinking_retention is None else thinking_retention
         if retention not in (None, "tool_cycle", "all"):
             raise ConfigError(f"thinking_retention must be 'tool_cycle', 'all' or None, got {retention!r}")
-        return bridge.bridge(
-            self,
-            prompt,
-            completion,
-            new_messages,
-            tools=tools,
-            previous_multi_modal_data=previous_multi_modal_data,
-            start_index=start_index,
-            preserve_thinking=bool(preserve),
-            retention=retention,
-        )
+        return bridge.KimiBridgeRules(self, preserve_thinking=bool(preserve), retention=retention)

@@ -19,8 +19,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
-from mmrender import Conversation, ConversationError, ImagePart, Message, TextPart
-from mmrender.conversation import ABSENT, ToolCallInput, arguments_json
+from mmrender import Conversation, ConversationError, ImagePart, Message
+from mmrender.conversation import ABSENT, ToolCallInput, arguments_json, refuse_bare_text_parts
 from mmrender.plan import Plan
 
 from .tools_ts import deep_sort, encode_tools_to_typescript
@@ -140,13 +140,8 @@ def _check_raw_parts(message: Message) -> None:
     """Reject parts the template reads differently from mmrender's normalisation."""
     if not isinstance(message.content, tuple):
         return
+    refuse_bare_text_parts(message, "the Kimi template prints it as nothing")
     for pi, part in enumerate(message.content):
-        if isinstance(part, TextPart) and part.bare:
-            raise ConversationError(
-                "bare string content part: the Kimi template prints it as nothing; use {'type': 'text', 'text': ...}",
-                message_index=message.index,
-                part_index=pi,
-            )
         if isinstance(part, ImagePart) and part.declared_type not in _IMAGE_TYPES:
             raise ConversationError(
                 f"image part of type {part.declared_type!r}: the Kimi template only renders types 'image' and "

@@ -16,7 +16,6 @@ from typing import Any
 from mmrender import (
     Conversation,
     ImageLayout,
-    MultiModalData,
     ParsedResponse,
     RenderedTokens,
     Renderer,
@@ -35,7 +34,7 @@ from mmrender_qwen3_vl.video_render import QwenVideoRendering
 from mmrender_qwen3_vl.vision import process_qwen_image
 
 from . import content as C
-from .bridge import bridge
+from .bridge import Qwen35BridgeRules
 from .options import Qwen35Options
 from .parser import parse_completion
 from .templates import ASSETS, TemplateVariant
@@ -170,22 +169,6 @@ class Qwen35Renderer(QwenVideoRendering, Renderer):
         """The ids only images (and videos) are written with; core refuses them outside a sidecar range."""
         return frozenset(self._forbidden)
 
-    def bridge_turn(
-        self,
-        prompt: tuple[int, ...],
-        completion: tuple[int, ...],
-        new_messages: Sequence[Mapping[str, Any]],
-        *,
-        tools: Sequence[Mapping[str, Any]] | None = None,
-        previous_multi_modal_data: MultiModalData | Mapping[str, Any] | None = None,
-        start_index: int = 0,
-    ) -> RenderedTokens | None:
-        return bridge(
-            self,
-            prompt,
-            completion,
-            new_messages,
-            tools=tools,
-            previous_multi_modal_data=previous_multi_modal_data,
-            start_index=start_index,
-        )
+    def bridge_rules(self) -> Qwen35BridgeRules:
+        """The bridge rules (see ``bridge``): Qwen3.5 takes no per-call bridge options."""
+        return Qwen35BridgeRules(self)

@@ -23,11 +23,10 @@ new ones (the assistant included) to get full-render numbering.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from mmrender import MultiModalData, RenderedTokens, TokenBuffer
-from mmrender.bridging import ends_with, id_tuple, join_turn, new_turns, previous_sidecar
+from mmrender import MultiModalData, TokenBuffer
+from mmrender.bridging import BridgeRules, BridgeTurn
 
 from .template import TemplateWalker
 from .thinking_bridge import keeps_history
@@ -37,61 +36,47 @@ if TYPE_CHECKING:
     from .renderer import Qwen3VLRenderer
 
 
-def _closing(renderer: Qwen3VLRenderer, completion: tuple[int, ...]) -> bool | None:
-    """True when the completion already ends its turn, False when ``<|im_end|>`` must be added, None if unsafe."""
-    im_end = renderer.specials.im_end
-    n = completion.count(im_end)
-    if n == 0:
-        return False
-    if n > 1:
-        return None
-    if completion[-1] == im_end:
-        return True
-    if len(completion) >= 2 and completion[-2] == im_end and completion[-1] == renderer.endoftext:
-        return True
-    return None
+class Qwen3VLBridgeRules(BridgeRules):
+    """The rules above for one renderer and one ``add_vision_id`` setting; core runs the bridge steps."""
 
+    def __init__(self, renderer: Qwen3VLRenderer, *, add_vision_id: bool) -> None:
+        self.renderer = renderer
+        self.add_vision_id = add_vision_id
+        self.generation_prompts = {"assistant": renderer.generation_prompt_ids}
 
-def bridge(
-    renderer: Qwen3VLRenderer,
-    previous_prompt_ids: Sequence[int],
-    previous_completion_ids: Sequence[int],
-    new_messages: Sequence[Mapping[str, Any]],
-    *,
-    previous_multi_modal_data: MultiModalData | Mapping[str, Any] | None,
-    start_index: int,
-    add_vision_id: bool,
-) -> RenderedTokens | None:
-    """See the module docstring."""
-    messages = new_turns(new_messages, start_index=start_index)
-    if messages is None or (not renderer.thinking and any(m.role == "system" for m in messages)):
+    def closing(self, completion: tuple[int, ...], generation_prompt: str) -> tuple[int, ...] | None:
+        """``()`` when the completion already ends its turn (``<|im_end|>``, optionally ``<|endoftext|>``),
+        ``(<|im_end|>,)`` when it lacks one, None when it holds one elsewhere."""
+        im_end = self.renderer.specials.im_end
+        n = completion.count(im_end)
+        if n == 0:
+            return (im_end,)
+        if n > 1:
+            return None
+        if completion[-1] == im_end:
+            return ()
+        if len(completion) >= 2 and completion[-2] == im_end and completion[-1] == self.renderer.endoftext:
+            return ()
         return None
-    prompt = id_tuple(previous_prompt_ids)
-    completion = id_tuple(previous_completion_ids)
-    if not ends_with(prompt, renderer.generation_prompt_ids):
-        return None
-    closed = _closing(renderer, completion)
-    if closed is None:
-        return None
-    if renderer.thinking and not keeps_history(renderer, prompt, completion, messages):
-        return None
-    previous = previous_sidecar(previous_multi_modal_data, len(prompt))
 
-    assistant = start_index - 1
-    count = len(previous.mm_hashes.get("image", ())) if add_vision_id else 0
-    walker = TemplateWalker(
-        renderer.specials,
-        add_vision_id=add_vision_id,
-        thinking=renderer.thinking,
-        video_expansion=renderer.options.video_expansion,
-    )
-    walker.image_count = count
-    walker.video_count = len(previous.mm_hashes.get("video", ())) if add_vision_id else 0
-    if not closed:
-        walker.plan.special(renderer.specials.im_end, assistant)
-    walker.plan.text("\n", assistant)
-    walk_tail(walker, messages, add_generation_prompt=True)
+    def accepts(self, turn: BridgeTurn) -> bool:
+        r = self.renderer
+        if not r.thinking:
+            return not any(m.role == "system" for m in turn.messages)
+        return keeps_history(r, turn.prompt, turn.completion, turn.messages)
 
-    buf = TokenBuffer(offset=len(prompt) + len(completion))
-    renderer.emit(walker.plan.finish(), buf)
-    return join_turn(prompt, completion, assistant, buf, previous)
+    def write_tail(self, turn: BridgeTurn, previous: MultiModalData, buf: TokenBuffer) -> None:
+        renderer, add_vision_id = self.renderer, self.add_vision_id
+        assistant = turn.assistant
+        count = len(previous.mm_hashes.get("image", ())) if add_vision_id else 0
+        walker = TemplateWalker(
+            renderer.specials,
+            add_vision_id=add_vision_id,
+            thinking=renderer.thinking,
+            video_expansion=renderer.options.video_expansion,
+        )
+        walker.image_count = count
+        walker.video_count = len(previous.mm_hashes.get("video", ())) if add_vision_id else 0
+        walker.plan.text("\n", assistant)
+        walk_tail(walker, turn.messages, add_generation_prompt=True)
+        renderer.emit(walker.plan.finish(), buf)

@@ -10,7 +10,6 @@ from typing import Any
 from mmrender import (
     Conversation,
     ImageLayout,
-    MultiModalData,
     ParsedResponse,
     ProcessedMMItem,
     RenderedTokens,
@@ -152,24 +151,7 @@ class Qwen3VLRenderer(QwenVideoRendering, Renderer):
         """The ids only images (and videos) are written with; core refuses them outside a sidecar range."""
         return frozenset(self._forbidden)
 
-    def bridge_turn(
-        self,
-        prompt: tuple[int, ...],
-        completion: tuple[int, ...],
-        new_messages: Sequence[Mapping[str, Any]],
-        *,
-        tools: Sequence[Mapping[str, Any]] | None = None,
-        previous_multi_modal_data: MultiModalData | Mapping[str, Any] | None = None,
-        start_index: int = 0,
-        add_vision_id: bool | None = None,
-    ) -> RenderedTokens | None:
-        """Extend prompt + completion with new user/tool messages and a generation prompt (see ``bridge``)."""
-        return bridge.bridge(
-            self,
-            prompt,
-            completion,
-            new_messages,
-            previous_multi_modal_data=previous_multi_modal_data,
-            start_index=start_index,
-            add_vision_id=self.options.add_vision_id if add_vision_id is None else add_vision_id,
-        )
+    def bridge_rules(self, *, add_vision_id: bool | None = None) -> bridge.Qwen3VLBridgeRules:
+        """The bridge rules (see ``bridge``); ``add_vision_id`` defaults to the options."""
+        flag = self.options.add_vision_id if add_vision_id is None else add_vision_id
+        return bridge.Qwen3VLBridgeRules(self, add_vision_id=flag)

@@ -21,7 +21,7 @@ from typing import Any
 
 import attrs
 from mmrender import Conversation, ConversationError, ImagePart, Message, TextPart, VideoPart
-from mmrender.conversation import ABSENT, Part
+from mmrender.conversation import ABSENT, Part, refuse_bare_text_parts
 from mmrender.plan import Plan
 
 TOOLS_HEAD = (
@@ -99,13 +99,8 @@ def _check_raw_parts(message: Message, *, vision: bool) -> None:
     """
     if not isinstance(message.content, tuple):
         return
+    refuse_bare_text_parts(message, "the Qwen3-VL template drops it")
     for pi, part in enumerate(message.content):
-        if isinstance(part, TextPart) and part.bare:
-            raise ConversationError(
-                "bare string content part: the Qwen3-VL template drops it; use {'type': 'text', 'text': ...}",
-                message_index=message.index,
-                part_index=pi,
-            )
         if unseen_image(part):
             raise ConversationError(
                 f"image part of type {part.declared_type!r} without an 'image' or 'image_url' key: the Qwen3-VL "

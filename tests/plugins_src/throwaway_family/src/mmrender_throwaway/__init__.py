@@ -4,7 +4,7 @@ It needs no tokenizer: text renders as its UTF-8 bytes (ids 0-255), each image a
 ``cell``-sized grid placeholders (id 256), and an assistant turn ends with id 257 (its stop
 token). That keeps the plugin tiny while exercising everything a real family uses: routes,
 aliases, ``model_type``, typed options, a layout engine, ``prepare_image`` (probe, hash, store)
-and the ``TokenBuffer``. It passes the conformance kit (``mmrender.testing.check_family``).
+the ``TokenBuffer`` and bridge rules. It passes the conformance kit (``mmrender.testing.check_family``).
 """
 
 from __future__ import annotations
@@ -29,13 +29,17 @@ from mmrender import (
     TokenBuffer,
     hookimpl,
 )
-from mmrender.conversation import Conversation
+from mmrender.bridging import BridgeRules, BridgeTurn
+from mmrender.conversation import Conversation, Message
+from mmrender.positions import TextPositions
 from mmrender.refs import layout_fingerprint
+from mmrender.training import TrainingSpec, TurnBoundaries
 
 FAMILY = "acme_toy"
 MODEL_ID = "acme/toy-vl-1"
 IMAGE_PLACEHOLDER = 256
 END_OF_TURN = 257  # closes every assistant turn: what a model would stop sampling at
+GENERATION_PROMPT = b"<assistant>"
 DEFAULT_PARAMS: dict[str, int] = {"cell": 64}
 
 
@@ -69,20 +73,24 @@ class ToyRenderer(Renderer):
             raise ConversationError("the toy family has no tool use: tools cannot be declared")
         buf = TokenBuffer()
         for message in conversation.messages:
-            if message.tool_calls:
-                raise ConversationError("the toy family cannot render tool calls", message_index=message.index)
-            buf.add(list(f"<{message.role}>".encode()), -1)
-            for part in message.parts:
-                if isinstance(part, ImagePart):
-                    buf.add_image(self.prepare_image(part), IMAGE_PLACEHOLDER, message.index)
-                else:
-                    text = part.text.upper() if self.options.shout else part.text
-                    buf.add(list(text.encode()), message.index)
-            if message.role == "assistant":
-                buf.add([END_OF_TURN], message.index)
+            self.write_message(message, buf)
         if conversation.add_generation_prompt:
-            buf.add(list(b"<assistant>"), -1)
+            buf.add(list(GENERATION_PROMPT), -1)
         return buf.result()
+
+    def write_message(self, message: Message, buf: TokenBuffer) -> None:
+        """One message's turn (all of it owned by the message): ``<role>``, its text bytes and images, and the stop id after an assistant turn."""
+        if message.tool_calls:
+            raise ConversationError("the toy family cannot render tool calls", message_index=message.index)
+        buf.add(list(f"<{message.role}>".encode()), message.index)
+        for part in message.parts:
+            if isinstance(part, ImagePart):
+                buf.add_image(self.prepare_image(part), IMAGE_PLACEHOLDER, message.index)
+            else:
+                text = part.text.upper() if self.options.shout else part.text
+                buf.add(list(text.encode()), message.index)
+        if message.role == "assistant":
+            buf.add([END_OF_TURN], message.index)
 
     def compute_layout(self, width: int, height: int) -> ImageLayout:
         return toy_layout(width, height)
@@ -95,17 +103,37 @@ class ToyRenderer(Renderer):
         text = bytes(i for i in ids[:end] if i < 256).decode("utf-8", "replace")
         return ParsedResponse(content=text, truncated=end == len(ids))
 
-    def bridge_turn(
-        self,
-        prompt: tuple[int, ...],
-        completion: tuple[int, ...],
-        new_messages: Sequence[Mapping[str, Any]],
-        *,
-        tools: Sequence[Mapping[str, Any]] | None = None,
-        previous_multi_modal_data: MultiModalData | None = None,
-        start_index: int = 0,
-    ) -> RenderedTokens | None:
-        return None  # the toy never claims a bridge is safe
+    @property
+    def training_spec(self) -> TrainingSpec:
+        """An assistant turn is ``<assistant>`` + the generated text + the stop id; positions are 1-D."""
+        turns = TurnBoundaries(turn_start=ord("<"), turn_end=END_OF_TURN, header_end=ord(">"))
+        return TrainingSpec(turns=turns, positions=TextPositions(), grid_key="toy_grid")
+
+    def bridge_rules(self) -> ToyBridgeRules:
+        return ToyBridgeRules(self)
+
+
+class ToyBridgeRules(BridgeRules):
+    """How a toy turn closes and what follows it; core runs the bridge itself (guards, sidecar, join)."""
+
+    def __init__(self, renderer: ToyRenderer) -> None:
+        self.renderer = renderer
+        self.generation_prompts = {"assistant": tuple(GENERATION_PROMPT)}
+
+    def closing(self, completion: tuple[int, ...], generation_prompt: str) -> tuple[int, ...] | None:
+        if END_OF_TURN not in completion:
+            return (END_OF_TURN,)  # cut off: a full render closes the turn with its stop id
+        return () if completion.index(END_OF_TURN) == len(completion) - 1 else None
+
+    def accepts(self, turn: BridgeTurn) -> bool:
+        if turn.tools:
+            raise ConversationError("the toy family has no tool use: tools cannot be declared")
+        return True
+
+    def write_tail(self, turn: BridgeTurn, previous: MultiModalData, buf: TokenBuffer) -> None:
+        for message in turn.messages:
+            self.renderer.write_message(message, buf)
+        buf.add(list(GENERATION_PROMPT), -1)
 
 
 def _create(*, route: ModelRoute, tokenizer: Any, store: Any, options: ToyOptions) -> ToyRenderer:
