@@ -139,9 +139,18 @@ def test_literal_image_pad_text_is_refused() -> None:
     assert err.value.message_index == 1
 
 
-def test_video_parts_are_refused() -> None:
-    with pytest.raises(ConversationError, match="unsupported content part type 'video'"):
-        renderer("large").render([{"role": "user", "content": [{"type": "video", "video": "v.mp4"}]}])
+def test_video_in_system_message_is_refused() -> None:
+    """The template raises 'System message cannot contain videos.'; so does the renderer, before reading it."""
+    video = {"type": "video", "video": "v.mp4"}
+    with pytest.raises(ConversationError, match="System message cannot contain videos"):
+        renderer("large").render([{"role": "system", "content": [video]}, {"role": "user", "content": "hi"}])
+
+
+def test_unreadable_video_names_message_and_part(tmp_path: Any) -> None:
+    content = [{"type": "text", "text": "x"}, {"type": "video", "video": str(tmp_path / "nope.mp4")}]
+    with pytest.raises(ConversationError, match="video file not found") as err:
+        renderer("large").render([{"role": "user", "content": content}])
+    assert (err.value.message_index, err.value.part_index) == (0, 1)
 
 
 def test_unreadable_image_names_message_and_part(tmp_path: Any) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from . import refs, wire
 from .batching import collate, pack, pack_groups
-from .conversation import Conversation, ImagePart, Message, TextPart
+from .conversation import Conversation, ImagePart, Message, TextPart, VideoPart
 from .dispatch import open_store
 from .errors import (
     AssetIntegrityError,
@@ -81,6 +81,7 @@ __all__ = [
     "Trajectory",
     "TruncationError",
     "UnknownModelError",
+    "VideoPart",
     "WireValidationError",
     "collate",
     "families",

@@ -290,11 +290,47 @@ def cmd_ref_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _video_layouts(renderer: Any, args: argparse.Namespace) -> int:
+    """``layout --video``: each video's sampled frames, timestamps and grid from its container alone."""
+    from .video_probe import load_video
+
+    rows = []
+    for path in args.images:
+        header = load_video(path, read_uri=renderer.plugins.read_uri).header
+        layout = renderer.compute_video_layout(header)
+        rows.append(
+            {
+                "video": path,
+                "size": [header.width, header.height],
+                "num_frames": header.num_frames,
+                "average_fps": header.average_fps,
+                "frame_indices": list(layout.frame_indices),
+                "timestamps": list(layout.timestamps),
+                "grid": list(layout.grid),
+                "num_tokens": layout.num_tokens,
+                "family": layout.family,
+                "fingerprint": layout.fingerprint,
+            }
+        )
+    if args.json:
+        _print_json(rows)
+    else:
+        for row in rows:
+            print(
+                f"{row['video']}: {row['size'][0]}x{row['size'][1]}, {row['num_frames']} frames at "
+                f"{row['average_fps']:g} fps -> {len(row['frame_indices'])} sampled, grid {row['grid']}, "
+                f"{row['num_tokens']} video pads, {row['family']} {row['fingerprint']}"
+            )
+    return 0
+
+
 def cmd_layout(args: argparse.Namespace) -> int:
     from .images import load_image
     from .resolve import get_renderer
 
     renderer = get_renderer(args.model, store="data:")
+    if args.video:
+        return _video_layouts(renderer, args)
     rows = []
     for path in args.images:
         image = load_image(path, read_uri=renderer.plugins.read_uri)
@@ -412,10 +448,11 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("ref", help="the ref string; - reads it from stdin")
     q.set_defaults(func=cmd_ref_inspect)
 
-    p = sub.add_parser("layout", help="image layout from the header alone")
+    p = sub.add_parser("layout", help="image (or video) layout from the header alone")
     p.add_argument("-m", "--model", required=True)
     p.add_argument("images", nargs="+", metavar="IMAGE")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--video", action="store_true", help="the inputs are videos (sampled frames, grid, no decoding)")
     _add_timeout(p)
     p.set_defaults(func=cmd_layout)
 

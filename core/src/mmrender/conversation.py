@@ -51,7 +51,19 @@ class ImagePart:
     keys: frozenset[str] = attrs.field(default=frozenset(), eq=False, kw_only=True, repr=False)
 
 
-Part = TextPart | ImagePart
+@attrs.frozen
+class VideoPart:
+    """A video reference as given (path, ``file://``, ``data:`` URI, store URI or bytes); read only when
+    the renderer prepares it. ``declared_type`` and ``keys`` as for :class:`TextPart`."""
+
+    source: Any = attrs.field(eq=False)
+    message_index: int
+    part_index: int
+    declared_type: str | None = attrs.field(default=None, eq=False, kw_only=True)
+    keys: frozenset[str] = attrs.field(default=frozenset(), eq=False, kw_only=True, repr=False)
+
+
+Part = TextPart | ImagePart | VideoPart
 
 
 class _Absent:
@@ -104,6 +116,10 @@ class Message:
         return tuple(p for p in self.parts if isinstance(p, ImagePart))
 
     @property
+    def videos(self) -> tuple[VideoPart, ...]:
+        return tuple(p for p in self.parts if isinstance(p, VideoPart))
+
+    @property
     def text(self) -> str:
         """Concatenated text parts (what a template sees for text-only content)."""
         return "".join(p.text for p in self.parts if isinstance(p, TextPart))
@@ -145,6 +161,24 @@ def _image_source(part: Mapping[str, Any], mi: int, pi: int) -> Any:
     )
 
 
+def _video_source(part: Mapping[str, Any], mi: int, pi: int) -> Any:
+    """``{"type": "video", "video": src}`` or ``{"type": "video_url", "video_url": {"url": src}}``."""
+    if part.get("type") == "video_url" or ("video" not in part and "video_url" in part):
+        value = part.get("video_url")
+        source = value.get("url") if isinstance(value, Mapping) else value
+    else:
+        source = part.get("video", part.get("url", part.get("path")))
+    if isinstance(source, list | tuple):
+        raise ConversationError(
+            "a video given as a list of frames is not supported; pass the encoded video (path, URI or bytes)",
+            message_index=mi,
+            part_index=pi,
+        )
+    if source is None or (isinstance(source, str) and not source):
+        raise ConversationError("video part has no 'video' (or video_url.url) source", message_index=mi, part_index=pi)
+    return source
+
+
 def _parts(content: Any, mi: int) -> str | tuple[Part, ...] | None:
     if content is None or isinstance(content, str):
         return content
@@ -170,9 +204,11 @@ def _parts(content: Any, mi: int) -> str | tuple[Part, ...] | None:
             parts.append(TextPart(text, declared_type=kind, keys=keys))
         elif kind in ("image", "image_url", "input_image") or (kind is None and "image" in part):
             parts.append(ImagePart(_image_source(part, mi, pi), mi, pi, declared_type=kind, keys=keys))
+        elif kind in ("video", "video_url") or (kind is None and ("video" in part or "video_url" in part)):
+            parts.append(VideoPart(_video_source(part, mi, pi), mi, pi, declared_type=kind, keys=keys))
         else:
             raise ConversationError(
-                f"unsupported content part type {kind!r} (expected 'text', 'image' or 'image_url')",
+                f"unsupported content part type {kind!r} (expected 'text', 'image', 'image_url', 'video' or 'video_url')",
                 message_index=mi,
                 part_index=pi,
             )

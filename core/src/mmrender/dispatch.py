@@ -15,6 +15,7 @@ from .family import LayoutEngine
 from .plugins import generation, hook, registries
 from .ref_codecs import layout_fingerprint
 from .storage import StorageBackend, Store, default_store_url, scheme_of
+from .video import VideoLayoutEngine
 
 
 def backend_for(uri: str) -> StorageBackend:
@@ -52,6 +53,16 @@ def engines_for(layout_family: str) -> list[LayoutEngine]:
 def default_fingerprints(layout_family: str) -> frozenset[str]:
     """Fingerprints of the default parameters of ``layout_family``'s installed engines."""
     return _engines(generation())[1].get(layout_family, frozenset())
+
+
+def video_engines_for(family: str) -> list[VideoLayoutEngine]:
+    """Installed video layout engines of ``family``: those a family spec declares as ``video_layout``."""
+    found: list[VideoLayoutEngine] = []
+    for spec, _owner in registries().families.values():
+        engine = getattr(spec, "video_layout", None)
+        if isinstance(engine, VideoLayoutEngine) and engine.family == family and engine not in found:
+            found.append(engine)
+    return found
 
 
 @functools.lru_cache(maxsize=2)

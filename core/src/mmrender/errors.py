@@ -77,6 +77,10 @@ class ImageSourceError(ConversationError):
         return err
 
 
+class VideoSourceError(ImageSourceError):
+    """A video could not be read, has no video stream, or its container is truncated or corrupt."""
+
+
 class FetchRefusedError(ImageSourceError):
     """A remote (http/https) source was given but no fetch policy allows it."""
 

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from .renderer import Renderer
     from .types import ImageLayout, ProcessedMMItem
+    from .video import VideoLayoutEngine
 
 
 @attrs.frozen
@@ -65,6 +66,8 @@ class FamilySpec:
     model_types: tuple[str, ...] = ()
     layout: LayoutEngine | None = None
     description: str = ""
+    #: The family's video layout (None: video parts are refused by name).
+    video_layout: VideoLayoutEngine | None = None
 
     def route(self, model_id: str) -> ModelRoute | None:
         for r in self.routes:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import cattrs
@@ -24,6 +24,10 @@ from .ref_codecs import check_layout_params, layout_fingerprint, mm_hash_of, val
 from .refs import parse
 from .storage import Store
 from .types import RAW_ITEM_KIND, ImageLayout, RawMMItem, RawMMRef, converter
+from .video import VIDEO_MODALITY
+
+if TYPE_CHECKING:
+    from .materialize_video import MaterializedVideo
 
 
 @attrs.frozen
@@ -127,11 +131,12 @@ def materialize(
     mm_hash: str | None = None,
     store: Store | str | None = None,
     verify_layout: bool = True,
-) -> MaterializedImage:
-    """Fetch, verify (hash and, by default, layout) and return one image.
+) -> MaterializedImage | MaterializedVideo:
+    """Fetch, verify (hash and, by default, layout) and return one image (or video).
 
     ``ref`` is a ref string, a :class:`RawMMRef`, an ``mm_items`` entry (with ``mm_hash``), or the
     JSON dict of either (as read back from a dataset line or printed by ``mmrender ref inspect``).
+    A ``video`` ref gives a :class:`MaterializedVideo` whose ``frames()`` are the sampled ones.
     """
     if isinstance(ref, Mapping):
         ref = _from_mapping(ref, mm_hash)
@@ -141,6 +146,10 @@ def materialize(
         if mm_hash is None:
             raise RefError("materialising an mm_items entry needs its mm_hash")
         ref = RawMMRef.from_item(ref, mm_hash)
+    if ref.modality == VIDEO_MODALITY:
+        from .materialize_video import materialize_video
+
+        return materialize_video(ref, store=store, verify_layout=verify_layout)
     image = probe(fetch_bytes(ref, store), ref.raw_uri or ref.raw_image_id or "")
     layout = None
     if verify_layout:

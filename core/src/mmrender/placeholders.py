@@ -24,10 +24,14 @@ def placeholder_set(
 
 
 def first_unbacked(
-    token_ids: Sequence[int], spans: Sequence[tuple[int, int]], declared: Iterable[int] = ()
+    token_ids: Sequence[int], spans: Sequence[tuple[int, int]], declared: Iterable[int] = (), *, keyed: bool = True
 ) -> tuple[int, int, int] | None:
-    """``(position, id, count)`` of the first placeholder id outside every span (and how many are), or None."""
-    counts = {p: token_ids.count(p) for p in placeholder_set(token_ids, spans, declared)}
+    """``(position, id, count)`` of the first placeholder id outside every span (and how many are), or None.
+
+    ``keyed``: every span starts with its placeholder id (False when the caller already added those of
+    the spans that do to ``declared``: a video's range starts with timestamp text)."""
+    candidates = placeholder_set(token_ids, spans, declared) if keyed else set(declared)
+    counts = {p: token_ids.count(p) for p in candidates}
     ids = sorted(p for p, n in counts.items() if n)  # an id the prompt never holds needs no span counts
     if not ids:
         return None
@@ -62,10 +66,15 @@ def _outside(token_ids: Sequence[int], token: int, spans: list[tuple[int, int]])
 
 
 def check_placeholders(
-    token_ids: Sequence[int], spans: Sequence[tuple[int, int]], declared: Iterable[int] = (), *, what: str = "prompt"
+    token_ids: Sequence[int],
+    spans: Sequence[tuple[int, int]],
+    declared: Iterable[int] = (),
+    *,
+    what: str = "prompt",
+    keyed: bool = True,
 ) -> None:
     """Raise :class:`UnbackedPlaceholderError` when a placeholder id lies outside every sidecar span."""
-    found = first_unbacked(token_ids, spans, declared)
+    found = first_unbacked(token_ids, spans, declared, keyed=keyed)
     if found is not None:
         position, token, count = found
         raise UnbackedPlaceholderError(

@@ -26,7 +26,7 @@ from .errors import ConversationError
 if TYPE_CHECKING:
     from .renderer import Renderer, TokenBuffer
 
-SPECIAL, TEXT, MIXED, IMAGE = 0, 1, 2, 3
+SPECIAL, TEXT, MIXED, IMAGE, VIDEO = 0, 1, 2, 3, 4
 
 
 class TextEncoder(Protocol):
@@ -82,6 +82,11 @@ class Plan:
         self._flush()
         self.ops.append((IMAGE, part, owner))
 
+    def video(self, part: Any, owner: int) -> None:
+        """A video: at emit time its whole expansion (the family's ``video_expansion_ids``) goes here."""
+        self._flush()
+        self.ops.append((VIDEO, part, owner))
+
     def finish(self) -> list[tuple[int, Any, int]]:
         self._flush()
         return self.ops
@@ -133,17 +138,27 @@ def emit(
     """
     cached = cached or {}
     forbidden = forbidden or {}
-    texts = [p for k, p, _ in ops if k == TEXT and p not in cached]
+    videos = {i: renderer.prepare_video(p) for i, (k, p, _) in enumerate(ops) if k == VIDEO}
+    joined = _joined_text(renderer, ops, videos)
+    texts = [p for i, (k, p, _) in enumerate(ops) if k == TEXT and p not in cached and i not in joined]
     parts = [p for k, p, _ in ops if k == IMAGE]
     tokenized = background.submit(functools.partial(encoder.encode_many, texts)) if texts and parts else None
     prepared = iter(renderer.prepare_images(parts))
     fresh = tokenized.result() if tokenized is not None else encoder.encode_many(texts)
     pos = 0
     ids, owners = buf.ids, buf.owners
-    for kind, payload, owner in ops:
+    head: list[int] = []  # the start of a video's expansion that tokenized together with the text before it
+    for i, (kind, payload, owner) in enumerate(ops):
         if kind == SPECIAL:
             ids.append(payload)
             owners.append(owner)
+        elif kind == TEXT and i in joined:
+            run, head = _split_joined(encoder, payload, joined[i])
+            for tid in forbidden:
+                if tid in run or tid in head:
+                    raise _stray(forbidden[tid], owner)
+            ids.extend(run)
+            owners.extend([owner] * len(run))
         elif kind == TEXT:
             run = cached.get(payload)
             if run is None:
@@ -156,8 +171,40 @@ def emit(
             owners.extend([owner] * len(run))
         elif kind == IMAGE:
             buf.add_image(next(prepared), placeholder_id, owner)
+        elif kind == VIDEO:
+            video = videos[i]
+            expansion = list(renderer.video_expansion_ids(video.layout))
+            if i - 1 in joined:
+                expansion = head + expansion[len(encoder.encode_many([joined[i - 1]])[0]) :]
+                head = []
+            buf.add_video(video, expansion, owner)
         else:
             _emit_mixed(payload, buf, encoder, forbidden)
+
+
+def _joined_text(renderer: Renderer, ops: Sequence[tuple[int, Any, int]], videos: Mapping[int, Any]) -> dict[int, str]:
+    """Text ops that tokenize together with the start of the video after them (``{op index: that start}``):
+    a family whose expansion replaces template text (e.g. a leading timestamp with no marker before it)
+    says so through ``video_leading_text``, as a processor that expands text before tokenizing does."""
+    joined: dict[int, str] = {}
+    for i, video in videos.items():
+        leading = renderer.video_leading_text(video.layout)
+        if leading and i > 0 and ops[i - 1][0] == TEXT and ops[i - 1][2] == ops[i][2]:
+            joined[i - 1] = leading
+    return joined
+
+
+def _split_joined(encoder: TextEncoder, text: str, leading: str) -> tuple[list[int], list[int]]:
+    """Encode ``text + leading`` once; ids before the video's, and the video's (from the token that
+    reaches into ``leading``, so a token spanning the join counts as the video's)."""
+    run, starts = encoder.encode_offsets(text + leading)
+    cut = len(run)
+    for k in range(len(starts)):
+        end = starts[k + 1] if k + 1 < len(starts) else len(text) + len(leading)
+        if end > len(text):
+            cut = k
+            break
+    return list(run[:cut]), list(run[cut:])
 
 
 def _emit_mixed(

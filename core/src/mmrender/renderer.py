@@ -16,8 +16,8 @@ import attrs
 from . import background
 from .bridging import BridgeRules, BridgeTurn, generation_prompt_of, join_turn, new_turns, previous_sidecar
 from .bundled_tokenizer import BundledTokenizer
-from .conversation import Conversation, ImagePart, normalize_conversation
-from .errors import ConfigError, ImageSourceError, StorageError
+from .conversation import Conversation, ImagePart, VideoPart, normalize_conversation
+from .errors import ConfigError, ConversationError, ImageSourceError, StorageError
 from .family import FamilySpec, ModelRoute
 from .host import UNBOUND, PluginHost
 from .images import ImageBytes, load_image
@@ -38,6 +38,8 @@ from .types import (
 
 if TYPE_CHECKING:
     from .training import TrainingSpec
+    from .video import VideoLayout
+    from .video_probe import VideoHeader
 
 
 @attrs.frozen(kw_only=True)
@@ -67,6 +69,15 @@ class PreparedImage:
     item: Any
 
 
+@attrs.frozen
+class PreparedVideo:
+    """A video ready to splice: its hash, header-only layout and raw ``mm_items`` entry (already stored)."""
+
+    mm_hash: str
+    layout: VideoLayout
+    item: Any
+
+
 def _settled_items(images: Sequence[PreparedImage]) -> list[Any]:
     """Every image's ``mm_items`` entry; background puts are all awaited, then the first failure raised."""
     pending = [image.item for image in images if isinstance(image.item, Future)]
@@ -76,7 +87,7 @@ def _settled_items(images: Sequence[PreparedImage]) -> list[Any]:
 
 
 @contextlib.contextmanager
-def _located(part: ImagePart | None) -> Iterator[None]:
+def _located(part: ImagePart | VideoPart | None) -> Iterator[None]:
     """Prefix image and storage errors with the message and part they came from."""
     try:
         yield
@@ -102,7 +113,7 @@ class TokenBuffer:
         self.offset = offset
         self.ids: list[int] = []
         self.owners: list[int] = []
-        self.images: list[tuple[PreparedImage, PlaceholderRange]] = []
+        self.images: list[tuple[PreparedImage | PreparedVideo, PlaceholderRange]] = []
 
     def add(self, ids: Sequence[int], message_index: int = -1) -> None:
         self.ids.extend(ids)
@@ -114,6 +125,12 @@ class TokenBuffer:
         rng = PlaceholderRange(self.offset + len(self.ids), n)
         self.add([placeholder_id] * n, message_index)
         self.images.append((image, rng))
+
+    def add_video(self, video: PreparedVideo, expansion: Sequence[int], message_index: int) -> None:
+        """Append a video's whole expansion (timestamps and markers too) as one range, as vLLM's ``from_seq`` does."""
+        rng = PlaceholderRange(self.offset + len(self.ids), len(expansion))
+        self.add(expansion, message_index)
+        self.images.append((video, rng))
 
     def multi_modal_data(self) -> MultiModalData:
         hashes: dict[str, list[str]] = {}
@@ -344,8 +361,22 @@ class Renderer(abc.ABC):
         )
         return self.render_normalized(conv)
 
+    def check_videos_supported(self, conv: Conversation) -> None:
+        """A family without a video layout refuses video parts by name instead of dropping or misreading them."""
+        if self.family.video_layout is not None:
+            return
+        for message in conv.messages:
+            for part in message.parts:
+                if isinstance(part, VideoPart):
+                    raise ConversationError(
+                        f"family {self.family.id!r} does not render videos",
+                        message_index=part.message_index,
+                        part_index=part.part_index,
+                    )
+
     def render_normalized(self, conv: Conversation) -> RenderedTokens:
         """:meth:`render` of an already normalised conversation (the render hook, then the placeholder check)."""
+        self.check_videos_supported(conv)
         result = self.plugins.hook.mmrender_render(renderer=self, conversation=conv)
         result.check_placeholders(self.placeholder_token_ids, what="rendered prompt")
         return result.with_placeholder_ids(self.placeholder_token_ids, checked=True)
@@ -401,6 +432,32 @@ class Renderer(abc.ABC):
         """Start an RL rollout from ``messages``: sample from ``prompt()``, then ``add_completion`` and
         ``add_messages`` turn by turn, and ``samples()`` for the trainer (see :mod:`mmrender.trajectory`)."""
         return Trajectory(self, messages, tools=tools, **template_kwargs)
+
+    def compute_video_layout(self, header: VideoHeader) -> VideoLayout:
+        """A video's layout from its header (families with a video tower override it)."""
+        raise ConfigError(f"family {self.family.id!r} does not render videos")
+
+    def video_expansion_ids(self, layout: VideoLayout) -> Sequence[int]:
+        """The ids a video's placeholder expands to (the whole expansion, markers included)."""
+        raise ConfigError(f"family {self.family.id!r} does not render videos")
+
+    def video_leading_text(self, layout: VideoLayout) -> str | None:
+        """Text the expansion starts with that tokenizes together with the text before it (None: a marker
+        token always stands between them)."""
+        return None
+
+    def prepare_video(self, part: VideoPart) -> PreparedVideo:
+        """Read and probe (header only, no decoding), lay out, hash and store one video; errors name the part."""
+        from .video import store_video
+        from .video_probe import load_video
+
+        with _located(part):
+            video = load_video(part.source, read_uri=self.plugins.read_uri)
+            layout = self.compute_video_layout(video.header)
+            if self.options.multimodal_output != "raw":
+                raise ConfigError("videos are rendered in raw mode only (multimodal_output='raw')")
+            mm_hash, item = store_video(self.store, video, layout)
+        return PreparedVideo(mm_hash=mm_hash, layout=layout, item=item)
 
     def image_layout(self, width: int, height: int) -> ImageLayout:
         """The layout hook's answer for this size, remembered until the set of plugins changes."""

@@ -151,14 +151,21 @@ def sample_from_rendered(
         if row is not None and len(row) != n:
             raise ConfigError(f"{name} has {len(row)} entries for {n} token ids")
     data = rendered.multi_modal_data
-    rows, rope_delta = spec.positions.positions(n, position_runs(data, spec.grid_key))
+    runs = position_runs(
+        data,
+        spec.grid_key,
+        token_ids=rendered.token_ids,
+        placeholder_ids=rendered.placeholder_ids,
+        video_grid_key=spec.video_grid_key,
+    )
+    rows, rope_delta = spec.positions.positions(n, runs)
     return TrainingSample.trusted(
         model=renderer.model_id,
         token_ids=rendered.token_ids,
         message_indices=rendered.message_indices,
         multi_modal_data=data,
         loss_mask=_tuple_of_ints(loss_mask),  # the caller's values: converted
-        mm_token_type_ids=tuple(token_types(n, data)),
+        mm_token_type_ids=tuple(token_types(n, data, rendered.token_ids, rendered.placeholder_ids)),
         position_ids=rows,
         rope_delta=rope_delta,
         truncated=bool(truncated),

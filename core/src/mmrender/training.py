@@ -22,6 +22,7 @@ TRAIN_ON: tuple[str, ...] = ("assistant", "last_assistant", "all")
 TEXT_TOKEN, IMAGE_TOKEN, VIDEO_TOKEN = 0, 1, 2
 #: ``mm_token_type_ids`` value per sidecar modality.
 TOKEN_TYPES = {"image": IMAGE_TOKEN, "video": VIDEO_TOKEN}
+VIDEO = "video"
 
 
 class TruncationError(MMRenderError, ValueError):
@@ -77,12 +78,15 @@ class TrainingSpec:
     """A family's training declaration (``Renderer.training_spec``).
 
     ``turns``: the assistant-turn rule; ``positions``: the position scheme (``MRoPE`` or
-    ``TextPositions``); ``grid_key``: the raw item payload key holding ``[[t, h, w]]``.
+    ``TextPositions``); ``grid_key``: the raw item payload key holding ``[[t, h, w]]``;
+    ``video_grid_key`` the same for video items.
     """
 
     turns: TurnBoundaries
     positions: PositionScheme
     grid_key: str
+    #: The payload key of a video item's grid (None: the family renders no videos).
+    video_grid_key: str | None = None
 
 
 def item_grid(item: Any, grid_key: str, where: str) -> tuple[int, ...]:
@@ -99,20 +103,40 @@ def item_grid(item: Any, grid_key: str, where: str) -> tuple[int, ...]:
         raise ConfigError(f"{where} carries no grid (payload[{grid_key!r}] or ProcessedMMItem.grid)") from None
 
 
-def placeholder_runs(data: MultiModalData, grid_key: str) -> list[tuple[str, PlaceholderRange, tuple[int, ...]]]:
+def placeholder_runs(
+    data: MultiModalData, grid_key: str, video_grid_key: str | None = None
+) -> list[tuple[str, PlaceholderRange, tuple[int, ...]]]:
     """Every sidecar item as ``(modality, range, grid)``, in stream order."""
     runs = []
     for modality, ranges in data.mm_placeholders.items():
         items = data.mm_items.get(modality, ())
         if len(items) != len(ranges):
             raise ConfigError(f"sidecar has {len(ranges)} {modality} ranges but {len(items)} items")
+        key = video_grid_key if modality == VIDEO and video_grid_key else grid_key
         for k, (rng, item) in enumerate(zip(ranges, items, strict=True)):
-            runs.append((modality, rng, item_grid(item, grid_key, f"{modality} item {k}")))
+            runs.append((modality, rng, item_grid(item, key, f"{modality} item {k}")))
     return sorted(runs, key=lambda run: run[1].offset)
 
 
-def token_types(length: int, data: MultiModalData) -> list[int]:
-    """``mm_token_type_ids`` from the sidecar ranges: 0 text, 1 image, 2 video."""
+def _pad_runs(token_ids: Sequence[int], rng: PlaceholderRange, pads: frozenset[int]) -> list[tuple[int, int]]:
+    """The maximal runs of placeholder ids inside a video's range: one per temporal group (its frame)."""
+    runs: list[tuple[int, int]] = []
+    start = None
+    for position in range(rng.offset, rng.end + 1):
+        inside = position < rng.end and token_ids[position] in pads
+        if inside and start is None:
+            start = position
+        elif not inside and start is not None:
+            runs.append((start, position - start))
+            start = None
+    return runs
+
+
+def token_types(
+    length: int, data: MultiModalData, token_ids: Sequence[int] = (), placeholder_ids: frozenset[int] = frozenset()
+) -> list[int]:
+    """``mm_token_type_ids`` from the sidecar ranges: 0 text, 1 image, 2 video. A video's range holds its
+    timestamps and markers too; as the processor does, only its placeholder ids (``placeholder_ids``) get 2."""
     types = [TEXT_TOKEN] * length
     for modality, ranges in data.mm_placeholders.items():
         kind = TOKEN_TYPES.get(modality)
@@ -121,12 +145,36 @@ def token_types(length: int, data: MultiModalData) -> list[int]:
         for rng in ranges:
             if rng.offset < 0 or rng.end > length:
                 raise ConfigError(f"{modality} range {rng.offset}+{rng.length} lies outside {length} ids")
-            types[rng.offset : rng.end] = [kind] * rng.length
+            if modality == VIDEO:
+                for start, run in _pad_runs(token_ids, rng, placeholder_ids):
+                    types[start : start + run] = [kind] * run
+            else:
+                types[rng.offset : rng.end] = [kind] * rng.length
     return types
 
 
-def position_runs(data: MultiModalData, grid_key: str) -> list[Run]:
-    return [(rng.offset, rng.length, grid) for _, rng, grid in placeholder_runs(data, grid_key)]
+def position_runs(
+    data: MultiModalData,
+    grid_key: str,
+    *,
+    token_ids: Sequence[int] = (),
+    placeholder_ids: frozenset[int] = frozenset(),
+    video_grid_key: str | None = None,
+) -> list[Run]:
+    """One run per image and one per video frame group: ``get_rope_index`` splits a video's grid ``(t, h, w)``
+    into ``t`` one-frame grids, each at its own run of placeholder ids between timestamp text."""
+    runs: list[Run] = []
+    for modality, rng, grid in placeholder_runs(data, grid_key, video_grid_key):
+        if modality != VIDEO:
+            runs.append((rng.offset, rng.length, grid))
+            continue
+        frames = _pad_runs(token_ids, rng, placeholder_ids)
+        if len(frames) != grid[0]:
+            raise ConfigError(
+                f"video range at {rng.offset} holds {len(frames)} placeholder runs, its grid {list(grid)} says {grid[0]}"
+            )
+        runs.extend((start, run, (1, *grid[1:])) for start, run in frames)
+    return runs
 
 
 def _message_span(message_indices: tuple[int, ...], index: int) -> tuple[int, int] | None:

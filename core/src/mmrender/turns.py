@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .errors import ConfigError, UnbackedPlaceholderError
-from .placeholders import first_unbacked
+from .placeholders import first_unbacked, placeholder_set
 from .types import MultiModalData, RenderedTokens
 
 
@@ -60,7 +60,8 @@ def check_bridged(
     stamped = result.with_placeholder_ids(declared, checked=True)
     start = prompt_length if vouched else 0
     spans = [(max(a, start) - start, b - start) for a, b in stamped.placeholder_spans() if b > start]
-    found = first_unbacked(stamped.token_ids[start:], spans, stamped.placeholder_ids)
+    keyed = placeholder_set(stamped.token_ids, stamped.keyed_spans(), stamped.placeholder_ids)
+    found = first_unbacked(stamped.token_ids[start:], spans, keyed, keyed=False)
     if found is None:
         return stamped  # marked checked: a bridge from it need not scan this prefix again
     position, token, count = found[0] + start, found[1], found[2]

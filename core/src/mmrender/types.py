@@ -8,7 +8,7 @@ from typing import Any
 import attrs
 import cattrs
 
-from .placeholders import check_placeholders
+from .placeholders import check_placeholders, placeholder_set
 
 RAW_ITEM_KIND = "prime_raw_mm_item"
 RAW_ITEM_VERSION = 1
@@ -193,11 +193,22 @@ class RenderedTokens:
         """Every sidecar range as ``(offset, end)``, all modalities."""
         return [(r.offset, r.end) for ranges in self.multi_modal_data.mm_placeholders.values() for r in ranges]
 
+    def keyed_spans(self) -> list[tuple[int, int]]:
+        """Ranges that start with their placeholder id: every modality but video, whose range opens with
+        timestamp text (the renderer stamps the video pad id instead)."""
+        return [
+            (r.offset, r.end)
+            for modality, ranges in self.multi_modal_data.mm_placeholders.items()
+            if modality != "video"
+            for r in ranges
+        ]
+
     def check_placeholders(self, placeholder_ids: Iterable[int] = (), *, what: str = "prompt") -> None:
         """Raise ``UnbackedPlaceholderError`` when a placeholder id (``placeholder_ids``, the stamped ones
-        or a range's first id) lies outside every sidecar range."""
+        or a keyed range's first id) lies outside every sidecar range."""
         declared = self.placeholder_ids.union(placeholder_ids)
-        check_placeholders(self.token_ids, self.placeholder_spans(), declared, what=what)
+        declared = declared.union(placeholder_set(self.token_ids, self.keyed_spans()))
+        check_placeholders(self.token_ids, self.placeholder_spans(), declared, what=what, keyed=False)
 
     def with_placeholder_ids(self, placeholder_ids: Iterable[int], *, checked: bool = False) -> RenderedTokens:
         """The same result stamped with (more) placeholder ids, ``checked`` or not; ids are shared, not copied."""

@@ -131,7 +131,10 @@ def _check_refs(
                     )
                 if parse_refs:
                     _check_ref(modality, i, ref, features["mm_hashes"][modality])
-    check_placeholders(token_ids, [(start, end) for start, end, _, _ in spans], placeholder_ids, what="token_ids")
+    # a video range opens with timestamp text, so only other ranges name a placeholder by their first id
+    keyed = {token_ids[start] for start, end, modality, _ in spans if modality != "video" and start < end}
+    declared = keyed.union(placeholder_ids)
+    check_placeholders(token_ids, [(start, end) for start, end, _, _ in spans], declared, what="token_ids", keyed=False)
 
 
 def generate_request(

@@ -65,12 +65,16 @@ class Qwen35BridgeRules(BridgeRules):
         if policy == "tool_cycle" and any(C.is_real_query(m) for m in turn.messages):
             return False
         add_vision_id = renderer.options.add_vision_id
-        return not (add_vision_id and not turn.had_sidecar and any(m.images for m in turn.messages))
+        return not (add_vision_id and not turn.had_sidecar and any(m.images or m.videos for m in turn.messages))
 
     def write_tail(self, turn: BridgeTurn, previous: MultiModalData, buf: TokenBuffer) -> None:
         renderer, messages = self.renderer, turn.messages
         add_vision_id = renderer.options.add_vision_id
-        em = renderer.walker(add_vision_id=add_vision_id, images_before=len(previous.mm_hashes.get("image", ())))
+        em = renderer.walker(
+            add_vision_id=add_vision_id,
+            images_before=len(previous.mm_hashes.get("image", ())),
+            videos_before=len(previous.mm_hashes.get("video", ())),
+        )
         assistant = turn.assistant
         em.out.text("\n", assistant)  # the template's newline after the previous turn's <|im_end|>
         for position, message in enumerate(messages):

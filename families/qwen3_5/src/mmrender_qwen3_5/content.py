@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from mmrender import ImagePart, Message, TextPart
+from mmrender import ImagePart, Message, TextPart, VideoPart
 from mmrender.errors import ConversationError
 from mmrender.marked import MarkedText
 from mmrender_qwen3_vl.template import unseen_image
 
-Piece = str | ImagePart
+Piece = str | ImagePart | VideoPart
 
 TOOL_RESPONSE_OPEN = "<tool_response>"
 TOOL_RESPONSE_CLOSE = "</tool_response>"
@@ -50,6 +50,8 @@ def check_message(message: Message, position: int) -> None:
                 )
     if message.images and message.role == "system":
         raise ConversationError("System message cannot contain images.", message_index=message.index)
+    if message.role == "system" and any(isinstance(p, VideoPart) for p in message.parts):
+        raise ConversationError("System message cannot contain videos.", message_index=message.index)
     if message.role == "system" and position != 0:
         raise ConversationError("System message must be at the beginning.", message_index=message.index)
 

@@ -7,12 +7,13 @@ from typing import Literal
 import attrs
 from mmrender import RendererOptions
 from mmrender.special_tokens import SpecialTokensInText, check_special_tokens_in_text
+from mmrender_qwen3_vl.video_layout import QwenVideoOptions
 
 _OPTIONAL_BOOL = attrs.validators.optional(attrs.validators.instance_of(bool))
 
 
 @attrs.frozen(kw_only=True)
-class Qwen35Options(RendererOptions):
+class Qwen35Options(RendererOptions, QwenVideoOptions):
     """Template switches plus the multi-turn bridge policy.
 
     * ``add_vision_id`` — prefix every image with ``Picture N: `` (the template's switch).
@@ -28,6 +29,8 @@ class Qwen35Options(RendererOptions):
       message, reasoning, tool-call or tool text (``<|im_end|>``, ``</tool_response>``…) as
       ordinary text, so text cannot forge a turn boundary; ``"control"`` makes it the control
       token, as the official template + tokenizer do (a spelled ``<|image_pad|>`` is then refused).
+    * ``video_*`` — the Qwen video options (:class:`~mmrender_qwen3_vl.video_layout.QwenVideoOptions`,
+      docs/video.md), applied to Qwen3.5's own ``video_preprocessor_config.json``.
     """
 
     add_vision_id: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))

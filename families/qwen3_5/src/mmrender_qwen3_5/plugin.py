@@ -18,6 +18,7 @@ from mmrender import FamilySpec, ModelRoute, Store, hookimpl
 from mmrender.errors import ConfigError
 from mmrender.tokenizer_loading import choose_tokenizer
 from mmrender_qwen3_vl.layout import ENGINE
+from mmrender_qwen3_vl.video_layout import VIDEO_ENGINE
 
 from .options import Qwen35Options
 from .templates import VARIANTS, detect_variant
@@ -89,6 +90,7 @@ FAMILY = FamilySpec(
     options_class=Qwen35Options,
     model_types=("qwen3_5", "qwen3_5_moe"),
     layout=ENGINE,
+    video_layout=VIDEO_ENGINE,
     description="Qwen3.5 (dense and MoE): thinking, XML tool calls, images via the shared Qwen vision layout",
 )
 

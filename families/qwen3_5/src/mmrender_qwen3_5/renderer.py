@@ -29,6 +29,8 @@ from mmrender.template_settings import template_settings
 from mmrender.training import TrainingSpec
 from mmrender.types import ProcessedMMItem
 from mmrender_qwen3_vl.layout import params_from_preprocessor, qwen_layout
+from mmrender_qwen3_vl.video_layout import load_video_params
+from mmrender_qwen3_vl.video_render import QwenVideoRendering
 from mmrender_qwen3_vl.vision import process_qwen_image
 
 from . import content as C
@@ -41,6 +43,7 @@ from .vocab import special_token_ids
 from .walker import TemplateWalker
 
 PREPROCESSOR_CONFIG = ASSETS / "Qwen3.5-0.8B" / "preprocessor_config.json"
+VIDEO_PREPROCESSOR_CONFIG = ASSETS / "Qwen3.5-0.8B" / "video_preprocessor_config.json"
 #: ``render(..., **template_kwargs)`` keys this template reads; they override the options per call.
 TEMPLATE_KWARGS = ("enable_thinking", "add_vision_id")
 _UNSET = object()
@@ -52,7 +55,7 @@ def layout_params() -> dict[str, int]:
     return params_from_preprocessor(json.loads(PREPROCESSOR_CONFIG.read_text(encoding="utf-8")))
 
 
-class Qwen35Renderer(Renderer):
+class Qwen35Renderer(QwenVideoRendering, Renderer):
     """Renders Qwen3.5 conversations; ``variant`` is the checkpoint's chat template (small or large)."""
 
     options_class = Qwen35Options
@@ -64,6 +67,9 @@ class Qwen35Renderer(Renderer):
         self.ids = special_token_ids(self.text_tokenizer)
         self._forbidden = {self.ids[t]: t for t in ("<|image_pad|>", "<|video_pad|>")}
         self.encoder = HFEncoder(self.text_tokenizer, plain=self.options.special_tokens_in_text == "plain")
+        #: Qwen3.5's own video preprocessor config with the ``video_*`` options applied.
+        self.video_params = self.options.layout_params(load_video_params(VIDEO_PREPROCESSOR_CONFIG))
+        self.video_ids = (self.ids["<|vision_start|>"], self.ids["<|video_pad|>"], self.ids["<|vision_end|>"])
 
     # -- template switches ---------------------------------------------------------------------
     def _switches(self, template_kwargs: Mapping[str, Any]) -> tuple[Any, bool]:
@@ -82,8 +88,14 @@ class Qwen35Renderer(Renderer):
         head = [self.ids["<|im_start|>"], *assistant, self.ids["<think>"]]
         return {"open": head + one, "closed": head + two + [self.ids["</think>"], *two]}
 
-    def walker(self, *, add_vision_id: bool, images_before: int = 0) -> TemplateWalker:
-        return TemplateWalker(self.ids, add_vision_id=add_vision_id, images_before=images_before)
+    def walker(self, *, add_vision_id: bool, images_before: int = 0, videos_before: int = 0) -> TemplateWalker:
+        return TemplateWalker(
+            self.ids,
+            add_vision_id=add_vision_id,
+            images_before=images_before,
+            videos_before=videos_before,
+            video_expansion=self.options.video_expansion,
+        )
 
     def emit(self, walker: TemplateWalker, buf: TokenBuffer) -> None:
         """Append the walker's plan as ids to ``buf`` (core's plan emitter: one batch tokenizer call, images in order)."""

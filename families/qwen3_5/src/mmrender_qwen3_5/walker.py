@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mmrender import Message
+from mmrender import Message, VideoPart
 from mmrender.plan import Plan
 
 from . import content as C
@@ -25,10 +25,14 @@ class TemplateWalker:
         *,
         add_vision_id: bool,
         images_before: int = 0,
+        videos_before: int = 0,
+        video_expansion: str = "current",
     ) -> None:
         self.ids = ids
         self.add_vision_id = add_vision_id
         self.image_count = images_before
+        self.video_count = videos_before
+        self.video_expansion = video_expansion
         self.out = Plan()
 
     def _special(self, token: str, owner: int) -> None:
@@ -39,12 +43,28 @@ class TemplateWalker:
             if isinstance(item, str):
                 self.out.text(item, owner)
                 continue
+            if isinstance(item, VideoPart):
+                self._video(item, owner)
+                continue
             self.image_count += 1
             if self.add_vision_id:
                 self.out.text(f"Picture {self.image_count}: ", owner)
             self._special("<|vision_start|>", owner)
             self.out.image(item, owner)
             self._special("<|vision_end|>", owner)
+
+    def _video(self, part: VideoPart, owner: int) -> None:
+        """``Video N: `` (numbered apart from images) and the template's start/pad/end; the expansion
+        replaces the bare pad (``current``) or the whole triple (``legacy``) at emit time."""
+        self.video_count += 1
+        if self.add_vision_id:
+            self.out.text(f"Video {self.video_count}: ", owner)
+        if self.video_expansion == "legacy":
+            self.out.video(part, owner)
+            return
+        self._special("<|vision_start|>", owner)
+        self.out.video(part, owner)
+        self._special("<|vision_end|>", owner)
 
     def system(self, message: Message | None, tools: Sequence[Any] | None) -> None:
         """The opening system turn: the tools block (if any) and then the system prompt."""

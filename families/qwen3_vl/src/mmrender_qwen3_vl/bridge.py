@@ -69,8 +69,14 @@ class Qwen3VLBridgeRules(BridgeRules):
         renderer, add_vision_id = self.renderer, self.add_vision_id
         assistant = turn.assistant
         count = len(previous.mm_hashes.get("image", ())) if add_vision_id else 0
-        walker = TemplateWalker(renderer.specials, add_vision_id=add_vision_id, thinking=renderer.thinking)
+        walker = TemplateWalker(
+            renderer.specials,
+            add_vision_id=add_vision_id,
+            thinking=renderer.thinking,
+            video_expansion=renderer.options.video_expansion,
+        )
         walker.image_count = count
+        walker.video_count = len(previous.mm_hashes.get("video", ())) if add_vision_id else 0
         walker.plan.text("\n", assistant)
         walk_tail(walker, turn.messages, add_generation_prompt=True)
         renderer.emit(walker.plan.finish(), buf)

@@ -6,6 +6,8 @@ import attrs
 from mmrender import RendererOptions
 from mmrender.special_tokens import SpecialTokensInText, check_special_tokens_in_text
 
+from .video_layout import QwenVideoOptions
+
 
 def _positive_or_none(_inst: object, attribute: attrs.Attribute, value: int | None) -> None:
     if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value <= 0):
@@ -13,7 +15,7 @@ def _positive_or_none(_inst: object, attribute: attrs.Attribute, value: int | No
 
 
 @attrs.frozen(kw_only=True)
-class Qwen3VLOptions(RendererOptions):
+class Qwen3VLOptions(RendererOptions, QwenVideoOptions):
     """Options for every Qwen3-VL checkpoint.
 
     ``add_vision_id``: prefix each image with ``Picture N: `` (the template's own switch; N counts
@@ -25,6 +27,7 @@ class Qwen3VLOptions(RendererOptions):
     reasoning, tool-call or tool text (``<|im_end|>``, ``</tool_response>``…) as ordinary text, so
     text cannot forge a turn boundary; ``"control"`` makes it the control token, as the official
     template + tokenizer do (a spelled ``<|image_pad|>`` is then refused: no image backs it).
+    The ``video_*`` options are :class:`~mmrender_qwen3_vl.video_layout.QwenVideoOptions` (docs/video.md).
     """
 
     add_vision_id: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
@@ -36,5 +39,6 @@ class Qwen3VLOptions(RendererOptions):
     special_tokens_in_text: SpecialTokensInText = attrs.field(default="plain", validator=check_special_tokens_in_text)
 
     def __attrs_post_init__(self) -> None:
+        QwenVideoOptions.__attrs_post_init__(self)
         if self.min_pixels is not None and self.max_pixels is not None and self.min_pixels > self.max_pixels:
             raise ValueError(f"min_pixels ({self.min_pixels}) is larger than max_pixels ({self.max_pixels})")

@@ -14,6 +14,7 @@ from .checkpoint import is_thinking
 from .options import Qwen3VLOptions
 from .renderer import Qwen3VLRenderer
 from .tokenizer import TOKENIZER_FILES, bundled_raw_tokenizer, load_tokenizer
+from .video_layout import DEFAULT_VIDEO_PREPROCESSOR, VIDEO_ENGINE
 
 _SIZES = (("2B", False), ("4B", False), ("8B", False), ("32B", False), ("30B-A3B", True), ("235B-A22B", True))
 
@@ -59,6 +60,9 @@ def create(*, route: ModelRoute, tokenizer: Any, store: Store, options: Qwen3VLO
         params["max_pixels"] = options.max_pixels
     if params["min_pixels"] > params["max_pixels"]:
         raise ConfigError(f"min_pixels {params['min_pixels']} exceeds max_pixels {params['max_pixels']}")
+    video_preprocessor = DEFAULT_VIDEO_PREPROCESSOR
+    if checkpoint is not None and (checkpoint / "video_preprocessor_config.json").is_file():
+        video_preprocessor = checkpoint / "video_preprocessor_config.json"
     if options.thinking is not None:
         thinking = options.thinking
     elif "thinking" in route.settings:
@@ -73,6 +77,7 @@ def create(*, route: ModelRoute, tokenizer: Any, store: Store, options: Qwen3VLO
         options=options,
         layout_params=params,
         preprocessor_config=preprocessor,
+        video_preprocessor_config=video_preprocessor,
         thinking=thinking,
     )
 
@@ -85,6 +90,7 @@ FAMILY = FamilySpec(
     aliases=ALIASES,
     model_types=("qwen3_vl", "qwen3_vl_moe"),
     layout=layout.ENGINE,
+    video_layout=VIDEO_ENGINE,
     description="Qwen3-VL Instruct and Thinking (2B-235B): token-exact rendering with raw image refs",
 )
 

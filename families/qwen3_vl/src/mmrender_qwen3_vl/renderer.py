@@ -26,6 +26,8 @@ from . import bridge, parser
 from .layout import DEFAULT_PREPROCESSOR, qwen_layout
 from .template import Specials, TemplateWalker
 from .training import qwen_training_spec
+from .video_layout import DEFAULT_VIDEO_PREPROCESSOR, load_video_params
+from .video_render import QwenVideoRendering
 from .vision import process_qwen_image
 from .vocab import FAMILY_NAME, drop_unclean, lookup_vocab
 from .walker import build_plan
@@ -35,7 +37,7 @@ TEMPLATE_KWARGS = ("add_vision_id",)
 _CONSTANTS = ("\n", "user", "assistant\n", "user\n", "system\n", "\n\n")
 
 
-class Qwen3VLRenderer(Renderer):
+class Qwen3VLRenderer(QwenVideoRendering, Renderer):
     """Token-exact Qwen3-VL rendering, tested against the official Instruct and Thinking templates.
 
     ``thinking`` selects the Thinking template's rules: the chat template is what differs between the
@@ -51,10 +53,13 @@ class Qwen3VLRenderer(Renderer):
         *,
         layout_params: Mapping[str, int],
         preprocessor_config: Path = DEFAULT_PREPROCESSOR,
+        video_preprocessor_config: Path = DEFAULT_VIDEO_PREPROCESSOR,
         thinking: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        #: The checkpoint's video layout parameters with the ``video_*`` options applied.
+        self.video_params = self.options.layout_params(load_video_params(video_preprocessor_config))
         self.layout_params = dict(layout_params)
         self.preprocessor_config = Path(preprocessor_config)
         self.thinking = thinking
@@ -78,6 +83,7 @@ class Qwen3VLRenderer(Renderer):
         self._forbidden = {self.specials.image_pad: "<|image_pad|>"}
         if self.video_pad is not None:
             self._forbidden[self.video_pad] = "<|video_pad|>"
+        self.video_ids = (self.specials.vision_start, self.video_pad, self.specials.vision_end)
         self.endoftext = ids["<|endoftext|>"]
         self.think_ids = (self.specials.think, self.specials.think_end)
         self.tool_call_ids = (self.specials.tool_call, self.specials.tool_call_end)
@@ -104,7 +110,13 @@ class Qwen3VLRenderer(Renderer):
 
     def render_conversation(self, conversation: Conversation) -> RenderedTokens:
         add_vision_id = self._vision_id_flag(conversation.template_kwargs)
-        ops = build_plan(conversation, self.specials, add_vision_id=add_vision_id, thinking=self.thinking)
+        ops = build_plan(
+            conversation,
+            self.specials,
+            add_vision_id=add_vision_id,
+            thinking=self.thinking,
+            video_expansion=self.options.video_expansion,
+        )
         buf = TokenBuffer()
         self.emit(ops, buf)
         return buf.result()

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import attrs
-from mmrender import Conversation, ConversationError, ImagePart, Message, TextPart
+from mmrender import Conversation, ConversationError, ImagePart, Message, TextPart, VideoPart
 from mmrender.conversation import ABSENT, Part, refuse_bare_text_parts
 from mmrender.plan import Plan
 
@@ -124,9 +124,9 @@ def text_only(message: Message, role_label: str) -> str:
         return message.content or ""
     _check_raw_parts(message, vision=False)
     for part in message.content:
-        if isinstance(part, ImagePart):
+        if isinstance(part, ImagePart | VideoPart):
             raise ConversationError(
-                f"images in {role_label} messages are dropped by the Qwen3-VL template; "
+                f"images and videos in {role_label} messages are dropped by the Qwen3-VL template; "
                 "put them in a user or tool message",
                 message_index=part.message_index,
                 part_index=part.part_index,
@@ -137,11 +137,21 @@ def text_only(message: Message, role_label: str) -> str:
 class TemplateWalker:
     """Builds the plan for one conversation; ``thinking`` selects the Thinking checkpoints' rules."""
 
-    def __init__(self, specials: Specials, *, add_vision_id: bool, thinking: bool, image_count: int = 0) -> None:
+    def __init__(
+        self,
+        specials: Specials,
+        *,
+        add_vision_id: bool,
+        thinking: bool,
+        image_count: int = 0,
+        video_expansion: str = "current",
+    ) -> None:
+        self.video_expansion = video_expansion
         self.s = specials
         self.add_vision_id = add_vision_id
         self.thinking = thinking
         self.image_count = image_count
+        self.video_count = 0
         self.plan = Plan()
         self.controls = specials.controls()
 
@@ -169,6 +179,13 @@ class TemplateWalker:
             if isinstance(part, TextPart):
                 out.append(part.text)
                 continue
+            if isinstance(part, VideoPart):  # numbered apart from images: ``Video N: ``
+                if count:
+                    self.video_count += 1
+                if self.add_vision_id:
+                    out.append(f"Video {self.video_count}: ")
+                out.append(part)
+                continue
             if count:
                 self.image_count += 1
             if self.add_vision_id:
@@ -183,10 +200,22 @@ class TemplateWalker:
                 self.plan.text(piece, owner)
             elif isinstance(piece, Tag):
                 self.tagged(self.controls[piece.spelling], piece.spelling, owner)
+            elif isinstance(piece, VideoPart):
+                self.video(piece, owner)
             else:
                 self.plan.special(self.s.vision_start, owner)
                 self.plan.image(piece, owner)
                 self.plan.special(self.s.vision_end, owner)
+
+    def video(self, part: VideoPart, owner: int) -> None:
+        """The template's ``<|vision_start|><|video_pad|><|vision_end|>``, its pad expanded at emit time
+        (``current``), or the whole triple replaced by the expansion (``legacy``)."""
+        if self.video_expansion == "legacy":
+            self.plan.video(part, owner)
+            return
+        self.plan.special(self.s.vision_start, owner)
+        self.plan.video(part, owner)
+        self.plan.special(self.s.vision_end, owner)
 
     # -- turns --------------------------------------------------------------------------------
     def system_block(self, conv: Conversation) -> None:

@@ -11,12 +11,12 @@ from .template import Specials, TemplateWalker, text_only
 
 
 def build_plan(
-    conv: Conversation, specials: Specials, *, add_vision_id: bool, thinking: bool
+    conv: Conversation, specials: Specials, *, add_vision_id: bool, thinking: bool, video_expansion: str = "current"
 ) -> list[tuple[int, Any, int]]:
     """The ordered ops of the whole rendered conversation."""
     if not conv.messages:
         raise ConversationError("cannot render an empty conversation (the template needs at least one message)")
-    walker = TemplateWalker(specials, add_vision_id=add_vision_id, thinking=thinking)
+    walker = TemplateWalker(specials, add_vision_id=add_vision_id, thinking=thinking, video_expansion=video_expansion)
     walker.system_block(conv)
     (_thinking_turns if thinking else _instruct_turns)(walker, conv.messages)
     if conv.add_generation_prompt:

@@ -1,0 +1,98 @@
+"""Video layouts and raw video items: the video counterpart of :class:`ImageLayout` and its engine.
+
+A video's layout depends on its header figures (frame count, fps, display size) and the family's
+sampling parameters, not on width and height alone, so it has its own engine type; the raw item
+carries the sampled frame indices, timestamps and grid so a consumer re-derives nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from .types import RawMMItem, _tuple_of_ints
+
+if TYPE_CHECKING:
+    from .storage import Store
+    from .video_probe import VideoBytes, VideoHeader
+
+VIDEO_MODALITY = "video"
+
+
+def _tuple_of_floats(value: Any) -> tuple[float, ...]:
+    return tuple(map(float, value))
+
+
+@attrs.frozen
+class VideoLayout:
+    """A video's model-side geometry, computed from its header figures alone.
+
+    ``frame_indices`` are the sampled frames (before temporal padding), ``timestamps`` one per
+    temporal group, ``grid`` is ``(T, H, W)`` in patches, ``tokens_per_group`` the placeholder run of
+    each group, ``num_tokens`` their total. ``params`` are the layout parameters whose fingerprint
+    (under ``family``) is ``fingerprint``; ``payload`` is what the raw item carries.
+    """
+
+    family: str
+    fingerprint: str
+    frame_indices: tuple[int, ...] = attrs.field(converter=_tuple_of_ints)
+    timestamps: tuple[float, ...] = attrs.field(converter=_tuple_of_floats)
+    grid: tuple[int, ...] = attrs.field(converter=_tuple_of_ints)
+    tokens_per_group: int
+    resized: tuple[int, int]
+    params: Mapping[str, Any]
+    payload: Mapping[str, Any]
+    modality: str = VIDEO_MODALITY
+
+    @property
+    def num_tokens(self) -> int:
+        """Embedding positions the vision tower produces: one run of ``tokens_per_group`` per group."""
+        return self.grid[0] * self.tokens_per_group
+
+
+@attrs.frozen
+class VideoLayoutEngine:
+    """A family's video layout function, so consumers can re-check a video ref from its header.
+
+    ``compute(header, params)`` returns the :class:`VideoLayout`; ``check_params(params)`` raises
+    ``ValueError`` naming a bad value in a ref's (untrusted) ``layout_params`` before ``compute`` runs.
+    """
+
+    family: str
+    compute: Callable[[VideoHeader, Mapping[str, Any]], VideoLayout]
+    default_params: Mapping[str, Any]
+    check_params: Callable[[Mapping[str, Any]], None] | None = None
+
+
+def raw_video_item(layout: VideoLayout, *, raw_image_id: str | None, raw_uri: str | None) -> RawMMItem:
+    """The ``prime_raw_mm_item`` of a video: always with its ``layout_params`` (sampling is per renderer)."""
+    return RawMMItem(
+        modality=VIDEO_MODALITY,
+        family=layout.family,
+        layout_fingerprint=layout.fingerprint,
+        payload=dict(layout.payload),
+        vllm_modality=VIDEO_MODALITY,
+        raw_image_id=raw_image_id,
+        raw_uri=raw_uri,
+        layout_params=dict(layout.params),
+    )
+
+
+def store_video(store: Store, video: VideoBytes, layout: VideoLayout) -> tuple[str, RawMMItem]:
+    """Store the video's bytes content-addressed and return its ``mm_hash`` (sha256[:32], as for images) and raw item."""
+    from .storage import sha256_hex
+
+    digest = sha256_hex(video.data)
+    asset = store.put(video.data, mime=_mime_of(video), sha256=digest)
+    return digest[:32], raw_video_item(layout, raw_image_id=asset.raw_image_id, raw_uri=asset.raw_uri)
+
+
+def _mime_of(video: VideoBytes) -> str:
+    names = video.header.container.split(",")
+    if "webm" in names and video.header.codec in ("vp8", "vp9", "av1"):
+        return "video/webm"
+    if "mov" in names or "mp4" in names:
+        return "video/mp4"
+    return "application/octet-stream"
