@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from . import refs, wire
+from .batching import collate, pack, pack_groups
 from .conversation import Conversation, ImagePart, Message, TextPart
 from .dispatch import open_store
 from .errors import (
@@ -27,6 +28,7 @@ from .renderer import PreparedImage, Renderer, RendererOptions, TokenBuffer
 from .resolve import families, get_renderer, resolve
 from .samples import TrainingSample, sample_from_rendered
 from .storage import StorageBackend, Store, StoredAsset
+from .trainer_inputs import processed_inputs
 from .training import TruncationError
 from .trajectory import Trajectory
 from .types import (
@@ -80,12 +82,16 @@ __all__ = [
     "TruncationError",
     "UnknownModelError",
     "WireValidationError",
+    "collate",
     "families",
     "get_renderer",
     "hookimpl",
     "materialize",
     "merge_multi_modal_data",
     "open_store",
+    "pack",
+    "pack_groups",
+    "processed_inputs",
     "refs",
     "register_plugin",
     "resolve",

@@ -223,3 +223,18 @@ class ServerEchoMismatchError(WireValidationError):
         self.field, self.ours, self.theirs = field, ours, theirs
         self.position, self.modality, self.index = position, modality, index
         super().__init__(problem)
+
+
+class TrainingInputError(MMRenderError, ValueError):
+    """Samples cannot become model inputs as asked: mixed models, a bad padding request, nothing to batch."""
+
+
+class SampleTooLongError(TrainingInputError):
+    """A sample is longer than ``pack``'s ``max_tokens``: it fits in no packed row.
+
+    ``index`` is the sample's position in the input, ``length`` its ids, ``max_tokens`` the limit.
+    """
+
+    def __init__(self, problem: str, *, index: int, length: int, max_tokens: int) -> None:
+        self.index, self.length, self.max_tokens = index, length, max_tokens
+        super().__init__(problem)

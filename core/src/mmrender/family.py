@@ -10,8 +10,12 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from PIL import Image
+
     from .renderer import Renderer
-    from .types import ImageLayout
+    from .types import ImageLayout, ProcessedMMItem
 
 
 @attrs.frozen
@@ -31,12 +35,18 @@ class LayoutEngine:
     ``check_params(params)`` raises ``ValueError`` naming a bad value in a ref's ``layout_params``
     (untrusted input) before ``compute`` runs on it; the key set is checked against
     ``default_params`` by core.
+    ``process(pixels, params)`` runs the family's transformers image processor on verified images laid
+    out with ``params`` (upright RGB PIL images, decoded by core on worker threads), all in one call, so
+    a trainer gets pixels from refs without core naming a family (:func:`mmrender.processed_inputs`).
+    It returns one :class:`ProcessedMMItem` whose ``data`` arrays hold every image's rows in order and
+    whose ``grid`` is the images' grids concatenated; None means the family has no processor.
     """
 
     family: str
     compute: Callable[[int, int, Mapping[str, Any]], ImageLayout]
     default_params: Mapping[str, Any]
     check_params: Callable[[Mapping[str, Any]], None] | None = None
+    process: Callable[[Sequence[Image.Image], Mapping[str, Any]], ProcessedMMItem] | None = None
 
 
 @attrs.frozen

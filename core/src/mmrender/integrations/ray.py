@@ -20,11 +20,11 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess witho
         "pip install 'mmrender[ray]' (or: pip install 'ray[data]' pyarrow)"
     ) from exc
 
+from ..dispatch import open_store
 from ..errors import ConfigError, ConversationError
 from ..records import BadRecordError, guarded, length_record, parse_record, render_record
-from ..registry import get_renderer
 from ..renderer import Renderer
-from ..storage import open_store
+from ..resolve import get_renderer
 from .arrow_records import as_table, raw_records, result_table
 
 #: Columns :class:`RenderBatch` adds: the CLI's output row (sidecar and refs as JSON text), the length,

@@ -11,14 +11,15 @@ settings never touch images, so they stay out of the fingerprint.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
-from mmrender import ImageLayout, LayoutEngine
+from mmrender import ImageLayout, LayoutEngine, ProcessedMMItem
 from mmrender.errors import ImageSourceError
 from mmrender.layout_engines import check_positive_ints
 from mmrender.ref_codecs import layout_fingerprint
+from PIL import Image
 
 from .navit_resize import DEFAULT_MEDIA_PROC_CFG, KimiMediaConfig, default_config, kimi_layout
 
@@ -64,6 +65,17 @@ def kimi_image_layout(width: int, height: int, params: Mapping[str, Any] = DEFAU
     )
 
 
+def process_images(pixels: Sequence[Image.Image], params: Mapping[str, Any]) -> ProcessedMMItem:
+    """The engine's processor, normalised as the bundled ``media_proc_cfg`` says (imported on first use)."""
+    from .vision import process_kimi_images
+
+    return process_kimi_images(pixels, params)
+
+
 ENGINE = LayoutEngine(
-    family=FAMILY, compute=kimi_image_layout, default_params=DEFAULT_PARAMS, check_params=check_positive_ints
+    family=FAMILY,
+    compute=kimi_image_layout,
+    default_params=DEFAULT_PARAMS,
+    check_params=check_positive_ints,
+    process=process_images,
 )

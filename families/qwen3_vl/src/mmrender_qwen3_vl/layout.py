@@ -10,14 +10,15 @@ from __future__ import annotations
 import functools
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from mmrender import ImageLayout, LayoutEngine
+from mmrender import ImageLayout, LayoutEngine, ProcessedMMItem
 from mmrender.errors import ImageSourceError
 from mmrender.layout_engines import check_positive_ints
 from mmrender.ref_codecs import layout_fingerprint
+from PIL import Image
 
 FAMILY = "qwen_vl"
 ASSETS = Path(__file__).parent / "assets"
@@ -110,4 +111,17 @@ def check_params(params: Mapping[str, Any]) -> None:
         raise ValueError(f"min_pixels {params['min_pixels']} exceeds max_pixels {params['max_pixels']}")
 
 
-ENGINE = LayoutEngine(family=FAMILY, compute=qwen_layout, default_params=DEFAULT_PARAMS, check_params=check_params)
+def process_images(pixels: Sequence[Image.Image], params: Mapping[str, Any]) -> ProcessedMMItem:
+    """The engine's processor (imported on first use: raw mode never loads transformers or torch)."""
+    from .vision import process_qwen_images
+
+    return process_qwen_images(pixels, params)
+
+
+ENGINE = LayoutEngine(
+    family=FAMILY,
+    compute=qwen_layout,
+    default_params=DEFAULT_PARAMS,
+    check_params=check_params,
+    process=process_images,
+)

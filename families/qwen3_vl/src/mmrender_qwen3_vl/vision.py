@@ -11,11 +11,13 @@ from __future__ import annotations
 import functools
 import importlib.util
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from mmrender import ProcessedMMItem
 from mmrender.images import ImageBytes, decode_pixels
+from PIL import Image
 
 from .layout import DEFAULT_PREPROCESSOR
 
@@ -73,6 +75,38 @@ def process_qwen_image(
 
     processor = image_processor(Path(preprocessor_config), min_pixels, max_pixels)
     out = processor(images=[decode_pixels(image.data)], return_tensors="pt" if torchvision_available() else "np")
+    values, grid = out["pixel_values"], out["image_grid_thw"]
+    grid = np.asarray(grid.numpy() if hasattr(grid, "numpy") else grid)
+    return ProcessedMMItem(
+        data={
+            "pixel_values": np.asarray(values.numpy() if hasattr(values, "numpy") else values),
+            "image_grid_thw": grid,
+        },
+        grid=tuple(int(v) for v in grid.reshape(-1)),
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _processor_for(items: tuple[tuple[str, int], ...]) -> Any:
+    """The processor for a ref's layout params: the bundled config's normalisation, the ref's geometry."""
+    params = dict(items)
+    base = image_processor(DEFAULT_PREPROCESSOR, params["min_pixels"], params["max_pixels"])
+    geometry = {k: params[k] for k in ("patch_size", "temporal_patch_size", "merge_size")}
+    if all(getattr(base, k) == v for k, v in geometry.items()):
+        return base
+    return type(base)(**{**base.to_dict(), **geometry})
+
+
+def process_qwen_images(pixels: Sequence[Image.Image], params: Mapping[str, Any]) -> ProcessedMMItem:
+    """Every image through one processor call (the layout engine's ``process``, for ``processed_inputs``).
+
+    One call over the whole list is what a trainer's own ``processor(images=[...])`` does, so the
+    ``pixel_values`` rows and ``image_grid_thw`` come out bit-identical to it.
+    """
+    import numpy as np
+
+    processor = _processor_for(tuple(sorted((k, int(v)) for k, v in params.items())))
+    out = processor(images=list(pixels), return_tensors="pt" if torchvision_available() else "np")
     values, grid = out["pixel_values"], out["image_grid_thw"]
     grid = np.asarray(grid.numpy() if hasattr(grid, "numpy") else grid)
     return ProcessedMMItem(
