@@ -8,9 +8,13 @@ two images on three records in four) it measures, each in a new process with a f
 * records/s of ``mmrender lengths`` (``--workers 1``), and of the length filter as users write it today:
   transformers' ``AutoProcessor.apply_chat_template(..., tokenize=True)`` over each row, which decodes
   and resizes every image (timed on ``--filter-sample`` rows; its lengths are checked against ``lengths``);
+* records/s of ``mmrender.integrations.ray.render_dataset`` with 2 actors on a local Ray cluster
+  (``ray.init(num_cpus=2)``, half a CPU per actor as in the tests) from a Parquet copy of the dataset
+  to Parquet, timed from the read to the written files (the cluster's start is printed apart), and that
+  its ``token_ids`` equal the CLI's (``--ray`` off skips it);
 * with ``--big N``: peak RSS (``ru_maxrss`` from ``os.wait4``: the largest of the command's processes) at ``--records`` and at N records.
 
-The Ray figures come from the Ray integration's own benchmark. Prints the figures next to the targets of
+Prints the figures next to the targets of
 issue 12 (2 workers >= 1.8x one worker on 2 cores; lengths >= 100x the processor filter; RSS within 10%).
 Offline: bundled tokenizer and processor configuration.
 """
@@ -36,6 +40,44 @@ RSS_TOLERANCE = 0.10
 
 def mmrender(*args: str, cwd: Path) -> tuple[float, float, float, str]:
     return run_child([sys.executable, "-m", "mmrender", *args, "-q"], cwd=cwd)
+
+
+RAY_RENDER = """
+import json, sys, time
+import pyarrow as pa, pyarrow.parquet as pq
+import ray
+import mmrender.integrations.ray as mr
+data, root, model, store = sys.argv[1:5]
+rows = [json.loads(line) for line in open(data, encoding="utf-8")]
+table = pa.table({
+    "id": [r["id"] for r in rows],
+    "messages": [json.dumps(r["messages"]) for r in rows],
+    "add_generation_prompt": [r["add_generation_prompt"] for r in rows],
+})
+pq.write_table(table, f"{root}/convs.parquet", row_group_size=500)
+t0 = time.perf_counter()
+ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", configure_logging=False)
+t1 = time.perf_counter()
+ds = ray.data.read_parquet(f"{root}/convs.parquet").repartition(8)
+out = mr.render_dataset(ds, model=model, store=store, image_root=root, concurrency=2, num_cpus=0.5, batch_size=64)
+out.write_parquet(f"{root}/ray-out")
+t2 = time.perf_counter()
+ids = {}
+for row in pq.read_table(f"{root}/ray-out").select(["id", "token_ids", "error"]).to_pylist():
+    ids[row["id"]] = None if row["error"] else row["token_ids"]
+ray.shutdown()
+print(json.dumps({"init": t1 - t0, "seconds": t2 - t1, "ids": ids}))
+"""
+
+
+def ray_render(data: Path, root: Path) -> tuple[float, float, dict[str, list[int] | None]]:
+    """Cluster start seconds, pipeline seconds and token ids by record id of a 2-actor Ray render."""
+    shutil.rmtree(root / "store", ignore_errors=True)
+    _, _, _, out = run_child(
+        [sys.executable, "-c", RAY_RENDER, str(data), str(root), MODEL, str(root / "store")], cwd=root
+    )
+    result = json.loads(out.strip().splitlines()[-1])
+    return result["init"], result["seconds"], result["ids"]
 
 
 def processor_filter(data: Path, rows: int) -> tuple[float, list[int]]:
@@ -67,6 +109,7 @@ def main() -> None:
     parser.add_argument("--unique-images", type=int, default=600)
     parser.add_argument("--filter-sample", type=int, default=200, help="rows the processor-based filter is timed on")
     parser.add_argument("--big", type=int, default=0, help="also render N records to compare peak RSS")
+    parser.add_argument("--no-ray", dest="ray", action="store_false", help="skip the Ray Data figure")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="mmrender-bench-dataset-") as tmp:
@@ -84,6 +127,13 @@ def main() -> None:
         same = (root / "out1.jsonl").read_bytes() == (root / "out2.jsonl").read_bytes()
         ratio = rates[2] / rates[1]
         print(f"2 workers / 1 worker: {ratio:.2f}x (target >= {WORKERS_TARGET}x), outputs identical: {same}")
+        if args.ray:
+            init, seconds, by_id = ray_render(data, root)
+            cli = {row["id"]: row["token_ids"] for row in map(json.loads, (root / "out1.jsonl").open(encoding="utf-8"))}
+            print(
+                f"Ray Data, 2 actors: {args.records / seconds:.0f} records/s ({seconds:.1f} s; cluster start "
+                f"{init:.1f} s apart), token ids equal to the CLI's: {by_id == cli}"
+            )
         if args.big:
             big = make_dataset(root / "big", args.big, args.unique_images)
             wall, _, peak, _ = mmrender(
