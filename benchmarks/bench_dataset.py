@@ -22,6 +22,7 @@ Offline: bundled tokenizer and processor configuration.
 from __future__ import annotations
 
 import argparse
+import filecmp
 import json
 import shutil
 import sys
@@ -47,7 +48,7 @@ import json, sys, time
 import pyarrow as pa, pyarrow.parquet as pq
 import ray
 import mmrender.integrations.ray as mr
-data, root, model, store = sys.argv[1:5]
+data, root, model, store, cli_rows = sys.argv[1:6]
 rows = [json.loads(line) for line in open(data, encoding="utf-8")]
 table = pa.table({
     "id": [r["id"] for r in rows],
@@ -62,11 +63,10 @@ ds = ray.data.read_parquet(f"{root}/convs.parquet").repartition(8)
 out = mr.render_dataset(ds, model=model, store=store, image_root=root, concurrency=2, num_cpus=0.5, batch_size=64)
 out.write_parquet(f"{root}/ray-out")
 t2 = time.perf_counter()
-ids = {}
-for row in pq.read_table(f"{root}/ray-out").select(["id", "token_ids", "error"]).to_pylist():
-    ids[row["id"]] = None if row["error"] else row["token_ids"]
+got = {r["id"]: None if r["error"] else r["token_ids"] for r in pq.read_table(f"{root}/ray-out").to_pylist()}
+want = {r["id"]: r["token_ids"] for r in map(json.loads, open(cli_rows, encoding="utf-8"))}
 ray.shutdown()
-print(json.dumps({"init": t1 - t0, "seconds": t2 - t1, "ids": ids}))
+print(json.dumps({"init": t1 - t0, "seconds": t2 - t1, "same": got == want}))
 """
 
 
@@ -80,14 +80,14 @@ def make_dataset_apart(root: Path, records: int, unique_images: int) -> Path:
     return Path(out.strip())
 
 
-def ray_render(data: Path, root: Path) -> tuple[float, float, dict[str, list[int] | None]]:
-    """Cluster start seconds, pipeline seconds and token ids by record id of a 2-actor Ray render."""
+def ray_render(data: Path, root: Path, cli_rows: Path) -> tuple[float, float, bool]:
+    """Cluster start seconds, pipeline seconds of a 2-actor Ray render, and whether its token ids equal
+    the CLI's (compared in the child: token ids held here would lift the RSS later children inherit)."""
     shutil.rmtree(root / "store", ignore_errors=True)
-    _, _, _, out = run_child(
-        [sys.executable, "-c", RAY_RENDER, str(data), str(root), MODEL, str(root / "store")], cwd=root
-    )
+    argv = [sys.executable, "-c", RAY_RENDER, str(data), str(root), MODEL, str(root / "store"), str(cli_rows)]
+    _, _, _, out = run_child(argv, cwd=root)
     result = json.loads(out.strip().splitlines()[-1])
-    return result["init"], result["seconds"], result["ids"]
+    return result["init"], result["seconds"], result["same"]
 
 
 def processor_filter(data: Path, rows: int) -> tuple[float, list[int]]:
@@ -134,16 +134,9 @@ def main() -> None:
             )  # fmt: skip
             rates[workers], rss[args.records] = args.records / wall, peak
             print(f"render --workers {workers}: {rates[workers]:.0f} records/s ({wall:.1f} s, peak RSS {peak:.0f} MB)")
-        same = (root / "out1.jsonl").read_bytes() == (root / "out2.jsonl").read_bytes()
+        same = filecmp.cmp(root / "out1.jsonl", root / "out2.jsonl", shallow=False)  # streamed: see make_dataset_apart
         ratio = rates[2] / rates[1]
         print(f"2 workers / 1 worker: {ratio:.2f}x (target >= {WORKERS_TARGET}x), outputs identical: {same}")
-        if args.ray:
-            init, seconds, by_id = ray_render(data, root)
-            cli = {row["id"]: row["token_ids"] for row in map(json.loads, (root / "out1.jsonl").open(encoding="utf-8"))}
-            print(
-                f"Ray Data, 2 actors: {args.records / seconds:.0f} records/s ({seconds:.1f} s; cluster start "
-                f"{init:.1f} s apart), token ids equal to the CLI's: {by_id == cli}"
-            )
         if args.big:
             big = make_dataset_apart(root / "big", args.big, args.unique_images)
             wall, _, peak, _ = mmrender(
@@ -155,6 +148,12 @@ def main() -> None:
                 f"({growth:+.0%}, target within {RSS_TOLERANCE:.0%})"
             )
 
+        if args.ray:
+            init, seconds, same = ray_render(data, root, root / "out1.jsonl")
+            print(
+                f"Ray Data, 2 actors: {args.records / seconds:.0f} records/s ({seconds:.1f} s; cluster start "
+                f"{init:.1f} s apart), token ids equal to the CLI's: {same}"
+            )
         # last: the processor filter loads transformers into this process, and a child started after that
         # inherits its peak RSS (Linux keeps ru_maxrss across exec)
         wall, _, _, _ = mmrender("lengths", str(data), "-m", MODEL, "-o", "lengths.jsonl", "--workers", "1", cwd=root)
