@@ -91,8 +91,8 @@ def ray_render(data: Path, root: Path, cli_rows: Path) -> tuple[float, float, bo
     return result["init"], result["seconds"], result["same"]
 
 
-def processor_filter(data: Path, rows: int) -> tuple[float, list[int]]:
-    """Seconds per row and the lengths of the first ``rows`` records, the way users filter today."""
+def processor_filter(data: Path, rows: int) -> tuple[float, float, list[int]]:
+    """Wall and CPU seconds per row and the lengths of the first ``rows`` records, the way users filter today."""
     import mmrender_qwen3_vl
     from transformers import AutoProcessor
 
@@ -105,13 +105,13 @@ def processor_filter(data: Path, rows: int) -> tuple[float, list[int]]:
                 if part.get("type") == "image":
                     part["image"] = str(data.parent / part["image"])
     lengths = []
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for record in records:
         out = processor.apply_chat_template(
             record["messages"], tokenize=True, return_dict=True, add_generation_prompt=record["add_generation_prompt"]
         )
         lengths.append(len(out["input_ids"][0]))
-    return (time.perf_counter() - start) / len(records), lengths
+    return (time.perf_counter() - start) / len(records), (time.process_time() - cpu) / len(records), lengths
 
 
 def main() -> None:
@@ -151,20 +151,22 @@ def main() -> None:
 
         # after the RSS runs: the processor filter loads transformers into this process, and a child started
         # after that inherits its peak RSS (Linux keeps ru_maxrss across exec); only Ray, whose RSS is not reported, follows
-        walls = [
-            mmrender("lengths", str(data), "-m", MODEL, "-o", "lengths.jsonl", "--workers", "1", cwd=root)[0]
+        runs = [
+            mmrender("lengths", str(data), "-m", MODEL, "-o", "lengths.jsonl", "--workers", "1", cwd=root)
             for _ in range(3)
         ]
-        wall = statistics.median(walls)
+        wall, cpu = statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
         lengths_rate = args.records / wall
-        print(f"lengths --workers 1: {lengths_rate:.0f} records/s (median of 3: {wall:.1f} s)")
-        per_row, filtered = processor_filter(data, args.filter_sample)
+        print(f"lengths --workers 1: {lengths_rate:.0f} records/s (median of 3: {wall:.1f} s, {cpu:.1f} s CPU)")
+        per_row, cpu_per_row, filtered = processor_filter(data, args.filter_sample)
         counted = [json.loads(line)["num_tokens"] for line in (root / "lengths.jsonl").read_text().splitlines()]
         agree = counted[: len(filtered)] == filtered
         speedup = lengths_rate * per_row
         print(
             f"processor filter: {1 / per_row:.1f} records/s; lengths is {speedup:.0f}x faster "
-            f"(target >= {LENGTHS_TARGET:.0f}x), same lengths on {len(filtered)} rows: {agree}"
+            f"(target >= {LENGTHS_TARGET:.0f}x), same lengths on {len(filtered)} rows: {agree}; by CPU time "
+            f"{cpu_per_row * 1000:.0f} ms per row against {cpu / args.records * 1000:.2f} ms: "
+            f"{cpu_per_row * args.records / cpu:.0f}x"
         )
 
         # after the others: a Ray cluster's processes linger for seconds after it shuts down
