@@ -8,9 +8,13 @@ two images on three records in four) it measures, each in a new process with a f
 * records/s of ``mmrender lengths`` (``--workers 1``), and of the length filter as users write it today:
   transformers' ``AutoProcessor.apply_chat_template(..., tokenize=True)`` over each row, which decodes
   and resizes every image (timed on ``--filter-sample`` rows; its lengths are checked against ``lengths``);
+* records/s of ``mmrender.integrations.ray.render_dataset`` with 2 actors on a local Ray cluster
+  (``ray.init(num_cpus=2)``, half a CPU per actor as in the tests) from a Parquet copy of the dataset
+  to Parquet, timed from the read to the written files (the cluster's start is printed apart), and that
+  its ``token_ids`` equal the CLI's (``--ray`` off skips it);
 * with ``--big N``: peak RSS (``ru_maxrss`` from ``os.wait4``: the largest of the command's processes) at ``--records`` and at N records.
 
-The Ray figures come from the Ray integration's own benchmark. Prints the figures next to the targets of
+Prints the figures next to the targets of
 issue 12 (2 workers >= 1.8x one worker on 2 cores; lengths >= 100x the processor filter; RSS within 10%).
 Offline: bundled tokenizer and processor configuration.
 """
@@ -18,15 +22,17 @@ Offline: bundled tokenizer and processor configuration.
 from __future__ import annotations
 
 import argparse
+import filecmp
 import json
 import shutil
+import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_startup import make_dataset, run_child  # a sibling script, not a package
+from bench_startup import run_child  # a sibling script, not a package
 
 MODEL = "Qwen/Qwen3-VL-8B-Instruct"
 WORKERS_TARGET = 1.8
@@ -38,8 +44,55 @@ def mmrender(*args: str, cwd: Path) -> tuple[float, float, float, str]:
     return run_child([sys.executable, "-m", "mmrender", *args, "-q"], cwd=cwd)
 
 
-def processor_filter(data: Path, rows: int) -> tuple[float, list[int]]:
-    """Seconds per row and the lengths of the first ``rows`` records, the way users filter today."""
+RAY_RENDER = """
+import json, sys, time
+import pyarrow as pa, pyarrow.parquet as pq
+import ray
+import mmrender.integrations.ray as mr
+data, root, model, store, cli_rows = sys.argv[1:6]
+rows = [json.loads(line) for line in open(data, encoding="utf-8")]
+table = pa.table({
+    "id": [r["id"] for r in rows],
+    "messages": [json.dumps(r["messages"]) for r in rows],
+    "add_generation_prompt": [r["add_generation_prompt"] for r in rows],
+})
+pq.write_table(table, f"{root}/convs.parquet", row_group_size=500)
+t0 = time.perf_counter()
+ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", configure_logging=False)
+t1 = time.perf_counter()
+ds = ray.data.read_parquet(f"{root}/convs.parquet").repartition(8)
+out = mr.render_dataset(ds, model=model, store=store, image_root=root, concurrency=2, num_cpus=0.5, batch_size=64)
+out.write_parquet(f"{root}/ray-out")
+t2 = time.perf_counter()
+got = {r["id"]: None if r["error"] else r["token_ids"] for r in pq.read_table(f"{root}/ray-out").to_pylist()}
+want = {r["id"]: r["token_ids"] for r in map(json.loads, open(cli_rows, encoding="utf-8"))}
+ray.shutdown()
+print(json.dumps({"init": t1 - t0, "seconds": t2 - t1, "same": got == want}))
+"""
+
+
+def make_dataset_apart(root: Path, records: int, unique_images: int) -> Path:
+    """``make_dataset`` in a child process: a child inherits the peak RSS of the process it was started
+    from (Linux keeps ``ru_maxrss`` across exec), and 50,000 records built here would lift this one's."""
+    code = "import sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]); from bench_startup import make_dataset; "
+    code += "print(make_dataset(Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])))"
+    here = str(Path(__file__).resolve().parent)
+    _, _, _, out = run_child([sys.executable, "-c", code, here, str(root), str(records), str(unique_images)])
+    return Path(out.strip())
+
+
+def ray_render(data: Path, root: Path, cli_rows: Path) -> tuple[float, float, bool]:
+    """Cluster start seconds, pipeline seconds of a 2-actor Ray render, and whether its token ids equal
+    the CLI's (compared in the child: token ids held here would lift the RSS later children inherit)."""
+    shutil.rmtree(root / "store", ignore_errors=True)
+    argv = [sys.executable, "-c", RAY_RENDER, str(data), str(root), MODEL, str(root / "store"), str(cli_rows)]
+    _, _, _, out = run_child(argv, cwd=root)
+    result = json.loads(out.strip().splitlines()[-1])
+    return result["init"], result["seconds"], result["same"]
+
+
+def processor_filter(data: Path, rows: int) -> tuple[float, float, list[int]]:
+    """Wall and CPU seconds per row and the lengths of the first ``rows`` records, the way users filter today."""
     import mmrender_qwen3_vl
     from transformers import AutoProcessor
 
@@ -52,13 +105,13 @@ def processor_filter(data: Path, rows: int) -> tuple[float, list[int]]:
                 if part.get("type") == "image":
                     part["image"] = str(data.parent / part["image"])
     lengths = []
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for record in records:
         out = processor.apply_chat_template(
             record["messages"], tokenize=True, return_dict=True, add_generation_prompt=record["add_generation_prompt"]
         )
         lengths.append(len(out["input_ids"][0]))
-    return (time.perf_counter() - start) / len(records), lengths
+    return (time.perf_counter() - start) / len(records), (time.process_time() - cpu) / len(records), lengths
 
 
 def main() -> None:
@@ -67,11 +120,12 @@ def main() -> None:
     parser.add_argument("--unique-images", type=int, default=600)
     parser.add_argument("--filter-sample", type=int, default=200, help="rows the processor-based filter is timed on")
     parser.add_argument("--big", type=int, default=0, help="also render N records to compare peak RSS")
+    parser.add_argument("--no-ray", dest="ray", action="store_false", help="skip the Ray Data figure")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="mmrender-bench-dataset-") as tmp:
         root = Path(tmp)
-        data = make_dataset(root, args.records, args.unique_images)
+        data = make_dataset_apart(root, args.records, args.unique_images)
         rates, rss = {}, {}
         for workers in (1, 2):
             shutil.rmtree(root / "store", ignore_errors=True)  # a fresh store, at the same URL (refs name it)
@@ -81,11 +135,11 @@ def main() -> None:
             )  # fmt: skip
             rates[workers], rss[args.records] = args.records / wall, peak
             print(f"render --workers {workers}: {rates[workers]:.0f} records/s ({wall:.1f} s, peak RSS {peak:.0f} MB)")
-        same = (root / "out1.jsonl").read_bytes() == (root / "out2.jsonl").read_bytes()
+        same = filecmp.cmp(root / "out1.jsonl", root / "out2.jsonl", shallow=False)  # streamed: see make_dataset_apart
         ratio = rates[2] / rates[1]
         print(f"2 workers / 1 worker: {ratio:.2f}x (target >= {WORKERS_TARGET}x), outputs identical: {same}")
         if args.big:
-            big = make_dataset(root / "big", args.big, args.unique_images)
+            big = make_dataset_apart(root / "big", args.big, args.unique_images)
             wall, _, peak, _ = mmrender(
                 "render", str(big), "-m", MODEL, "-o", "big.jsonl", "--store", "store", "--workers", "2", cwd=root
             )
@@ -95,19 +149,33 @@ def main() -> None:
                 f"({growth:+.0%}, target within {RSS_TOLERANCE:.0%})"
             )
 
-        # last: the processor filter loads transformers into this process, and a child started after that
-        # inherits its peak RSS (Linux keeps ru_maxrss across exec)
-        wall, _, _, _ = mmrender("lengths", str(data), "-m", MODEL, "-o", "lengths.jsonl", "--workers", "1", cwd=root)
+        # after the RSS runs: the processor filter loads transformers into this process, and a child started
+        # after that inherits its peak RSS (Linux keeps ru_maxrss across exec); only Ray, whose RSS is not reported, follows
+        runs = [
+            mmrender("lengths", str(data), "-m", MODEL, "-o", "lengths.jsonl", "--workers", "1", cwd=root)
+            for _ in range(3)
+        ]
+        wall, cpu = statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
         lengths_rate = args.records / wall
-        print(f"lengths --workers 1: {lengths_rate:.0f} records/s ({wall:.1f} s)")
-        per_row, filtered = processor_filter(data, args.filter_sample)
+        print(f"lengths --workers 1: {lengths_rate:.0f} records/s (median of 3: {wall:.1f} s, {cpu:.1f} s CPU)")
+        per_row, cpu_per_row, filtered = processor_filter(data, args.filter_sample)
         counted = [json.loads(line)["num_tokens"] for line in (root / "lengths.jsonl").read_text().splitlines()]
         agree = counted[: len(filtered)] == filtered
         speedup = lengths_rate * per_row
         print(
             f"processor filter: {1 / per_row:.1f} records/s; lengths is {speedup:.0f}x faster "
-            f"(target >= {LENGTHS_TARGET:.0f}x), same lengths on {len(filtered)} rows: {agree}"
+            f"(target >= {LENGTHS_TARGET:.0f}x), same lengths on {len(filtered)} rows: {agree}; by CPU time "
+            f"{cpu_per_row * 1000:.0f} ms per row against {cpu / args.records * 1000:.2f} ms: "
+            f"{cpu_per_row * args.records / cpu:.0f}x"
         )
+
+        # after the others: a Ray cluster's processes linger for seconds after it shuts down
+        if args.ray:
+            init, seconds, same = ray_render(data, root, root / "out1.jsonl")
+            print(
+                f"Ray Data, 2 actors: {args.records / seconds:.0f} records/s ({seconds:.1f} s; cluster start "
+                f"{init:.1f} s apart), token ids equal to the CLI's: {same}"
+            )
 
 
 if __name__ == "__main__":

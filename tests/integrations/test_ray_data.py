@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +77,19 @@ def test_500_records_from_s3_render_into_s3_equal_to_direct_render(
 
     renderer = mmrender.get_renderer(MODEL, store=mmrender.open_store(store, **store_options))
     assert [by_id[r["id"]] for r in records] == [direct_row(renderer, r) for r in records]
+
+    # and equal to the rows `mmrender render` writes for the same records, bad ones in its --errors file
+    (tmp_path / "data.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    args = ["data.jsonl", "-m", MODEL, "--store", store, "-o", "cli.jsonl", "--errors", "errors.jsonl"]
+    cli = subprocess.run(
+        [sys.executable, "-m", "mmrender", "render", *args, "--workers", "1", "-q"],
+        cwd=tmp_path, env={**os.environ, **s3_server.env()}, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert cli.returncode == 0, cli.stderr
+    cli_rows = [json.loads(line) for line in (tmp_path / "cli.jsonl").read_text().splitlines()]
+    assert [{k: by_id[row["id"]][k] for k in row} for row in cli_rows] == cli_rows
+    errors = [json.loads(line) for line in (tmp_path / "errors.jsonl").read_text().splitlines()]
+    assert {e["id"]: f"{e['error']}: {e['message']}" for e in errors} == {i: by_id[i]["error"] for i in bad}
 
 
 @pytest.mark.parametrize("batch_format", ["pandas", "numpy"])

@@ -32,6 +32,7 @@ LAYERS = {
             "generate_checks",
             "host",
             "hookspecs",
+            "image_headers",
             "image_limits",
             "images",
             "in_memory_images",

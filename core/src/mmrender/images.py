@@ -25,7 +25,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from .errors import FetchRefusedError, ImageFetchError, ImageSourceError, MMRenderError, NetworkError
 from .image_limits import DEFAULT_MAX_BYTES, MAX_BYTES_ENV, SUPPORTED_FORMATS, max_image_bytes
 from .in_memory_images import array_to_image, encode_png, pil_bytes
-from .orientation import displayed_size, exif_orientation
+from .orientation import ReadAt, displayed_size, exif_orientation
 from .storage import scheme_of
 
 __all__ = ["DEFAULT_MAX_BYTES", "MAX_BYTES_ENV", "SUPPORTED_FORMATS", "ImageBytes", "load_image", "max_image_bytes"]
@@ -39,6 +39,8 @@ FETCH_ENV = "MMRENDER_FETCH_POLICY"
 #: URI schemes that fetch from arbitrary hosts: refused unless a fetch policy allows them.
 FETCH_SCHEMES = ("http", "https", "ftp")
 _MIME = {"MPO": "image/jpeg"}
+#: The end-of-file bytes the truncation checks look at.
+TAIL_BYTES = 64
 
 #: Magic numbers of common formats we refuse, so the error can name what it got.
 _MAGIC = (
@@ -230,27 +232,30 @@ def source_bytes(source: Any, read_uri: UriReader | None = None) -> tuple[bytes,
         raise ImageSourceError(f"image cannot be read: {exc}", source=label) from exc
 
 
-def _looks_complete(data: bytes, fmt: str, img: Image.Image) -> bool:
-    """Cheap end-of-stream checks that catch truncated files without decoding pixels."""
-    tail = data[-64:].rstrip(b"\x00\r\n ")
+def _looks_complete(head: bytes, tail: bytes, size: int, fmt: str, img: Image.Image) -> bool:
+    """Cheap end-of-stream checks that catch truncated files without decoding pixels.
+
+    ``head`` is the start of the file (or all of it), ``tail`` its last bytes, ``size`` its length.
+    """
+    end = tail[-64:].rstrip(b"\x00\r\n ")
     if fmt in ("JPEG", "MPO"):
-        return tail.endswith(b"\xff\xd9")
+        return end.endswith(b"\xff\xd9")
     if fmt == "PNG":
-        return b"IEND" in data[-32:]
+        return b"IEND" in tail[-32:]
     if fmt == "GIF":
-        return tail.endswith(b";")
+        return end.endswith(b";")
     if fmt == "WEBP":
-        return len(data) >= 8 and int.from_bytes(data[4:8], "little") + 8 <= len(data)
+        return size >= 8 and int.from_bytes(head[4:8], "little") + 8 <= size
     if fmt == "BMP":
-        declared = int.from_bytes(data[2:6], "little")  # bfSize; some writers leave it 0
-        if declared and declared > len(data):
+        declared = int.from_bytes(head[2:6], "little")  # bfSize; some writers leave it 0
+        if declared and declared > size:
             return False
         tile = getattr(img, "tile", None) or []
         if len(tile) == 1 and tile[0][0] == "raw":
             offset, args = tile[0][2], tile[0][3]
             stride = args[1] if isinstance(args, tuple) and len(args) > 1 and args[1] else 0
             rows = img.size[1]
-            if stride and offset + abs(stride) * rows > len(data):
+            if stride and offset + abs(stride) * rows > size:
                 return False
     return True
 
@@ -285,27 +290,36 @@ def _name_unsupported(data: bytes) -> str | None:
 
 def probe(data: bytes, origin: str = "") -> ImageBytes:
     """Read width, height and format from the header; refuse non-images, truncation and bombs."""
-    if not data:
+    return ImageBytes(data, *probe_parts(data, data[-TAIL_BYTES:], len(data), origin))
+
+
+def probe_parts(
+    head: bytes, tail: bytes, size: int, origin: str = "", read_at: ReadAt | None = None
+) -> tuple[int, int, str, str, int]:
+    """(width, height, format, origin, orientation) of an image of ``size`` bytes from its first bytes
+    ``head`` (all of them, or a prefix holding the header), its last ``TAIL_BYTES`` and ``read_at``
+    (which a PNG's chunks after the image data are read with); the checks :func:`probe` makes."""
+    if not size:
         raise ImageSourceError("image is empty (0 bytes)", source=origin)
-    if len(data) > max_image_bytes():
+    if size > max_image_bytes():
         raise ImageSourceError(
-            f"image is {len(data)} bytes, over the {max_image_bytes()}-byte limit ({MAX_BYTES_ENV})", source=origin
+            f"image is {size} bytes, over the {max_image_bytes()}-byte limit ({MAX_BYTES_ENV})", source=origin
         )
     limit = Image.MAX_IMAGE_PIXELS
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             # Only the supported formats' header parsers run; open() reads the header, never pixels.
-            with Image.open(io.BytesIO(data), formats=_OPEN_FORMATS) as img:
+            with Image.open(io.BytesIO(head), formats=_OPEN_FORMATS) as img:
                 width, height = img.size
                 fmt = img.format or ""
-                complete = _looks_complete(data, fmt, img)
-                orientation = exif_orientation(img, data)
+                complete = _looks_complete(head, tail, size, fmt, img)
+                orientation = exif_orientation(img, head, read_at, size)
     except UnidentifiedImageError as exc:
-        claimed = _supported_magic(data)
+        claimed = _supported_magic(head)
         if claimed:
             raise ImageSourceError(f"{claimed} header is corrupt or truncated", source=origin) from exc
-        other = _name_unsupported(data)
+        other = _name_unsupported(head)
         if other:
             raise ImageSourceError(
                 f"unsupported image format {other} (supported: {', '.join(SUPPORTED_FORMATS)})", source=origin
@@ -326,7 +340,7 @@ def probe(data: bytes, origin: str = "") -> ImageBytes:
     if not complete:
         raise ImageSourceError(f"{fmt} file is truncated", source=origin)
     width, height = displayed_size(width, height, orientation)
-    return ImageBytes(data=data, width=width, height=height, format=fmt, origin=origin, orientation=orientation)
+    return width, height, fmt, origin, orientation
 
 
 def mime_of(data: bytes) -> str:

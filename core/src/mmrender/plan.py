@@ -142,7 +142,8 @@ def emit(
     joined = _joined_text(renderer, ops, videos)
     texts = [p for i, (k, p, _) in enumerate(ops) if k == TEXT and p not in cached and i not in joined]
     parts = [p for k, p, _ in ops if k == IMAGE]
-    tokenized = background.submit(functools.partial(encoder.encode_many, texts)) if texts and parts else None
+    overlap = texts and parts and not renderer.counting  # a header read is too short to hide a thread hand-off
+    tokenized = background.submit(functools.partial(encoder.encode_many, texts)) if overlap else None
     prepared = iter(renderer.prepare_images(parts))
     fresh = tokenized.result() if tokenized is not None else encoder.encode_many(texts)
     pos = 0

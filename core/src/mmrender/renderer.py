@@ -20,6 +20,7 @@ from .conversation import Conversation, ImagePart, VideoPart, normalize_conversa
 from .errors import ConfigError, ConversationError, ImageSourceError, StorageError
 from .family import FamilySpec, ModelRoute
 from .host import UNBOUND, PluginHost
+from .image_headers import read_header
 from .images import ImageBytes, load_image
 from .layout_engines import params_to_stamp
 from .samples import TrainingSample, build_training_sample
@@ -401,11 +402,16 @@ class Renderer(abc.ABC):
         finally:
             _COUNTING.reset(token)
 
+    @property
+    def counting(self) -> bool:
+        """True inside :meth:`count_tokens`, where images cost a header read: too little to overlap text with."""
+        return _COUNTING.get()
+
     def _counted(self, part: ImagePart) -> PreparedImage:
         """An image for :meth:`count_tokens`: probed and laid out, with no hash and no stored item."""
         with _located(part):
-            image = load_image(part.source, read_uri=self.plugins.read_uri)
-            return PreparedImage(mm_hash="", layout=self.image_layout(image.width, image.height), item=None)
+            header = read_header(part.source, read_uri=self.plugins.read_uri)
+            return PreparedImage(mm_hash="", layout=self.image_layout(header.width, header.height), item=None)
 
     @property
     def training_spec(self) -> TrainingSpec:
