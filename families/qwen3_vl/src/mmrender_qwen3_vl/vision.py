@@ -71,18 +71,20 @@ def process_qwen_image(
 
     numpy is imported here, not with the module: raw-mode renderers import this module and never need it.
     """
-    import numpy as np
-
     processor = image_processor(Path(preprocessor_config), min_pixels, max_pixels)
     out = processor(images=[decode_pixels(image.data)], return_tensors="pt" if torchvision_available() else "np")
+    return _processed_item(out)
+
+
+def _processed_item(out: Mapping[str, Any]) -> ProcessedMMItem:
+    """A processor's output as numpy arrays, with the grid core checks against the layout."""
+    import numpy as np
+
     values, grid = out["pixel_values"], out["image_grid_thw"]
     grid = np.asarray(grid.numpy() if hasattr(grid, "numpy") else grid)
+    values = np.asarray(values.numpy() if hasattr(values, "numpy") else values)
     return ProcessedMMItem(
-        data={
-            "pixel_values": np.asarray(values.numpy() if hasattr(values, "numpy") else values),
-            "image_grid_thw": grid,
-        },
-        grid=tuple(int(v) for v in grid.reshape(-1)),
+        data={"pixel_values": values, "image_grid_thw": grid}, grid=tuple(int(v) for v in grid.reshape(-1))
     )
 
 
@@ -103,16 +105,6 @@ def process_qwen_images(pixels: Sequence[Image.Image], params: Mapping[str, Any]
     One call over the whole list is what a trainer's own ``processor(images=[...])`` does, so the
     ``pixel_values`` rows and ``image_grid_thw`` come out bit-identical to it.
     """
-    import numpy as np
-
     processor = _processor_for(tuple(sorted((k, int(v)) for k, v in params.items())))
     out = processor(images=list(pixels), return_tensors="pt" if torchvision_available() else "np")
-    values, grid = out["pixel_values"], out["image_grid_thw"]
-    grid = np.asarray(grid.numpy() if hasattr(grid, "numpy") else grid)
-    return ProcessedMMItem(
-        data={
-            "pixel_values": np.asarray(values.numpy() if hasattr(values, "numpy") else values),
-            "image_grid_thw": grid,
-        },
-        grid=tuple(int(v) for v in grid.reshape(-1)),
-    )
+    return _processed_item(out)
