@@ -126,12 +126,14 @@ def make_dataset(root: Path, records: int, unique_images: int, seed: int = 20261
     return data
 
 
-def run_child(argv: list[str], cwd: Path | None = None) -> tuple[float, float, float, str]:
+def run_child(
+    argv: list[str], cwd: Path | None = None, extra_env: dict[str, str] | None = None
+) -> tuple[float, float, float, str]:
     """Wall seconds, CPU seconds (user + sys), peak RSS in MB and stdout of one child (``os.wait4`` reaps it,
     so the figures are that process's own). CPU time is what to read on a busy machine: wall time there
     mostly measures waiting for a core."""
     # A relative PYTHONPATH entry would point elsewhere in a child with another cwd (silently measuring another install).
-    env = dict(os.environ)
+    env = {**os.environ, **(extra_env or {})}
     if env.get("PYTHONPATH"):
         env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in env["PYTHONPATH"].split(os.pathsep) if p)
     with tempfile.TemporaryFile() as errors:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,13 +14,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from ffmpeg_libs import ffmpeg_library_dir as bundled_ffmpeg_library_dir
 from render_cases import RENDER_CASES, resolved
 from video_cases import CASES, FRAME_CLIPS
 from video_clips import CLIPS, encode
 
 ASSETS = Path(__file__).resolve().parents[2] / "families/qwen3_vl/src/mmrender_qwen3_vl/assets/Qwen3-VL-8B-Instruct"
 THINKING = ASSETS.parent / "Qwen3-VL-8B-Thinking"
-_SONAME = re.compile(r"^(?P<stem>[A-Za-z0-9_+-]+?)-[0-9a-f]{8}(?P<so>\.so\.\d+)")
 
 
 @pytest.fixture(scope="session")
@@ -60,20 +59,11 @@ def qwen35_oracle_files(work: Path) -> dict[str, str]:
 
 
 def ffmpeg_library_dir(target: Path) -> Path:
-    """Symlinks to every library in PyAV's ``av.libs`` under its own name and its soname stem
-    (``libavutil.so.60``), which is what torchcodec's ``dlopen`` asks for."""
-    import av
-
-    libs = Path(av.__file__).resolve().parent.parent / "av.libs"
-    if not libs.is_dir():
-        pytest.skip(f"PyAV's bundled FFmpeg libraries are not at {libs}")
-    target.mkdir(parents=True, exist_ok=True)
-    for lib in libs.iterdir():
-        (target / lib.name).symlink_to(lib)
-        match = _SONAME.match(lib.name)
-        if match and not (target / (match["stem"] + match["so"])).exists():
-            (target / (match["stem"] + match["so"])).symlink_to(lib)
-    return target
+    """:func:`ffmpeg_libs.ffmpeg_library_dir`, skipping where PyAV's wheel carries no FFmpeg libraries."""
+    try:
+        return bundled_ffmpeg_library_dir(target)
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
 
 
 @pytest.fixture(scope="session")
