@@ -311,21 +311,48 @@ def test_skipped_blocks_are_few_and_justified() -> None:
             assert (REPO / path).is_file(), f"{b.id}: the reason names {path}, which does not exist"
 
 
-def test_skipped_commands_name_scripts_and_flags_that_exist() -> None:
-    """A skipped ``python path/script.py --flag …`` line must still be right: the script takes those flags."""
+def _script_commands() -> Iterator[tuple[str, str]]:
+    """``python path/script.py …`` lines of skipped shell blocks, and benchmark commands written inline in
+    prose (`` `python benchmarks/….py --flag` ``, the way a section names its command without a block)."""
     for b in BLOCKS:
-        if b.marker != "not-run" or b.lang not in SHELL:
-            continue
-        for line in b.code.splitlines():
-            match = re.match(r"python (\S+\.py)(.*)", line.split(" #", 1)[0].strip())
-            if not match:
-                continue
-            script = REPO / match.group(1)
-            assert script.is_file(), f"{b.id}: {match.group(1)} does not exist"
-            usage = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, timeout=300)
-            assert usage.returncode == 0, f"{b.id}: {match.group(1)} --help failed: {usage.stderr}"
-            for flag in re.findall(r"--[\w-]+", match.group(2)):
-                assert flag in usage.stdout, f"{b.id}: {match.group(1)} takes no {flag}"
+        if b.marker == "not-run" and b.lang in SHELL:
+            for line in b.code.splitlines():
+                yield b.id, line.split(" #", 1)[0].strip()
+    for page in PAGES:
+        text = FENCE.sub("", page.read_text(encoding="utf-8"))
+        for match in re.finditer(r"`(python benchmarks/[^`]+)`", text):
+            yield page.relative_to(REPO / "docs").as_posix(), " ".join(match.group(1).split())
+
+
+def _check_script_command(where: str, line: str) -> None:
+    """A ``python path/script.py --flag …`` line names a script that exists and takes those flags."""
+    match = re.match(r"python (\S+\.py)(.*)", line)
+    if not match:
+        return
+    script = REPO / match.group(1)
+    assert script.is_file(), f"{where}: {match.group(1)} does not exist"
+    usage = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, timeout=300)
+    assert usage.returncode == 0, f"{where}: {match.group(1)} --help failed: {usage.stderr}"
+    for flag in re.findall(r"--[\w-]+", match.group(2)):
+        assert flag in usage.stdout, f"{where}: {match.group(1)} takes no {flag}"
+
+
+def test_skipped_commands_name_scripts_and_flags_that_exist() -> None:
+    """A skipped ``python path/script.py --flag …`` line (or a benchmark command in prose) must still be
+    right: the script exists and takes those flags."""
+    commands = list(_script_commands())
+    named = {line.split()[1] for _, line in commands if line.startswith("python ")}
+    for script in sorted(REPO.glob("benchmarks/*.py")):
+        assert script.relative_to(REPO).as_posix() in named, f"docs name no command for {script.name}, so nothing checks it"
+    for where, line in commands:
+        _check_script_command(where, line)
+
+
+def test_the_script_command_check_fails_on_a_wrong_flag_or_script() -> None:
+    with pytest.raises(AssertionError, match="takes no --no-such-flag"):
+        _check_script_command("x", "python benchmarks/bench_video.py --duration 60 --no-such-flag 3")
+    with pytest.raises(AssertionError, match="does not exist"):
+        _check_script_command("x", "python benchmarks/bench_nothing.py --runs 3")
 
 
 def test_unlabelled_blocks_hold_no_commands() -> None:
