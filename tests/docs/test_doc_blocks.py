@@ -18,7 +18,10 @@ line right before the fence (invisible in rendered Markdown, visible in the sour
 Markers:
 
 - ``<!-- not-run: REASON -->`` skips the block; the reason is listed in the test report, and a
-  meta-check keeps such skips few and justified (a named test file must exist).
+  meta-check keeps such skips few and justified (a named test file must exist). A skipped
+  ``python script.py --flag`` line, and a benchmark command written inline in prose
+  (`` `python benchmarks/….py --flag` ``), must name a script that exists and takes those flags; every
+  ``benchmarks/*.py`` needs such a command.
 - ``<!-- given: NAME, … -->`` provides names a fragment continues from (see :data:`GIVEN`).
 - ``<!-- with: toy -->`` runs the block against the complete toy family of
   ``tests/plugins_src/throwaway_family`` instead of the page's skeleton: plugins are reset first.
