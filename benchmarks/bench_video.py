@@ -1,8 +1,9 @@
 """Video benchmark: a long 1080p video laid out from its header by mmrender vs transformers' processor on it.
 
-Run from the repository root: ``python benchmarks/bench_video.py [--duration 600] [--runs 7] [--hf-runs 3]``.
-Generates (once, cached under ``--cache-dir``) an H.264 MP4 of 1920x1080 at 30 fps with cheap content (a
-static gradient and a moving box, x264 ``ultrafast``), and the same at ``--small-duration`` seconds. Then,
+Run from the repository root: ``python benchmarks/bench_video.py [--duration 600] [--content cheap|busy]``.
+Generates (once, cached under ``--cache-dir``) an H.264 MP4 of 1920x1080 at 30 fps (x264 ``ultrafast``;
+``cheap`` content is a gradient with a moving box, ~0.25 Mbit/s, ``busy`` ~10 Mbit/s), and the same at
+``--small-duration`` seconds. Then,
 each side in its own child process (so each peak RSS is that process's own, from ``os.wait4``):
 
 * mmrender, Qwen3-VL-8B-Instruct, raw mode, local ``file`` store: the *layout* alone (``load_video`` +
@@ -14,8 +15,8 @@ each side in its own child process (so each peak RSS is that process's own, from
 * a cold ``mmrender layout --video`` process, spawn to exit.
 
 Token ids of mmrender's render and of the processor must be equal (for both videos) before any figure is
-printed. Prints medians, the ratio against the ≥ 100× target and both sides' peak RSS at both durations
-(mmrender's should stay flat; the target is the issue's "flat memory"). Offline; the figures in
+printed. Prints medians (wall and CPU time), the ratios against the ≥ 100× target, and both sides' peak
+RSS at both durations next to the file's growth (the target is "flat memory"). Offline; the figures in
 docs/performance.md come from this script.
 """
 

@@ -346,7 +346,9 @@ def test_skipped_commands_name_scripts_and_flags_that_exist() -> None:
     commands = list(_script_commands())
     named = {line.split()[1] for _, line in commands if line.startswith("python ")}
     for script in sorted(REPO.glob("benchmarks/*.py")):
-        assert script.relative_to(REPO).as_posix() in named, f"docs name no command for {script.name}, so nothing checks it"
+        assert script.relative_to(REPO).as_posix() in named, (
+            f"docs name no command for {script.name}, so nothing checks it"
+        )
     for where, line in commands:
         _check_script_command(where, line)
 
