@@ -14,17 +14,20 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 import attrs
 
 from . import background
-from .bridging import BridgeRules, BridgeTurn, generation_prompt_of, join_turn, new_turns, previous_sidecar
+from .bridging import BridgeRules, BridgeTurn, checked_rules, generation_prompt_of, join_turn, new_turns, previous_sidecar
 from .bundled_tokenizer import BundledTokenizer
 from .conversation import Conversation, ImagePart, VideoPart, normalize_conversation
-from .errors import ConfigError, ConversationError, ImageSourceError, StorageError
+from .errors import ConfigError, ConversationError, ImageSourceError, PluginError, StorageError
 from .family import FamilySpec, ModelRoute
 from .host import UNBOUND, PluginHost
 from .image_headers import read_header
 from .images import ImageBytes, load_image
 from .layout_engines import params_to_stamp
+from .plan import EmitFacts, Plan
+from .plan import emit as emit_ops
 from .samples import TrainingSample, build_training_sample
 from .storage import Store, sha256_hex
+from .template_settings import TemplateSpec
 from .trajectory import Trajectory
 from .turns import check_bridged, id_tuple, previous_turn
 from .types import (
@@ -178,9 +181,28 @@ LAYOUT_CACHE_SIZE = 4096
 
 
 class Renderer(abc.ABC):
-    """Renders one model's conversations; a family implements the abstract methods."""
+    """Renders one model's conversations; a family implements :meth:`walk` and the abstract methods.
+
+    Core owns the render pipeline (:meth:`render_conversation`): check the call's template arguments
+    against :attr:`template_spec`, let the family's :meth:`walk` write the conversation into a
+    :class:`~mmrender.plan.Plan`, and emit that plan with :attr:`emit_facts`.
+    """
 
     options_class: type[RendererOptions] = RendererOptions
+    #: The template arguments the family's template reads (none by default); core checks every call's.
+    template_spec: TemplateSpec = TemplateSpec()
+    #: How the family's plans become ids; a family that walks sets it (usually in ``__init__``).
+    emit_facts: EmitFacts | None = None
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Renderer:
+        """Refuse, like an abstract method, a family with neither a walker nor its own whole render."""
+        if cls.walk is Renderer.walk and cls.render_conversation is Renderer.render_conversation:
+            raise TypeError(
+                f"Can't instantiate {cls.__module__}.{cls.__qualname__}: it does not implement walk(conversation, "
+                "settings), which writes a conversation into a mmrender.plan.Plan the way the chat template does "
+                "(core checks the template arguments and emits the plan; or override render_conversation whole)"
+            )
+        return super().__new__(cls)
 
     def __init__(
         self,
@@ -224,9 +246,38 @@ class Renderer(abc.ABC):
         return self._tokenizer
 
     # -- what families implement -------------------------------------------------------------
-    @abc.abstractmethod
+    def walk(self, conversation: Conversation, settings: Mapping[str, Any]) -> Plan:
+        """The family's turn walker: ``conversation`` as its chat template writes it (system, user, tool and
+        assistant turns, the generation prompt), each op owned by its message. ``settings``: this call's
+        template arguments, checked against :attr:`template_spec` (each defaults to the option of its name)."""
+        raise NotImplementedError(f"{type(self).__qualname__} does not implement walk(conversation, settings)")
+
     def render_conversation(self, conversation: Conversation) -> RenderedTokens:
-        """Render a normalised conversation token-exactly."""
+        """Render a normalised conversation token-exactly: core checks the template arguments, the family's
+        :meth:`walk` plans the render and core emits the plan (a family may still override this whole)."""
+        settings = self.template_spec.settings(conversation.template_kwargs, self.options, family=self.family.id)
+        buf = TokenBuffer()
+        self.emit(self.walk(conversation, settings), buf)
+        return buf.result()
+
+    def emit(self, plan: Plan, buf: TokenBuffer) -> None:
+        """Append a plan's ids to ``buf`` through core's emitter (one batched tokenizer call, images in order)
+        with the family's :attr:`emit_facts`; full renders and bridge tails both come through here."""
+        facts = self.emit_facts
+        if facts is None:
+            raise PluginError(
+                f"{type(self).__qualname__} declares no emit_facts: set self.emit_facts = mmrender.plan.EmitFacts("
+                "encoder=..., placeholder_id=..., cached=..., forbidden=...) so core can emit its plans"
+            )
+        emit_ops(
+            self,
+            plan.finish(),
+            buf,
+            facts.encoder,
+            placeholder_id=facts.placeholder_id,
+            cached=facts.cached,
+            forbidden=facts.forbidden,
+        )
 
     @abc.abstractmethod
     def compute_layout(self, width: int, height: int) -> ImageLayout:
@@ -261,7 +312,7 @@ class Renderer(abc.ABC):
         """``prompt + completion`` extended with the new messages, or None when unsafe: core's steps around
         the family's :meth:`bridge_rules` (a family written against the older interface may still override
         this method whole; :meth:`bridge_to_next_turn` checks either result)."""
-        rules = self.bridge_rules(**bridge_options)
+        rules = checked_rules(self.bridge_rules(**bridge_options))
         messages = new_turns(new_messages, start_index=start_index, tools=tools)
         if messages is None:
             return None
@@ -339,9 +390,10 @@ class Renderer(abc.ABC):
 
     @property
     def placeholder_token_ids(self) -> frozenset[int]:
-        """Ids this family writes only as image (or video) placeholders; families override it so a
-        pad with no sidecar entry is caught even when the sidecar is empty."""
-        return frozenset()
+        """Ids this family writes only as image (or video) placeholders (the ``forbidden`` ids of its
+        :attr:`emit_facts`), so a pad with no sidecar entry is caught even when the sidecar is empty."""
+        facts = self.emit_facts
+        return frozenset(facts.forbidden) if facts is not None else frozenset()
 
     def process_image(self, image: ImageBytes) -> ProcessedMMItem:
         """Processor outputs for processed mode; families with a processor override this."""
