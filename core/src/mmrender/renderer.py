@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 import attrs
 
 from . import background
-from .bridging import BridgeRules, BridgeTurn, checked_rules, generation_prompt_of, join_turn, new_turns, previous_sidecar
+from .bridging import (
+    BridgeRules,
+    BridgeTurn,
+    checked_rules,
+    generation_prompt_of,
+    join_turn,
+    new_turns,
+    previous_sidecar,
+)
 from .bundled_tokenizer import BundledTokenizer
 from .conversation import Conversation, ImagePart, VideoPart, normalize_conversation
 from .errors import ConfigError, ConversationError, ImageSourceError, PluginError, StorageError
