@@ -23,20 +23,38 @@ from .test_header_reads import CORPUS, _encoded, _noise
 
 
 class CountingS3(s3fs.S3FileSystem):
-    """The real s3fs, counting the object bytes each GET brings back (info/HEAD requests carry none)
-    and the ``cat_ranges`` batches (each one round trip: s3fs sends a batch's GETs concurrently)."""
+    """The real s3fs, counting each GET and the object bytes it brings back (HEADs carry none), and
+    the ``cat_ranges`` batches (each one round trip: s3fs sends a batch's GETs concurrently)."""
 
     received: list[int] = []  # noqa: RUF012 - one tally shared by every instance fsspec builds
     batches: list[int] = []  # noqa: RUF012
 
-    async def _cat_file(self, path, version_id=None, start=None, end=None, **kwargs):
-        data = await super()._cat_file(path, version_id=version_id, start=start, end=end, **kwargs)
-        CountingS3.received.append(len(data))
-        return data
+    async def _call_s3(self, method, *args, **kwargs):
+        resp = await super()._call_s3(method, *args, **kwargs)
+        if method == "get_object":
+            resp["Body"] = _CountedBody(resp["Body"])
+        return resp
 
     async def _cat_ranges(self, paths, starts, ends, *args, **kwargs):
         CountingS3.batches.append(len(paths))
         return await super()._cat_ranges(paths, starts, ends, *args, **kwargs)
+
+
+class _CountedBody:
+    """A GET's response body that adds what is read from it to :attr:`CountingS3.received`."""
+
+    def __init__(self, body: Any) -> None:
+        self.body = body
+        self.tally = len(CountingS3.received)
+        CountingS3.received.append(0)
+
+    async def read(self, *args: Any) -> bytes:
+        data = await self.body.read(*args)
+        CountingS3.received[self.tally] += len(data)
+        return data
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.body, name)
 
 
 @pytest.fixture
@@ -75,15 +93,6 @@ def _whole(uri: str) -> Any:
     return load_image(uri, read_uri=dispatch.read_uri)
 
 
-def test_s3_header_reads_equal_the_whole_reads(s3_images) -> None:
-    uris = {name: s3_images(name, data) for name, data in CORPUS.items() if data}  # S3 has no 0-byte range
-    uris["missing"] = uris["gif"] + "-not-there"
-    got = {name: _facts(_header, uri) for name, uri in uris.items()}
-    want = {name: _facts(_whole, uri) for name, uri in uris.items()}
-    assert got == want
-    assert {name for name, facts in want.items() if facts[0] == "error"} >= {"truncated-big-jpeg", "missing"}
-
-
 def _photo(fmt: str, orientation: int, **params: Any) -> bytes:
     """Random pixels (they do not compress) of 1000x700: a file of megabytes, orientation tagged."""
     exif = Image.Exif()
@@ -110,7 +119,7 @@ LARGE = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(LARGE))
+@pytest.mark.parametrize("name", ["photo.jpg", "photo.png", "late-exif.png"])
 def test_a_count_reads_a_few_kib_of_a_large_s3_image(s3_images, name) -> None:
     data = LARGE[name]()
     uri = s3_images(name, data)
@@ -127,5 +136,30 @@ def test_a_count_reads_a_few_kib_of_a_large_s3_image(s3_images, name) -> None:
     assert _whole(uri).orientation in (6, 8), "the displayed size differs from the stored one"
     assert sum(CountingS3.received) >= len(data) > 500_000, "the render reads the whole object"
     assert sum(header_reads) <= HEAD_BYTES + END_BYTES + 2048, header_reads
-    chunks = len(png_chunks(data)) if name.endswith(".png") else 1
-    assert len(batches) <= 3 + math.log2(chunks), f"chunk headers come in growing batches, not one by one: {batches}"
+    if name.endswith(".jpg"):
+        assert header_reads == [HEAD_BYTES, END_BYTES] and not batches, "both ends in one round trip"
+    else:
+        chunks = len(png_chunks(data))
+        assert len(batches) <= 1 + math.log2(chunks), f"chunk headers come in growing batches: {batches}"
+
+
+def test_a_png_in_small_chunks_is_read_past_its_prefix_in_one_range(s3_images) -> None:
+    """Skipping 8 KiB chunks one GET each would cost more than reading them: the rest comes in one GET."""
+    data = LARGE["libpng-chunks.png"]()
+    uri = s3_images("libpng.png", data)
+    CountingS3.received, CountingS3.batches = [], []
+    facts = _facts(_header, uri)
+    assert len(CountingS3.received) == 3, "both ends, then the rest"
+    assert sum(CountingS3.received) <= len(data)
+    assert facts == _facts(_whole, uri)
+    assert facts[3] == 6
+
+
+def test_s3_header_reads_equal_the_whole_reads(s3_images) -> None:
+    corpus = {**CORPUS, **{name: make() for name, make in LARGE.items()}}
+    uris = {name: s3_images(name, data) for name, data in corpus.items()}
+    uris["missing"] = uris["gif"] + "-not-there"
+    got = {name: _facts(_header, uri) for name, uri in uris.items()}
+    want = {name: _facts(_whole, uri) for name, uri in uris.items()}
+    assert got == want
+    assert {name for name, facts in want.items() if facts[0] == "error"} >= {"truncated-big-jpeg", "missing"}

@@ -45,9 +45,9 @@ def read_uri(uri: str, **options: Any) -> bytes:
     return backend_for(uri).read(uri, **options)
 
 
-def open_ranges(uri: str, **options: Any) -> ObjectRanges | None:
-    """``uri`` as byte ranges, if its backend can read them (header reads), else None."""
-    return backend_for(uri).open_ranges(uri, **options)
+def open_ranges(uri: str, head: int, tail: int, **options: Any) -> ObjectRanges | None:
+    """``uri`` with its first ``head`` and last ``tail`` bytes, if its backend reads ranges, else None."""
+    return backend_for(uri).open_ranges(uri, head, tail, **options)
 
 
 def engines_for(layout_family: str) -> list[LayoutEngine]:
@@ -99,8 +99,8 @@ class InstalledPlugins:
     def read_uri(self, uri: str) -> bytes:
         return read_uri(uri)
 
-    def open_ranges(self, uri: str) -> ObjectRanges | None:
-        return open_ranges(uri)
+    def open_ranges(self, uri: str, head: int, tail: int) -> ObjectRanges | None:
+        return open_ranges(uri, head, tail)
 
     def default_fingerprints(self, layout_family: str) -> frozenset[str]:
         return default_fingerprints(layout_family)

@@ -30,8 +30,8 @@ class PluginHost(Protocol):
         """Read a URI through the installed storage backends."""
         ...
 
-    def open_ranges(self, uri: str) -> ObjectRanges | None:
-        """A URI as byte ranges, if its backend reads ranges (``count_tokens``' header reads)."""
+    def open_ranges(self, uri: str, head: int, tail: int) -> ObjectRanges | None:
+        """A URI opened for byte ranges with its ends read, if its backend can (``count_tokens``)."""
         ...
 
     def default_fingerprints(self, layout_family: str) -> frozenset[str]:
@@ -58,7 +58,7 @@ class UnboundHost:
     def read_uri(self, uri: str) -> bytes:
         raise self._refuse()
 
-    def open_ranges(self, uri: str) -> ObjectRanges | None:
+    def open_ranges(self, uri: str, head: int, tail: int) -> ObjectRanges | None:
         raise self._refuse()
 
     def default_fingerprints(self, layout_family: str) -> frozenset[str]:

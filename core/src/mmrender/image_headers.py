@@ -32,14 +32,18 @@ from .images import (
 )
 from .storage import ObjectRanges, scheme_of
 
-#: Opens a URI as byte ranges through the installed backends (:func:`mmrender.dispatch.open_ranges`).
-RangeOpener = Callable[[str], ObjectRanges | None]
+#: Opens a URI as byte ranges, fetching its first and last bytes, through the installed backends
+#: (:func:`mmrender.dispatch.open_ranges`): ``open_ranges(uri, head, tail)``.
+RangeOpener = Callable[[str, int, int], ObjectRanges | None]
 
 #: What a header-only read takes from the start of a file: the headers of nearly every JPEG and PNG.
 HEAD_BYTES = 64 * 1024
 #: What a header read through byte ranges takes from the end of an object: the truncation check's
 #: bytes and, on a PNG, the chunks that usually follow the image data (``eXIf``, ``IEND``).
 END_BYTES = 4096
+#: The least image data a PNG chunk header fetched alone must let a header read skip (see
+#: :class:`_ChunkHeaderReads`); Pillow writes 64 KiB chunks.
+MIN_SKIP = 32 * 1024
 #: Formats whose header parsers stop at the image data (so a prefix is enough) and read no further.
 _PREFIX_FORMATS = ("JPEG", "PNG")
 
@@ -104,18 +108,15 @@ def _ranged_header(uri: str, open_ranges: RangeOpener) -> ImageHeader | None:
     returned other lengths than asked) is left to the whole read, which reports it as a render would.
     """
     try:
-        ranges = open_ranges(uri)
+        ranges = open_ranges(uri, HEAD_BYTES, END_BYTES)
         if ranges is None or not 0 < ranges.size <= max_image_bytes():
             return None
-        size = ranges.size
-        if size <= HEAD_BYTES + END_BYTES:
-            (head,) = _exact(ranges, [(0, size)])
-            end = head
-        else:
-            head, end = _exact(ranges, [(0, HEAD_BYTES), (size - END_BYTES, END_BYTES)])
+        size, head, end = ranges.size, ranges.head, ranges.tail
+        if (len(head), len(end)) != (min(size, HEAD_BYTES), min(size, END_BYTES)):
+            raise ValueError(f"the object's ends came back with {len(head)} and {len(end)} bytes")
         if _supported_magic(head) not in _PREFIX_FORMATS:
             return None
-        reads = _ChunkHeaderReads(ranges, head, end)
+        reads = _ChunkHeaderReads(ranges)
         facts = probe_parts(head, end[-TAIL_BYTES:], size, _describe(uri), read_at=reads.read_at)
     except Exception:  # every failure is reported by the whole read that follows
         return None
@@ -134,17 +135,19 @@ def _exact(ranges: ObjectRanges, wanted: list[tuple[int, int]]) -> list[bytes]:
 class _ChunkHeaderReads:
     """``read_at`` for the PNG chunk walk over byte ranges: a round trip per chunk would cost more
     than the whole read, so a chunk header past the prefix is fetched together with the next ones
-    the chunk stride predicts (encoders write the image data in equal chunks), in growing batches;
-    the object's first and last bytes are already here."""
+    the chunk stride predicts (encoders write the image data in equal chunks) up to the object's end,
+    in one batch of concurrent requests; after a wrong guess, in batches growing from one.
+    A GET costs about what transferring :data:`MIN_SKIP` bytes does, so chunks shorter than that
+    (libpng writes 8 KiB ones) are not skipped: the rest of the object is read in one range."""
 
-    MAX_BATCH = 1024
+    MAX_BATCH = 256
 
-    def __init__(self, ranges: ObjectRanges, head: bytes, end: bytes) -> None:
-        self.ranges, self.head, self.end = ranges, head, end
-        self.end_at = ranges.size - len(end)
+    def __init__(self, ranges: ObjectRanges) -> None:
+        self.ranges, self.head, self.end = ranges, ranges.head, ranges.tail
+        self.end_at = ranges.size - len(self.end)
         self.predicted: dict[int, bytes] = {}
         self.last: int | None = None
-        self.batch = 8
+        self.batch = self.MAX_BATCH
 
     def read_at(self, offset: int, n: int) -> bytes:
         if offset + n <= len(self.head):
@@ -153,8 +156,12 @@ class _ChunkHeaderReads:
             data = self.end[offset - self.end_at : offset - self.end_at + n]
         elif n == 8 and offset in self.predicted:
             data = self.predicted.pop(offset)
-        elif n == 8 and self.last is not None and offset > self.last:
+        elif n == 8 and self.last is not None and offset - self.last >= MIN_SKIP:
             data = self._batch(offset, offset - self.last)
+        elif n == 8 and self.last is not None:  # small chunks: read the rest once, serve it from ``end``
+            (rest,) = _exact(self.ranges, [(offset, self.end_at - offset)])
+            self.end, self.end_at = rest + self.end, offset
+            data = self.end[:n]
         else:
             (data,) = _exact(self.ranges, [(offset, n)])
         if n == 8:
@@ -165,7 +172,7 @@ class _ChunkHeaderReads:
         if self.predicted:  # a guess was wrong: the chunks are not equal, guess less
             self.predicted.clear()
             self.batch = 1
-        starts = [offset + k * stride for k in range(self.batch) if offset + k * stride + 8 <= self.ranges.size]
+        starts = [offset + k * stride for k in range(self.batch) if offset + k * stride + 8 <= self.end_at]
         first, *rest = _exact(self.ranges, [(start, 8) for start in starts or [offset]])
         self.predicted.update(zip(starts[1:], rest, strict=True))
         self.batch = min(self.batch * 2, self.MAX_BATCH)

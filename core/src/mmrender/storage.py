@@ -86,14 +86,17 @@ class Store(abc.ABC):
 
 @attrs.frozen
 class ObjectRanges:
-    """One stored object read by byte ranges, so a header read fetches kilobytes of a large image.
+    """One stored object opened for a header read: its size, its first and last bytes (fetched
+    when it is opened, in one round trip where the backend can) and any other byte ranges.
 
     ``read_ranges`` takes ``(offset, length)`` pairs and returns their bytes in order (fewer at the
     object's end), fetched together where the backend can (concurrent requests on S3).
     """
 
     size: int
-    read_ranges: Callable[[Sequence[tuple[int, int]]], list[bytes]]
+    head: bytes = attrs.field(repr=False)
+    tail: bytes = attrs.field(repr=False)
+    read_ranges: Callable[[Sequence[tuple[int, int]]], list[bytes]] = attrs.field(repr=False)
 
 
 class StorageBackend(abc.ABC):
@@ -109,8 +112,9 @@ class StorageBackend(abc.ABC):
     def read(self, uri: str, **options: Any) -> bytes:
         """Read the bytes a URI of one of ``schemes`` points at (an image source or a ref locator)."""
 
-    def open_ranges(self, uri: str, **options: Any) -> ObjectRanges | None:
-        """``uri`` as byte ranges, or None when only a whole :meth:`read` gives what it must (the default)."""
+    def open_ranges(self, uri: str, head: int, tail: int, **options: Any) -> ObjectRanges | None:
+        """``uri`` opened for byte ranges with its first ``head`` and last ``tail`` bytes read, or None
+        when only a whole :meth:`read` gives what it must (the default: header reads then read whole)."""
         return None
 
 
