@@ -12,6 +12,7 @@ from typing import Any
 import fsspec
 import pytest
 import s3fs
+from fsspec.implementations.memory import MemoryFileSystem
 from mmrender import dispatch
 from mmrender.errors import ImageSourceError
 from mmrender.image_headers import END_BYTES, HEAD_BYTES, read_header
@@ -100,8 +101,8 @@ def _photo(fmt: str, orientation: int, **params: Any) -> bytes:
     return _encoded(_noise(1000, 700), fmt, exif=exif.tobytes(), **params)
 
 
-def _in_small_idat_chunks(png: bytes, size: int = 8192) -> bytes:
-    """The same PNG with its image data in ``size``-byte IDAT chunks, as libpng writes it."""
+def _in_idat_chunks(png: bytes, size: int) -> bytes:
+    """The same PNG with its image data in ``size``-byte IDAT chunks (libpng writes 8 KiB ones)."""
     chunks = png_chunks(png)
     idat = b"".join(c[8:-4] for t, c in chunks if t == b"IDAT")
     first = next(i for i, (t, _) in enumerate(chunks) if t == b"IDAT")
@@ -113,13 +114,14 @@ def _in_small_idat_chunks(png: bytes, size: int = 8192) -> bytes:
 
 LARGE = {
     "photo.jpg": lambda: _photo("JPEG", 6, quality=95),
-    "photo.png": lambda: _photo("PNG", 8),
-    "late-exif.png": lambda: exif_after_idat(_photo("PNG", 6)),
-    "libpng-chunks.png": lambda: _in_small_idat_chunks(exif_after_idat(_photo("PNG", 6))),
+    "big-chunks.png": lambda: _in_idat_chunks(_photo("PNG", 8), 1 << 20),
+    "late-exif-big-chunks.png": lambda: _in_idat_chunks(exif_after_idat(_photo("PNG", 6)), 1 << 19),
+    "pillow-chunks.png": lambda: exif_after_idat(_photo("PNG", 6)),
+    "libpng-chunks.png": lambda: _in_idat_chunks(exif_after_idat(_photo("PNG", 6)), 8192),
 }
 
 
-@pytest.mark.parametrize("name", ["photo.jpg", "photo.png", "late-exif.png"])
+@pytest.mark.parametrize("name", ["photo.jpg", "big-chunks.png", "late-exif-big-chunks.png"])
 def test_a_count_reads_a_few_kib_of_a_large_s3_image(s3_images, name) -> None:
     data = LARGE[name]()
     uri = s3_images(name, data)
@@ -143,10 +145,11 @@ def test_a_count_reads_a_few_kib_of_a_large_s3_image(s3_images, name) -> None:
         assert len(batches) <= 1 + math.log2(chunks), f"chunk headers come in growing batches: {batches}"
 
 
-def test_a_png_in_small_chunks_is_read_past_its_prefix_in_one_range(s3_images) -> None:
-    """Skipping 8 KiB chunks one GET each would cost more than reading them: the rest comes in one GET."""
-    data = LARGE["libpng-chunks.png"]()
-    uri = s3_images("libpng.png", data)
+@pytest.mark.parametrize("name", ["pillow-chunks.png", "libpng-chunks.png"])
+def test_a_png_in_small_chunks_is_read_past_its_prefix_in_one_range(s3_images, name) -> None:
+    """A GET per 64 or 8 KiB chunk would cost more than reading them: the rest comes in one GET."""
+    data = LARGE[name]()
+    uri = s3_images(name, data)
     CountingS3.received, CountingS3.batches = [], []
     facts = _facts(_header, uri)
     assert len(CountingS3.received) == 3, "both ends, then the rest"
@@ -163,3 +166,38 @@ def test_s3_header_reads_equal_the_whole_reads(s3_images) -> None:
     want = {name: _facts(_whole, uri) for name, uri in uris.items()}
     assert got == want
     assert {name for name, facts in want.items() if facts[0] == "error"} >= {"truncated-big-jpeg", "missing"}
+
+
+class CountingMemory(MemoryFileSystem):
+    """fsspec's in-memory filesystem (no ranged-GET shortcut: ``info`` then ``cat_ranges``), counting reads."""
+
+    received: list[int] = []  # noqa: RUF012
+
+    def cat_file(self, path, start=None, end=None, **kwargs):
+        data = super().cat_file(path, start=start, end=end, **kwargs)
+        CountingMemory.received.append(len(data))
+        return data
+
+
+def test_other_fsspec_filesystems_read_headers_by_ranges_too() -> None:
+    real = fsspec.get_filesystem_class("memory")
+    fsspec.register_implementation("memory", CountingMemory, clobber=True)
+    prefix = f"/headers-{uuid.uuid4().hex[:12]}"
+    fs = CountingMemory()
+    fs.mkdir(prefix)
+    try:
+        corpus = {
+            **CORPUS,
+            "photo.jpg": LARGE["photo.jpg"](),
+            "late-exif-big-chunks.png": LARGE["late-exif-big-chunks.png"](),
+        }
+        for name, data in corpus.items():
+            fs.pipe_file(f"{prefix}/{name}", data)
+        uris = {name: f"memory://{prefix}/{name}" for name in corpus}
+        assert {n: _facts(_header, u) for n, u in uris.items()} == {n: _facts(_whole, u) for n, u in uris.items()}
+        CountingMemory.received = []
+        _header(uris["photo.jpg"])
+        assert sum(CountingMemory.received) == HEAD_BYTES + END_BYTES
+    finally:
+        fs.rm(prefix, recursive=True)
+        fsspec.register_implementation("memory", real, clobber=True)

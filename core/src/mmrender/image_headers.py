@@ -41,9 +41,9 @@ HEAD_BYTES = 64 * 1024
 #: What a header read through byte ranges takes from the end of an object: the truncation check's
 #: bytes and, on a PNG, the chunks that usually follow the image data (``eXIf``, ``IEND``).
 END_BYTES = 4096
-#: The least image data a PNG chunk header fetched alone must let a header read skip (see
-#: :class:`_ChunkHeaderReads`); Pillow writes 64 KiB chunks.
-MIN_SKIP = 32 * 1024
+#: The least image data a PNG chunk header fetched on its own must let a header read skip: on S3 a
+#: GET costs the client about the time and CPU of receiving this much more (see docs/performance.md).
+MIN_SKIP = 256 * 1024
 #: Formats whose header parsers stop at the image data (so a prefix is enough) and read no further.
 _PREFIX_FORMATS = ("JPEG", "PNG")
 
@@ -137,8 +137,8 @@ class _ChunkHeaderReads:
     than the whole read, so a chunk header past the prefix is fetched together with the next ones
     the chunk stride predicts (encoders write the image data in equal chunks) up to the object's end,
     in one batch of concurrent requests; after a wrong guess, in batches growing from one.
-    A GET costs about what transferring :data:`MIN_SKIP` bytes does, so chunks shorter than that
-    (libpng writes 8 KiB ones) are not skipped: the rest of the object is read in one range."""
+    Chunks shorter than :data:`MIN_SKIP` (libpng writes 8 KiB ones, Pillow 64 KiB) are not worth a
+    GET each: the rest of the object is read in one range instead."""
 
     MAX_BATCH = 256
 
