@@ -470,7 +470,7 @@ class Renderer(abc.ABC):
     def _counted(self, part: ImagePart) -> PreparedImage:
         """An image for :meth:`count_tokens`: probed and laid out, with no hash and no stored item."""
         with _located(part):
-            header = read_header(part.source, read_uri=self.plugins.read_uri)
+            header = read_header(part.source, read_uri=self.plugins.read_uri, open_ranges=self.plugins.open_ranges)
             return PreparedImage(mm_hash="", layout=self.image_layout(header.width, header.height), item=None)
 
     @property
