@@ -54,6 +54,8 @@ def decode_frames(video: VideoBytes, indices: Sequence[int]) -> np.ndarray:
     """Decode ``video`` once, front to back, keeping the frames at ``indices`` (repeats allowed)."""
     import numpy as np
 
+    from .video_frames import FRAMES_CONTAINER, archive_frames
+
     label = video.origin or f"<{len(video.data)} bytes>"
     wanted = set(indices)
     if not wanted:
@@ -64,6 +66,8 @@ def decode_frames(video: VideoBytes, indices: Sequence[int]) -> np.ndarray:
             f"frame indices {min(wanted)}..{last} are outside the video's {video.header.num_frames} frames",
             source=label,
         )
+    if video.header.container == FRAMES_CONTAINER:  # a frame list's archive: PNGs, not a stream to decode
+        return archive_frames(video, indices)
     kept: dict[int, Any] = {}
     with open_video(video.data, label) as container:
         from .video_probe import best_video_stream

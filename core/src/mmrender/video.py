@@ -90,6 +90,10 @@ def store_video(store: Store, video: VideoBytes, layout: VideoLayout) -> tuple[s
 
 
 def _mime_of(video: VideoBytes) -> str:
+    from .video_frames import FRAMES_CONTAINER, FRAMES_MIME
+
+    if video.header.container == FRAMES_CONTAINER:
+        return FRAMES_MIME
     names = video.header.container.split(",")
     if "webm" in names and video.header.codec in ("vp8", "vp9", "av1"):
         return "video/webm"

@@ -69,6 +69,7 @@ class Qwen35Renderer(QwenVideoRendering, Renderer):
         self.encoder = HFEncoder(self.text_tokenizer, plain=self.options.special_tokens_in_text == "plain")
         #: Qwen3.5's own video preprocessor config with the ``video_*`` options applied.
         self.video_params = self.options.layout_params(load_video_params(VIDEO_PREPROCESSOR_CONFIG))
+        self.video_preprocessor_config = VIDEO_PREPROCESSOR_CONFIG
         self.video_ids = (self.ids["<|vision_start|>"], self.ids["<|video_pad|>"], self.ids["<|vision_end|>"])
 
     # -- template switches ---------------------------------------------------------------------
