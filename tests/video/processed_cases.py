@@ -41,7 +41,9 @@ _CLIPS = {
 
 def _cases() -> list[ProcessedCase]:
     found = [
-        ProcessedCase(f"{family}-{clip}", family, _DEFAULT, clip=clip) for family, clips in _CLIPS.items() for clip in clips
+        ProcessedCase(f"{family}-{clip}", family, _DEFAULT, clip=clip)
+        for family, clips in _CLIPS.items()
+        for clip in clips
     ]
     found += [
         ProcessedCase(

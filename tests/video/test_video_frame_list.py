@@ -11,7 +11,7 @@ import mmrender
 import numpy as np
 import pytest
 from frame_cases import FRAME_RENDER_CASES
-from frame_lists import frames, fps, with_frames
+from frame_lists import fps, frames, with_frames
 from mmrender import refs
 from mmrender.errors import AssetIntegrityError, ConversationError, VideoSourceError
 from mmrender.materialize import materialize
@@ -158,11 +158,15 @@ def test_bad_frame_lists_are_typed_one_line_errors_naming_the_part(
     video: Any, extra: dict[str, Any], message: str, tmp_path: Path
 ) -> None:
     good = frames("dense_30_at_10fps")
-    video = {
-        "mixed": [good[0], good[1], frames("sparse_5_at_1fps")[0]],
-        "non-image": [good[0], np.asarray(good[1])],
-        "ok": good,
-    }.get(video, video) if isinstance(video, str) else video
+    video = (
+        {
+            "mixed": [good[0], good[1], frames("sparse_5_at_1fps")[0]],
+            "non-image": [good[0], np.asarray(good[1])],
+            "ok": good,
+        }.get(video, video)
+        if isinstance(video, str)
+        else video
+    )
     store = tmp_path / "store"
     renderer = mmrender.get_renderer("Qwen/Qwen3-VL-8B-Instruct", store=str(store))
     with pytest.raises(ConversationError, match=message) as err:

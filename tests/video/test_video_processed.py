@@ -12,7 +12,7 @@ from typing import Any
 import mmrender
 import numpy as np
 import pytest
-from frame_lists import frames, fps
+from frame_lists import fps, frames
 from mmrender.types import ProcessedMMItem
 from processed_cases import MODELS, PROCESSED_CASES, ProcessedCase
 
@@ -74,10 +74,15 @@ def test_processed_inputs_from_video_refs(
     out = mmrender.processed_inputs(rendered, store=str(tmp_path / "s"))
     assert set(out) == {"pixel_values", "image_grid_thw", "pixel_values_videos", "video_grid_thw"}
     grids = out["video_grid_thw"]
-    assert grids.tolist() == [*oracle["processed_by_id"][first.id]["grid"], *oracle["processed_by_id"][second.id]["grid"]]
+    assert grids.tolist() == [
+        *oracle["processed_by_id"][first.id]["grid"],
+        *oracle["processed_by_id"][second.id]["grid"],
+    ]
     chunks = _split(out["pixel_values_videos"], grids)
     assert [_digest(c) for c in chunks] == [oracle["processed_by_id"][c.id]["sha256"] for c in (first, second)]
-    assert out["image_grid_thw"].tolist() == list(rendered.multi_modal_data.mm_items["image"][0].payload["image_grid_thw"])
+    assert out["image_grid_thw"].tolist() == list(
+        rendered.multi_modal_data.mm_items["image"][0].payload["image_grid_thw"]
+    )
 
 
 def _tiny_models() -> Any:
