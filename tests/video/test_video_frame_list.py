@@ -180,3 +180,14 @@ def test_frame_list_in_a_family_without_video_is_refused(tmp_path: Path) -> None
     renderer = mmrender.get_renderer("moonshotai/Kimi-K2.5", store=str(tmp_path))
     with pytest.raises(ConversationError, match="does not render videos"):
         renderer.render(_part(frames("three_frames"), fps=2.0))
+
+
+def test_count_tokens_stores_nothing_and_equals_the_render(tmp_path: Path, clip_paths: dict[str, Path]) -> None:
+    """Counting lays a frame list (and a file) out without packing, hashing or storing it."""
+    store = tmp_path / "store"
+    renderer = mmrender.get_renderer("Qwen/Qwen3-VL-8B-Instruct", store=str(store))
+    messages = _part(frames("dense_30_at_10fps"), fps=10.0)
+    messages[1]["content"].append({"type": "video", "video": str(clip_paths["issue_short_8fps_6"])})
+    count = renderer.count_tokens(messages, add_generation_prompt=True)
+    assert not store.exists() or not any(p.is_file() for p in store.rglob("*"))
+    assert count == len(renderer.render(messages, add_generation_prompt=True).token_ids)

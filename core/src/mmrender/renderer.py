@@ -466,7 +466,7 @@ class Renderer(abc.ABC):
             assert part.fps is not None
             header = frames_header(part.source, part.fps)
             layout = self.compute_video_layout(header)
-            data = pack_frames(part.source, layout.frame_indices, header)
+            data = b"" if _COUNTING.get() else pack_frames(part.source, layout.frame_indices, header)
             return VideoBytes(data=data, header=header, origin=f"<{header.num_frames} frames>"), layout
         video = load_video(part.source, read_uri=self.plugins.read_uri)
         return video, self.compute_video_layout(video.header)
@@ -480,6 +480,8 @@ class Renderer(abc.ABC):
 
         with _located(part):
             video, layout = self.load_video_part(part)
+            if _COUNTING.get():  # count_tokens: the layout is all a length needs; nothing is hashed or stored
+                return PreparedVideo(mm_hash="", layout=layout, item=None)
             if self.options.multimodal_output == "processed":
                 mm_hash = sha256_hex(video.data)[:32]
                 item = self._remember_processed("video:" + mm_hash, lambda: self.process_video(video, layout))
