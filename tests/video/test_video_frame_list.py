@@ -191,3 +191,25 @@ def test_count_tokens_stores_nothing_and_equals_the_render(tmp_path: Path, clip_
     count = renderer.count_tokens(messages, add_generation_prompt=True)
     assert not store.exists() or not any(p.is_file() for p in store.rglob("*"))
     assert count == len(renderer.render(messages, add_generation_prompt=True).token_ids)
+
+
+def test_a_stored_frame_archive_renders_again_only_with_its_own_sampling(tmp_path: Path) -> None:
+    """The archive read back as a video source gives the same ids and hash; other sampling is refused by name,
+    because the frames it would need were never stored."""
+    from mmrender.materialize import fetch_bytes
+
+    ref, rendered = _single(tmp_path / "store")
+    archive = fetch_bytes(ref, str(tmp_path / "store"))
+    renderer = mmrender.get_renderer("Qwen/Qwen3-VL-8B-Instruct", store=str(tmp_path / "store"))
+    again = renderer.render(
+        [{"role": "user", "content": [{"type": "video", "video": archive}, {"type": "text", "text": "?"}]}]
+    )
+    assert again.token_ids == rendered.token_ids
+    assert again.multi_modal_data.mm_hashes == rendered.multi_modal_data.mm_hashes
+    other = mmrender.get_renderer("Qwen/Qwen3-VL-8B-Instruct", store=str(tmp_path / "other"), video_num_frames=12)
+    with pytest.raises(VideoSourceError, match=r"frame archive stores frames .* only") as err:
+        other.render(
+            [{"role": "user", "content": [{"type": "text", "text": "?"}, {"type": "video", "video": archive}]}]
+        )
+    assert "part 1" in str(err.value)
+    assert not (tmp_path / "other").exists() or not any(p.is_file() for p in (tmp_path / "other").rglob("*"))

@@ -17,6 +17,7 @@ from .errors import AssetIntegrityError, MMRenderError, RefFieldError, UnknownFa
 from .refs import check_layout_params
 from .types import RawMMRef
 from .video import VideoLayout, VideoLayoutEngine
+from .video_frames import check_archived
 from .video_probe import VideoBytes, open_video, probe_video
 
 if TYPE_CHECKING:
@@ -140,6 +141,8 @@ def materialize_video(
         raise RefFieldError("modality", f"is {ref.modality!r}, not 'video'")
     video = probe_video(fetch_bytes(ref, store), ref.raw_uri or ref.raw_image_id or "")
     layout = video_layout_for(ref, video, engine) if verify_layout else None
+    if layout is not None:
+        check_archived(video, layout.frame_indices)
     if not verify_layout and not isinstance(ref.payload.get("frame_indices"), list):
         raise RefFieldError("payload", "a video ref's payload must list its frame_indices")
     return MaterializedVideo(ref=ref, video=video, layout=layout)

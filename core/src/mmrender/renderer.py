@@ -459,7 +459,7 @@ class Renderer(abc.ABC):
     def load_video_part(self, part: VideoPart) -> tuple[VideoBytes, VideoLayout]:
         """A video part's bytes and header-only layout: a file is probed; a frame list is laid out from its
         length, fps and size, and its sampled frames packed into the archive its ref stores."""
-        from .video_frames import frames_header, pack_frames
+        from .video_frames import check_archived, frames_header, pack_frames
         from .video_probe import VideoBytes, load_video
 
         if part.is_frame_list:
@@ -469,7 +469,9 @@ class Renderer(abc.ABC):
             data = b"" if _COUNTING.get() else pack_frames(part.source, layout.frame_indices, header)
             return VideoBytes(data=data, header=header, origin=f"<{header.num_frames} frames>"), layout
         video = load_video(part.source, read_uri=self.plugins.read_uri)
-        return video, self.compute_video_layout(video.header)
+        layout = self.compute_video_layout(video.header)
+        check_archived(video, layout.frame_indices)  # a stored frame archive holds only the frames it sampled
+        return video, layout
 
     def prepare_video(self, part: VideoPart) -> PreparedVideo:
         """Read and probe (header only, no decoding), lay out, hash and store one video; errors name the part.
@@ -482,9 +484,9 @@ class Renderer(abc.ABC):
             video, layout = self.load_video_part(part)
             if _COUNTING.get():  # count_tokens: the layout is all a length needs; nothing is hashed or stored
                 return PreparedVideo(mm_hash="", layout=layout, item=None)
-            if self.options.multimodal_output == "processed":
+            if self.options.multimodal_output == "processed":  # not cached: a video's pixels can be large
                 mm_hash = sha256_hex(video.data)[:32]
-                item = self._remember_processed("video:" + mm_hash, lambda: self.process_video(video, layout))
+                item = self.process_video(video, layout)
                 if item.grid is None or [int(v) for v in item.grid] != list(layout.grid):
                     raise ConfigError(
                         f"video processor grid {list(item.grid or ())} differs from the layout grid {list(layout.grid)}"
@@ -584,7 +586,7 @@ class Renderer(abc.ABC):
         return self._remember_processed(mm_hash, lambda: self.process_image(image))
 
     def _remember_processed(self, key: str, compute: Callable[[], ProcessedMMItem]) -> ProcessedMMItem:
-        """Processor outputs by content hash: a dataset repeats images (and videos), the processor is slow."""
+        """Processor outputs by content hash: a dataset repeats images, the processor is slow."""
         cached = self._processed.get(key)
         if cached is None:
             cached = compute()

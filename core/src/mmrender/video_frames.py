@@ -169,6 +169,22 @@ def stored_indices(data: bytes, label: str) -> tuple[int, ...]:
         return tuple(_read_manifest(archive, label)["stored"])
 
 
+def check_archived(video: VideoBytes, indices: Sequence[int]) -> None:
+    """A frame archive must hold every frame ``indices`` names: it stores only those its render sampled,
+    so re-rendering it (or a ref to it) with other sampling options is refused before anything is stored."""
+    if video.header.container != FRAMES_CONTAINER:
+        return
+    label = video.origin or f"<{len(video.data)} bytes>"
+    stored = stored_indices(video.data, label)
+    missing = sorted(set(indices) - set(stored))
+    if missing:
+        raise VideoSourceError(
+            f"frame archive stores frames {list(stored)} only, not {missing[:5]}: it was sampled with other "
+            "options; render the original frames instead",
+            source=label,
+        )
+
+
 def archive_frames(video: VideoBytes, indices: Sequence[int]) -> np.ndarray:
     """The archived frames at ``indices`` as ``(N, H, W, 3)`` uint8 RGB, each checked against the manifest's size."""
     import numpy as np
