@@ -51,7 +51,7 @@ from .types import (
 if TYPE_CHECKING:
     from .training import TrainingSpec
     from .video import VideoLayout
-    from .video_probe import VideoHeader
+    from .video_probe import VideoBytes, VideoHeader
 
 
 @attrs.frozen(kw_only=True)
@@ -512,16 +512,46 @@ class Renderer(abc.ABC):
         token always stands between them)."""
         return None
 
+    def process_video(self, video: VideoBytes, layout: VideoLayout) -> ProcessedMMItem:
+        """Processor outputs of one video's sampled frames (processed mode); families with a video processor override it."""
+        raise ConfigError(f"family {self.family.id!r} has no processed mode for videos; use multimodal_output='raw'")
+
+    def load_video_part(self, part: VideoPart) -> tuple[VideoBytes, VideoLayout]:
+        """A video part's bytes and header-only layout: a file is probed; a frame list is laid out from its
+        length, fps and size, and its sampled frames packed into the archive its ref stores."""
+        from .video_frames import check_archived, frames_header, pack_frames
+        from .video_probe import VideoBytes, load_video
+
+        if part.is_frame_list:
+            assert part.fps is not None
+            header = frames_header(part.source, part.fps)
+            layout = self.compute_video_layout(header)
+            data = b"" if _COUNTING.get() else pack_frames(part.source, layout.frame_indices, header)
+            return VideoBytes(data=data, header=header, origin=f"<{header.num_frames} frames>"), layout
+        video = load_video(part.source, read_uri=self.plugins.read_uri)
+        layout = self.compute_video_layout(video.header)
+        check_archived(video, layout.frame_indices)  # a stored frame archive holds only the frames it sampled
+        return video, layout
+
     def prepare_video(self, part: VideoPart) -> PreparedVideo:
-        """Read and probe (header only, no decoding), lay out, hash and store one video; errors name the part."""
+        """Read and probe (header only, no decoding), lay out, hash and store one video; errors name the part.
+
+        In processed mode nothing is stored: the item is the family's processor output for the sampled frames.
+        """
         from .video import store_video
-        from .video_probe import load_video
 
         with _located(part):
-            video = load_video(part.source, read_uri=self.plugins.read_uri)
-            layout = self.compute_video_layout(video.header)
-            if self.options.multimodal_output != "raw":
-                raise ConfigError("videos are rendered in raw mode only (multimodal_output='raw')")
+            video, layout = self.load_video_part(part)
+            if _COUNTING.get():  # count_tokens: the layout is all a length needs; nothing is hashed or stored
+                return PreparedVideo(mm_hash="", layout=layout, item=None)
+            if self.options.multimodal_output == "processed":  # not cached: a video's pixels can be large
+                mm_hash = sha256_hex(video.data)[:32]
+                item = self.process_video(video, layout)
+                if item.grid is None or [int(v) for v in item.grid] != list(layout.grid):
+                    raise ConfigError(
+                        f"video processor grid {list(item.grid or ())} differs from the layout grid {list(layout.grid)}"
+                    )
+                return PreparedVideo(mm_hash=mm_hash, layout=layout, item=item)
             mm_hash, item = store_video(self.store, video, layout)
         return PreparedVideo(mm_hash=mm_hash, layout=layout, item=item)
 
@@ -613,14 +643,18 @@ class Renderer(abc.ABC):
         )
 
     def _processed_item(self, mm_hash: str, image: ImageBytes) -> ProcessedMMItem:
-        cached = self._processed.get(mm_hash)
+        return self._remember_processed(mm_hash, lambda: self.process_image(image))
+
+    def _remember_processed(self, key: str, compute: Callable[[], ProcessedMMItem]) -> ProcessedMMItem:
+        """Processor outputs by content hash: a dataset repeats images, the processor is slow."""
+        cached = self._processed.get(key)
         if cached is None:
-            cached = self.process_image(image)
-            self._processed[mm_hash] = cached
+            cached = compute()
+            self._processed[key] = cached
             while len(self._processed) > self.options.processed_cache_size:
                 self._processed.popitem(last=False)
         else:
-            self._processed.move_to_end(mm_hash)
+            self._processed.move_to_end(key)
         return cached
 
     def __repr__(self) -> str:

@@ -65,6 +65,7 @@ class Qwen35Renderer(QwenVideoRendering, Renderer):
         )
         #: Qwen3.5's own video preprocessor config with the ``video_*`` options applied.
         self.video_params = self.options.layout_params(load_video_params(VIDEO_PREPROCESSOR_CONFIG))
+        self.video_preprocessor_config = VIDEO_PREPROCESSOR_CONFIG
         self.video_ids = (self.ids["<|vision_start|>"], self.ids["<|video_pad|>"], self.ids["<|vision_end|>"])
 
     # -- template switches ---------------------------------------------------------------------

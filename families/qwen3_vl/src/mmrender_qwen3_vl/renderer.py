@@ -57,6 +57,7 @@ class Qwen3VLRenderer(QwenVideoRendering, Renderer):
         super().__init__(**kwargs)
         #: The checkpoint's video layout parameters with the ``video_*`` options applied.
         self.video_params = self.options.layout_params(load_video_params(video_preprocessor_config))
+        self.video_preprocessor_config = Path(video_preprocessor_config)
         self.layout_params = dict(layout_params)
         self.preprocessor_config = Path(preprocessor_config)
         self.thinking = thinking
