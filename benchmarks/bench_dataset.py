@@ -5,9 +5,11 @@ On a generated dataset like ``benchmarks/bench_startup.py``'s (photo-like JPEGs 
 two images on three records in four) it measures, each in a new process with a fresh local store:
 
 * records/s of ``mmrender render`` with ``--workers 1`` and ``--workers 2`` (and that both wrote the same bytes);
-* records/s of ``mmrender lengths`` (``--workers 1``), and of the length filter as users write it today:
-  transformers' ``AutoProcessor.apply_chat_template(..., tokenize=True)`` over each row, which decodes
-  and resizes every image (timed on ``--filter-sample`` rows; its lengths are checked against ``lengths``);
+* records/s of ``mmrender lengths`` (``--workers 1`` and ``2``, process start included), and the length
+  filter as users write it today: transformers' ``AutoProcessor.apply_chat_template(..., tokenize=True)``
+  over each row, which decodes and resizes every image (timed on ``--filter-sample`` rows, the processor
+  loaded before the clock starts), against ``Renderer.count_tokens`` over every row timed the same way
+  (renderer built first); lengths are checked to agree between the processor, the API and the CLI;
 * records/s of ``mmrender.integrations.ray.render_dataset`` with 2 actors on a local Ray cluster
   (``ray.init(num_cpus=2)``, half a CPU per actor as in the tests) from a Parquet copy of the dataset
   to Parquet, timed from the read to the written files (the cluster's start is printed apart), and that
@@ -69,6 +71,33 @@ want = {r["id"]: r["token_ids"] for r in map(json.loads, open(cli_rows, encoding
 ray.shutdown()
 print(json.dumps({"init": t1 - t0, "seconds": t2 - t1, "same": got == want}))
 """
+
+
+COUNT_ROWS = """
+import json, sys, time
+from pathlib import Path
+import mmrender
+data, model = Path(sys.argv[1]), sys.argv[2]
+records = [json.loads(line) for line in data.read_text().splitlines()]
+for record in records:  # the dataset names images relative to its folder
+    for message in record["messages"]:
+        for part in message["content"] if isinstance(message["content"], list) else ():
+            if part.get("type") == "image":
+                part["image"] = str(data.parent / part["image"])
+renderer = mmrender.get_renderer(model)
+start, cpu = time.perf_counter(), time.process_time()
+lengths = [renderer.count_tokens(r["messages"], add_generation_prompt=r["add_generation_prompt"]) for r in records]
+wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+print(json.dumps({"wall": wall / len(records), "cpu": cpu / len(records), "lengths": lengths}))
+"""
+
+
+def count_rows(data: Path) -> tuple[float, float, list[int]]:
+    """Wall and CPU seconds per row of ``Renderer.count_tokens`` in a loop, after the renderer is built:
+    the same shape as :func:`processor_filter` (whose processor is also loaded before its clock starts)."""
+    _, _, _, out = run_child([sys.executable, "-c", COUNT_ROWS, str(data), MODEL])
+    result = json.loads(out)
+    return result["wall"], result["cpu"], result["lengths"]
 
 
 def make_dataset_apart(root: Path, records: int, unique_images: int) -> Path:
@@ -151,23 +180,34 @@ def main() -> None:
 
         # after the RSS runs: the processor filter loads transformers into this process, and a child started
         # after that inherits its peak RSS (Linux keeps ru_maxrss across exec); only Ray, whose RSS is not reported, follows
-        runs = [
-            mmrender("lengths", str(data), "-m", MODEL, "-o", "lengths.jsonl", "--workers", "1", cwd=root)
-            for _ in range(3)
-        ]
-        wall, cpu = statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
-        lengths_rate = args.records / wall
-        print(f"lengths --workers 1: {lengths_rate:.0f} records/s (median of 3: {wall:.1f} s, {cpu:.1f} s CPU)")
+        cli = {}
+        for workers in (1, 2):
+            runs = [
+                mmrender("lengths", str(data), "-m", MODEL, "-o", "lengths.jsonl", "--workers", str(workers), cwd=root)
+                for _ in range(3)
+            ]
+            cli[workers] = statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
+            wall, cpu = cli[workers]
+            print(
+                f"lengths --workers {workers}: {args.records / wall:.0f} records/s, process start included "
+                f"(median of 3: {wall:.1f} s, {cpu:.1f} s CPU)"
+            )
+        count_wall, count_cpu, counted = count_rows(data)
         per_row, cpu_per_row, filtered = processor_filter(data, args.filter_sample)
-        counted = [json.loads(line)["num_tokens"] for line in (root / "lengths.jsonl").read_text().splitlines()]
-        agree = counted[: len(filtered)] == filtered
-        speedup = lengths_rate * per_row
+        cli_counted = [json.loads(line)["num_tokens"] for line in (root / "lengths.jsonl").read_text().splitlines()]
+        agree = counted[: len(filtered)] == filtered and cli_counted == counted
+        print(f"processor filter: {per_row * 1000:.1f} ms per row ({cpu_per_row * 1000:.1f} ms CPU), loading apart")
         print(
-            f"processor filter: {1 / per_row:.1f} records/s; lengths is {speedup:.0f}x faster "
-            f"(target >= {LENGTHS_TARGET:.0f}x), same lengths on {len(filtered)} rows: {agree}; by CPU time "
-            f"{cpu_per_row * 1000:.0f} ms per row against {cpu / args.records * 1000:.2f} ms: "
-            f"{cpu_per_row * args.records / cpu:.0f}x"
+            f"count_tokens: {count_wall * 1000:.3f} ms per row ({count_cpu * 1000:.3f} ms CPU), loading apart: "
+            f"{per_row / count_wall:.0f}x faster by wall time, {cpu_per_row / count_cpu:.0f}x by CPU time "
+            f"(target >= {LENGTHS_TARGET:.0f}x); same lengths as the processor on {len(filtered)} rows and as "
+            f"the CLI on every row: {agree}"
         )
+        for workers, (wall, cpu) in cli.items():
+            print(
+                f"  the CLI with --workers {workers}, start included: {per_row * args.records / wall:.0f}x by wall "
+                f"time, {cpu_per_row * args.records / cpu:.0f}x by CPU time"
+            )
 
         # after the others: a Ray cluster's processes linger for seconds after it shuts down
         if args.ray:

@@ -36,7 +36,7 @@ os.environ.setdefault("MMRENDER_PLUGINS", "mmrender-qwen3-vl,mmrender-storage")
 
 import mmrender
 from bench_qwen3_vl import MODEL, image_conversation, interleaved_ms, photo_jpeg
-from mmrender.trainer_inputs import fetch_all, multi_modal_data_of, processed_batch, stream_items
+from mmrender.trainer_inputs import fetch_all, multi_modal_data_of, processed_batch, stream_entries
 from mmrender_qwen3_vl.tokenizer import BUNDLED_TOKENIZER
 
 ANSWER = "The third photo has the strongest texture: fine grain across the whole frame."
@@ -162,7 +162,7 @@ def bench_collate(
         sys.exit("pixel values differ from the processor's")
 
     def verify_and_decode() -> Any:
-        entries = [e for s in state["samples"] for e in stream_items(multi_modal_data_of(s))]
+        entries = [e for s in state["samples"] for e in stream_entries(multi_modal_data_of(s))]
         return fetch_all(entries, None)
 
     # the processor call is the same on both sides and ~95% of either: time what differs on its own too,

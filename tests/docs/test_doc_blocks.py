@@ -229,7 +229,7 @@ def _check_renderer_signatures(block: Block, namespace: dict[str, Any]) -> None:
         return [(p.name, p.kind) for p in inspect.signature(fn).parameters.values()]
 
     for cls in [v for v in namespace.values() if isinstance(v, type) and issubclass(v, Renderer)]:
-        for name in Renderer.__abstractmethods__:
+        for name in (*Renderer.__abstractmethods__, "walk"):
             if name in vars(cls):
                 assert shape(vars(cls)[name]) == shape(getattr(Renderer, name)), f"{block.id}: {cls.__name__}.{name}"
 

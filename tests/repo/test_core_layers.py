@@ -58,6 +58,7 @@ LAYERS = {
             "version",
             "video",
             "video_probe",
+            "video_frames",
             "mp4_rotation",
         ),
         DATA,

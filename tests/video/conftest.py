@@ -15,6 +15,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ffmpeg_libs import ffmpeg_library_dir as bundled_ffmpeg_library_dir
+from frame_cases import FRAME_RENDER_CASES
+from processed_cases import PROCESSED_CASES
 from render_cases import RENDER_CASES, resolved
 from video_cases import CASES, FRAME_CLIPS
 from video_clips import CLIPS, encode
@@ -70,7 +72,8 @@ def ffmpeg_library_dir(target: Path) -> Path:
 def oracle(
     tmp_path_factory: pytest.TempPathFactory, clip_paths: dict[str, Path], png_paths: dict[str, str]
 ) -> dict[str, Any]:
-    """torchcodec metadata of every clip, the processor's output for every case, torchcodec frames."""
+    """torchcodec metadata of every clip, the processor's output for every case (frame-list renders too),
+    torchcodec frames, and the sha256 of the video processor's pixels for every processed-mode case."""
     work = tmp_path_factory.mktemp("oracle")
     libs = ffmpeg_library_dir(work / "libs")
     job = {
@@ -98,7 +101,11 @@ def oracle(
             "thinking": c.thinking,
             "family": c.family,
         }
-        for c in RENDER_CASES
+        for c in (*RENDER_CASES, *FRAME_RENDER_CASES)
+    ]
+    job["processed"] = [
+        {"id": c.id, "family": c.family, "clip": c.clip, "frames": c.frames, "kwargs": c.kwargs}
+        for c in PROCESSED_CASES
     ]
     job["qwen35"] = qwen35_oracle_files(work)
     (work / "job.json").write_text(json.dumps(job))
@@ -116,4 +123,5 @@ def oracle(
     result["dir"] = str(work)
     result["by_id"] = {entry["id"]: entry for entry in result["processor"]}
     result["renders_by_id"] = {entry["id"]: entry for entry in result["renders"]}
+    result["processed_by_id"] = {entry["id"]: entry for entry in result["processed"]}
     return result

@@ -85,7 +85,39 @@ def main() -> None:
         result["processor"].append(entry)
     processors = {"qwen3_vl": processor, "qwen3_5": _qwen35_processor(job["qwen35"])}
     result["renders"] = [_render(processors[case["family"]], job, case) for case in job.get("renders", [])]
+    result["processed"] = [_pixels(processors[case["family"]], job, case) for case in job.get("processed", [])]
     out_path.write_text(json.dumps(result))
+
+
+def _metadata(names: list[str]) -> list:
+    """What transformers needs to sample (and stamp) a frame list: its length and fps."""
+    from frame_lists import FRAME_LISTS
+    from transformers.video_utils import VideoMetadata
+
+    return [VideoMetadata(total_num_frames=FRAME_LISTS[n][2], fps=FRAME_LISTS[n][3]) for n in names]
+
+
+def _pixels(processor, job: dict, case: dict) -> dict:
+    """The family's video processor on one clip (decoded by torchcodec) or frame list: sha256 of its pixels."""
+    import hashlib
+
+    from frame_lists import frames
+
+    kwargs = dict(case["kwargs"])
+    if case["frames"]:
+        video = np.stack([np.asarray(frame) for frame in frames(case["frames"])])
+        kwargs["video_metadata"] = _metadata([case["frames"]])
+    else:
+        video = job["clips"][case["clip"]]
+    out = processor.video_processor(videos=[video], return_tensors="pt", **kwargs)
+    pixels = np.ascontiguousarray(out["pixel_values_videos"].numpy())
+    return {
+        "id": case["id"],
+        "sha256": hashlib.sha256(pixels.tobytes()).hexdigest(),
+        "shape": list(pixels.shape),
+        "dtype": str(pixels.dtype),
+        "grid": out["video_grid_thw"].tolist(),
+    }
 
 
 TRIPLE = "<|vision_start|><|video_pad|><|vision_end|>"
@@ -108,17 +140,25 @@ def _qwen35_processor(spec: dict):
 def _render(processor, job: dict, case: dict) -> dict:
     """The official template (Thinking's when asked) through apply_chat_template, then the processor's
     expansion; ``legacy`` runs a template whose triple is the bare pad, so the processor replaces all of it."""
+    from frame_lists import frame_list_names, with_frames
+
     template = job["thinking_template"] if case["thinking"] else processor.chat_template
     if case["legacy"]:
         template = template.replace(TRIPLE, "<|video_pad|>")
+    kwargs = {**case["processor_kwargs"], "return_mm_token_type_ids": True}
+    messages = case["messages"]
+    names = frame_list_names(messages)
+    if names:  # frame lists: the PIL frames as the video, their length and fps as its metadata
+        messages = with_frames(messages)
+        kwargs["video_metadata"] = _metadata(names)
     out = processor.apply_chat_template(
-        case["messages"],
+        messages,
         chat_template=template,
         tokenize=True,
         return_dict=True,
         add_generation_prompt=True,
         add_vision_id=case["add_vision_id"],
-        processor_kwargs={**case["processor_kwargs"], "return_mm_token_type_ids": True},
+        processor_kwargs=kwargs,
     )
 
     def listed(value):

@@ -1,5 +1,5 @@
-"""The video options reach both Qwen renderers (typed errors for bad combinations), and modes without video
-support refuse a video part by name."""
+"""The video options reach both Qwen renderers (typed errors for bad combinations), and frame lists missing
+what they need are refused by name."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import mmrender
 import pytest
-from mmrender.errors import ConfigError, MMRenderError
+from mmrender.errors import MMRenderError
 
 MODELS = ("Qwen/Qwen3-VL-8B-Instruct", "Qwen/Qwen3.5-0.8B")
 
@@ -29,16 +29,11 @@ def test_conflicting_video_options_are_a_typed_error(model: str, tmp_path: Path)
         mmrender.get_renderer(model, store=str(tmp_path), video_expansion="sometimes")
 
 
-def test_processed_mode_refuses_a_video(tmp_path: Path, clip_paths: dict[str, Path]) -> None:
-    renderer = mmrender.get_renderer("Qwen/Qwen3-VL-8B-Instruct", store=str(tmp_path), multimodal_output="processed")
-    part = {"type": "video", "video": str(clip_paths["issue_short_8fps_6"])}
-    with pytest.raises(ConfigError, match="raw mode only"):
-        renderer.render([{"role": "user", "content": [part]}])
-    assert not list(tmp_path.iterdir())  # refused before anything was stored
-
-
-def test_frame_lists_are_refused_by_name(tmp_path: Path) -> None:
+def test_frame_lists_without_fps_or_of_paths_are_refused_by_name(tmp_path: Path) -> None:
+    """A frame list needs its ``fps`` (sampling and timestamps depend on it) and PIL images as frames."""
     renderer = mmrender.get_renderer("Qwen/Qwen3-VL-8B-Instruct", store=str(tmp_path))
-    with pytest.raises(mmrender.ConversationError, match="list of frames") as err:
+    with pytest.raises(mmrender.ConversationError, match="list of frames needs a positive 'fps'") as err:
         renderer.render([{"role": "user", "content": [{"type": "video", "video": ["f0.png", "f1.png"]}]}])
     assert (err.value.message_index, err.value.part_index) == (0, 0)
+    with pytest.raises(mmrender.ConversationError, match="frame 0 is a str, not a PIL image"):
+        renderer.render([{"role": "user", "content": [{"type": "video", "video": ["f0.png"], "fps": 2.0}]}])

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from .conversation import Message, normalize_conversation
-from .errors import ConversationError
+from .errors import ConversationError, PluginError
 from .merge import as_multi_modal_data, merge_multi_modal_data
 from .turns import id_tuple
 from .types import MultiModalData, RenderedTokens
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BridgeRules",
     "BridgeTurn",
+    "checked_rules",
     "ends_with",
     "generation_prompt_of",
     "id_tuple",
@@ -96,6 +97,23 @@ class BridgeRules(abc.ABC):
     def write_tail(self, turn: BridgeTurn, previous: MultiModalData, buf: TokenBuffer) -> None:
         """Write what a full render puts after the closing ids: the new turns (owned by their messages) and
         the generation prompt. ``previous``: the checked previous sidecar (to continue image numbering)."""
+
+
+#: What core's bridge reads from a rules object (``BridgeRules`` defines ``accepts``; the rest is the family's).
+_RULES_MEMBERS = ("generation_prompts", "closing", "accepts", "write_tail")
+
+
+def checked_rules(rules: BridgeRules) -> BridgeRules:
+    """``rules`` when it has every member core's bridge reads; else a ``PluginError`` naming what to implement
+    (a subclass that never sets ``generation_prompts`` would otherwise fail with a bare AttributeError)."""
+    missing = [name for name in _RULES_MEMBERS if not hasattr(rules, name)]
+    if missing:
+        raise PluginError(
+            f"{type(rules).__qualname__} (the bridge rules) lacks {', '.join(missing)}: a mmrender.bridging.BridgeRules "
+            "sets generation_prompts (name -> ids a bridgeable prompt ends with, e.g. in __init__) and implements "
+            "closing(completion, generation_prompt) and write_tail(turn, previous, buf)"
+        )
+    return rules
 
 
 def generation_prompt_of(prompt: tuple[int, ...], generation_prompts: Mapping[str, Sequence[int]]) -> str | None:

@@ -54,13 +54,22 @@ class ImagePart:
 @attrs.frozen
 class VideoPart:
     """A video reference as given (path, ``file://``, ``data:`` URI, store URI or bytes); read only when
-    the renderer prepares it. ``declared_type`` and ``keys`` as for :class:`TextPart`."""
+    the renderer prepares it. ``declared_type`` and ``keys`` as for :class:`TextPart`.
+
+    A video given as a list of frames has ``source`` the frames (a tuple of PIL images, validated) and
+    ``fps`` their rate; ``fps`` is None for every other source.
+    """
 
     source: Any = attrs.field(eq=False)
     message_index: int
     part_index: int
     declared_type: str | None = attrs.field(default=None, eq=False, kw_only=True)
     keys: frozenset[str] = attrs.field(default=frozenset(), eq=False, kw_only=True, repr=False)
+    fps: float | None = attrs.field(default=None, eq=False, kw_only=True)
+
+    @property
+    def is_frame_list(self) -> bool:
+        return self.fps is not None
 
 
 Part = TextPart | ImagePart | VideoPart
@@ -161,22 +170,25 @@ def _image_source(part: Mapping[str, Any], mi: int, pi: int) -> Any:
     )
 
 
-def _video_source(part: Mapping[str, Any], mi: int, pi: int) -> Any:
-    """``{"type": "video", "video": src}`` or ``{"type": "video_url", "video_url": {"url": src}}``."""
+def _video_part(part: Mapping[str, Any], mi: int, pi: int, kind: str | None, keys: frozenset[str]) -> VideoPart:
+    """``{"type": "video", "video": src}``, ``{"type": "video_url", "video_url": {"url": src}}``, or
+    ``{"type": "video", "video": [frame, …], "fps": rate}`` (PIL images)."""
     if part.get("type") == "video_url" or ("video" not in part and "video_url" in part):
         value = part.get("video_url")
         source = value.get("url") if isinstance(value, Mapping) else value
     else:
         source = part.get("video", part.get("url", part.get("path")))
     if isinstance(source, list | tuple):
-        raise ConversationError(
-            "a video given as a list of frames is not supported; pass the encoded video (path, URI or bytes)",
-            message_index=mi,
-            part_index=pi,
-        )
+        from .video_frames import validate_frame_list
+
+        try:
+            frames, fps = validate_frame_list(source, part.get("fps"))
+        except ValueError as exc:
+            raise ConversationError(str(exc), message_index=mi, part_index=pi) from None
+        return VideoPart(frames, mi, pi, declared_type=kind, keys=keys, fps=fps)
     if source is None or (isinstance(source, str) and not source):
         raise ConversationError("video part has no 'video' (or video_url.url) source", message_index=mi, part_index=pi)
-    return source
+    return VideoPart(source, mi, pi, declared_type=kind, keys=keys)
 
 
 def _parts(content: Any, mi: int) -> str | tuple[Part, ...] | None:
@@ -205,7 +217,7 @@ def _parts(content: Any, mi: int) -> str | tuple[Part, ...] | None:
         elif kind in ("image", "image_url", "input_image") or (kind is None and "image" in part):
             parts.append(ImagePart(_image_source(part, mi, pi), mi, pi, declared_type=kind, keys=keys))
         elif kind in ("video", "video_url") or (kind is None and ("video" in part or "video_url" in part)):
-            parts.append(VideoPart(_video_source(part, mi, pi), mi, pi, declared_type=kind, keys=keys))
+            parts.append(_video_part(part, mi, pi, kind, keys))
         else:
             raise ConversationError(
                 f"unsupported content part type {kind!r} (expected 'text', 'image', 'image_url', 'video' or 'video_url')",

@@ -14,7 +14,7 @@ from .errors import MissingBackendError
 from .family import LayoutEngine
 from .plugins import generation, hook, registries
 from .ref_codecs import layout_fingerprint
-from .storage import StorageBackend, Store, default_store_url, scheme_of
+from .storage import ObjectRanges, StorageBackend, Store, default_store_url, scheme_of
 from .video import VideoLayoutEngine
 
 
@@ -43,6 +43,11 @@ def open_store(url: str | Store | None = None, **options: Any) -> Store:
 def read_uri(uri: str, **options: Any) -> bytes:
     """Read any URI an installed backend resolves."""
     return backend_for(uri).read(uri, **options)
+
+
+def open_ranges(uri: str, head: int, tail: int, **options: Any) -> ObjectRanges | None:
+    """``uri`` with its first ``head`` and last ``tail`` bytes, if its backend reads ranges, else None."""
+    return backend_for(uri).open_ranges(uri, head, tail, **options)
 
 
 def engines_for(layout_family: str) -> list[LayoutEngine]:
@@ -93,6 +98,9 @@ class InstalledPlugins:
 
     def read_uri(self, uri: str) -> bytes:
         return read_uri(uri)
+
+    def open_ranges(self, uri: str, head: int, tail: int) -> ObjectRanges | None:
+        return open_ranges(uri, head, tail)
 
     def default_fingerprints(self, layout_family: str) -> frozenset[str]:
         return default_fingerprints(layout_family)

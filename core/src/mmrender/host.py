@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from .errors import ConfigError
+from .storage import ObjectRanges
 
 
 class PluginHost(Protocol):
-    """The four things a renderer needs from the plugins: behaviour hooks, their generation,
-    URI reading and the installed layout engines' default fingerprints."""
+    """What a renderer needs from the plugins: behaviour hooks, their generation,
+    URI reading (whole or by ranges) and the installed layout engines' default fingerprints."""
 
     @property
     def hook(self) -> Any:
@@ -27,6 +28,10 @@ class PluginHost(Protocol):
 
     def read_uri(self, uri: str) -> bytes:
         """Read a URI through the installed storage backends."""
+        ...
+
+    def open_ranges(self, uri: str, head: int, tail: int) -> ObjectRanges | None:
+        """A URI opened for byte ranges with its ends read, if its backend can (``count_tokens``)."""
         ...
 
     def default_fingerprints(self, layout_family: str) -> frozenset[str]:
@@ -51,6 +56,9 @@ class UnboundHost:
         raise self._refuse()
 
     def read_uri(self, uri: str) -> bytes:
+        raise self._refuse()
+
+    def open_ranges(self, uri: str, head: int, tail: int) -> ObjectRanges | None:
         raise self._refuse()
 
     def default_fingerprints(self, layout_family: str) -> frozenset[str]:

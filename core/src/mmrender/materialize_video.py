@@ -17,6 +17,7 @@ from .errors import AssetIntegrityError, MMRenderError, RefFieldError, UnknownFa
 from .refs import check_layout_params
 from .types import RawMMRef
 from .video import VideoLayout, VideoLayoutEngine
+from .video_frames import check_archived
 from .video_probe import VideoBytes, open_video, probe_video
 
 if TYPE_CHECKING:
@@ -54,6 +55,8 @@ def decode_frames(video: VideoBytes, indices: Sequence[int]) -> np.ndarray:
     """Decode ``video`` once, front to back, keeping the frames at ``indices`` (repeats allowed)."""
     import numpy as np
 
+    from .video_frames import FRAMES_CONTAINER, archive_frames
+
     label = video.origin or f"<{len(video.data)} bytes>"
     wanted = set(indices)
     if not wanted:
@@ -64,6 +67,8 @@ def decode_frames(video: VideoBytes, indices: Sequence[int]) -> np.ndarray:
             f"frame indices {min(wanted)}..{last} are outside the video's {video.header.num_frames} frames",
             source=label,
         )
+    if video.header.container == FRAMES_CONTAINER:  # a frame list's archive: PNGs, not a stream to decode
+        return archive_frames(video, indices)
     kept: dict[int, Any] = {}
     with open_video(video.data, label) as container:
         from .video_probe import best_video_stream
@@ -136,6 +141,8 @@ def materialize_video(
         raise RefFieldError("modality", f"is {ref.modality!r}, not 'video'")
     video = probe_video(fetch_bytes(ref, store), ref.raw_uri or ref.raw_image_id or "")
     layout = video_layout_for(ref, video, engine) if verify_layout else None
+    if layout is not None:
+        check_archived(video, layout.frame_indices)
     if not verify_layout and not isinstance(ref.payload.get("frame_indices"), list):
         raise RefFieldError("payload", "a video ref's payload must list its frame_indices")
     return MaterializedVideo(ref=ref, video=video, layout=layout)

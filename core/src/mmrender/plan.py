@@ -1,7 +1,7 @@
 """Render plans: a chat template's output as special ids, text runs and images, each tagged with its message.
 
-A family walks a conversation the way its Jinja template does and writes into a :class:`Plan`;
-:func:`emit` then tokenizes every text run in one batched call and splices the images. Text written
+A family walks a conversation the way its Jinja template does and writes into a :class:`Plan`
+(``Renderer.walk``); :func:`emit` then tokenizes every text run in one batched call and splices the images. Text written
 back to back is one run even across messages (BPE merges across such joins), so a run only ends at
 a structural special token, an image, or the end; a run spanning several messages is encoded once
 and each token is owned by the message its first character came from.
@@ -20,6 +20,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+import attrs
+
 from . import background
 from .errors import ConversationError
 
@@ -37,6 +39,22 @@ class TextEncoder(Protocol):
     def encode_offsets(self, text: str) -> tuple[Sequence[int], Sequence[int]]:
         """Ids of ``text`` and the start character of each id."""
         ...
+
+
+@attrs.frozen(kw_only=True)
+class EmitFacts:
+    """What core's emitter needs from a family to turn its plans into ids (``Renderer.emit_facts``).
+
+    ``encoder``: how text runs are tokenized; ``placeholder_id``: the id an image's placeholders are
+    written with; ``cached``: template constants (text -> ids) encoded once, never re-tokenized;
+    ``forbidden``: the placeholder ids (id -> spelling) text must never produce, which are also the
+    renderer's ``placeholder_token_ids``.
+    """
+
+    encoder: TextEncoder
+    placeholder_id: int
+    cached: Mapping[str, Sequence[int]] = attrs.field(factory=dict)
+    forbidden: Mapping[int, str] = attrs.field(factory=dict)
 
 
 class Plan:

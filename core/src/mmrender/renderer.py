@@ -14,17 +14,28 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 import attrs
 
 from . import background
-from .bridging import BridgeRules, BridgeTurn, generation_prompt_of, join_turn, new_turns, previous_sidecar
+from .bridging import (
+    BridgeRules,
+    BridgeTurn,
+    checked_rules,
+    generation_prompt_of,
+    join_turn,
+    new_turns,
+    previous_sidecar,
+)
 from .bundled_tokenizer import BundledTokenizer
 from .conversation import Conversation, ImagePart, VideoPart, normalize_conversation
-from .errors import ConfigError, ConversationError, ImageSourceError, StorageError
+from .errors import ConfigError, ConversationError, ImageSourceError, PluginError, StorageError
 from .family import FamilySpec, ModelRoute
 from .host import UNBOUND, PluginHost
 from .image_headers import read_header
 from .images import ImageBytes, load_image
 from .layout_engines import params_to_stamp
+from .plan import EmitFacts, Plan
+from .plan import emit as emit_ops
 from .samples import TrainingSample, build_training_sample
 from .storage import Store, sha256_hex
+from .template_settings import TemplateSpec
 from .trajectory import Trajectory
 from .turns import check_bridged, id_tuple, previous_turn
 from .types import (
@@ -40,7 +51,7 @@ from .types import (
 if TYPE_CHECKING:
     from .training import TrainingSpec
     from .video import VideoLayout
-    from .video_probe import VideoHeader
+    from .video_probe import VideoBytes, VideoHeader
 
 
 @attrs.frozen(kw_only=True)
@@ -178,9 +189,28 @@ LAYOUT_CACHE_SIZE = 4096
 
 
 class Renderer(abc.ABC):
-    """Renders one model's conversations; a family implements the abstract methods."""
+    """Renders one model's conversations; a family implements :meth:`walk` and the abstract methods.
+
+    Core owns the render pipeline (:meth:`render_conversation`): check the call's template arguments
+    against :attr:`template_spec`, let the family's :meth:`walk` write the conversation into a
+    :class:`~mmrender.plan.Plan`, and emit that plan with :attr:`emit_facts`.
+    """
 
     options_class: type[RendererOptions] = RendererOptions
+    #: The template arguments the family's template reads (none by default); core checks every call's.
+    template_spec: TemplateSpec = TemplateSpec()
+    #: How the family's plans become ids; a family that walks sets it (usually in ``__init__``).
+    emit_facts: EmitFacts | None = None
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Renderer:
+        """Refuse, like an abstract method, a family with neither a walker nor its own whole render."""
+        if cls.walk is Renderer.walk and cls.render_conversation is Renderer.render_conversation:
+            raise TypeError(
+                f"Can't instantiate {cls.__module__}.{cls.__qualname__}: it does not implement walk(conversation, "
+                "settings), which writes a conversation into a mmrender.plan.Plan the way the chat template does "
+                "(core checks the template arguments and emits the plan; or override render_conversation whole)"
+            )
+        return super().__new__(cls)
 
     def __init__(
         self,
@@ -224,9 +254,38 @@ class Renderer(abc.ABC):
         return self._tokenizer
 
     # -- what families implement -------------------------------------------------------------
-    @abc.abstractmethod
+    def walk(self, conversation: Conversation, settings: Mapping[str, Any]) -> Plan:
+        """The family's turn walker: ``conversation`` as its chat template writes it (system, user, tool and
+        assistant turns, the generation prompt), each op owned by its message. ``settings``: this call's
+        template arguments, checked against :attr:`template_spec` (each defaults to the option of its name)."""
+        raise NotImplementedError(f"{type(self).__qualname__} does not implement walk(conversation, settings)")
+
     def render_conversation(self, conversation: Conversation) -> RenderedTokens:
-        """Render a normalised conversation token-exactly."""
+        """Render a normalised conversation token-exactly: core checks the template arguments, the family's
+        :meth:`walk` plans the render and core emits the plan (a family may still override this whole)."""
+        settings = self.template_spec.settings(conversation.template_kwargs, self.options, family=self.family.id)
+        buf = TokenBuffer()
+        self.emit(self.walk(conversation, settings), buf)
+        return buf.result()
+
+    def emit(self, plan: Plan, buf: TokenBuffer) -> None:
+        """Append a plan's ids to ``buf`` through core's emitter (one batched tokenizer call, images in order)
+        with the family's :attr:`emit_facts`; full renders and bridge tails both come through here."""
+        facts = self.emit_facts
+        if facts is None:
+            raise PluginError(
+                f"{type(self).__qualname__} declares no emit_facts: set self.emit_facts = mmrender.plan.EmitFacts("
+                "encoder=..., placeholder_id=..., cached=..., forbidden=...) so core can emit its plans"
+            )
+        emit_ops(
+            self,
+            plan.finish(),
+            buf,
+            facts.encoder,
+            placeholder_id=facts.placeholder_id,
+            cached=facts.cached,
+            forbidden=facts.forbidden,
+        )
 
     @abc.abstractmethod
     def compute_layout(self, width: int, height: int) -> ImageLayout:
@@ -261,7 +320,7 @@ class Renderer(abc.ABC):
         """``prompt + completion`` extended with the new messages, or None when unsafe: core's steps around
         the family's :meth:`bridge_rules` (a family written against the older interface may still override
         this method whole; :meth:`bridge_to_next_turn` checks either result)."""
-        rules = self.bridge_rules(**bridge_options)
+        rules = checked_rules(self.bridge_rules(**bridge_options))
         messages = new_turns(new_messages, start_index=start_index, tools=tools)
         if messages is None:
             return None
@@ -339,9 +398,10 @@ class Renderer(abc.ABC):
 
     @property
     def placeholder_token_ids(self) -> frozenset[int]:
-        """Ids this family writes only as image (or video) placeholders; families override it so a
-        pad with no sidecar entry is caught even when the sidecar is empty."""
-        return frozenset()
+        """Ids this family writes only as image (or video) placeholders (the ``forbidden`` ids of its
+        :attr:`emit_facts`), so a pad with no sidecar entry is caught even when the sidecar is empty."""
+        facts = self.emit_facts
+        return frozenset(facts.forbidden) if facts is not None else frozenset()
 
     def process_image(self, image: ImageBytes) -> ProcessedMMItem:
         """Processor outputs for processed mode; families with a processor override this."""
@@ -410,7 +470,7 @@ class Renderer(abc.ABC):
     def _counted(self, part: ImagePart) -> PreparedImage:
         """An image for :meth:`count_tokens`: probed and laid out, with no hash and no stored item."""
         with _located(part):
-            header = read_header(part.source, read_uri=self.plugins.read_uri)
+            header = read_header(part.source, read_uri=self.plugins.read_uri, open_ranges=self.plugins.open_ranges)
             return PreparedImage(mm_hash="", layout=self.image_layout(header.width, header.height), item=None)
 
     @property
@@ -452,16 +512,46 @@ class Renderer(abc.ABC):
         token always stands between them)."""
         return None
 
+    def process_video(self, video: VideoBytes, layout: VideoLayout) -> ProcessedMMItem:
+        """Processor outputs of one video's sampled frames (processed mode); families with a video processor override it."""
+        raise ConfigError(f"family {self.family.id!r} has no processed mode for videos; use multimodal_output='raw'")
+
+    def load_video_part(self, part: VideoPart) -> tuple[VideoBytes, VideoLayout]:
+        """A video part's bytes and header-only layout: a file is probed; a frame list is laid out from its
+        length, fps and size, and its sampled frames packed into the archive its ref stores."""
+        from .video_frames import check_archived, frames_header, pack_frames
+        from .video_probe import VideoBytes, load_video
+
+        if part.is_frame_list:
+            assert part.fps is not None
+            header = frames_header(part.source, part.fps)
+            layout = self.compute_video_layout(header)
+            data = b"" if _COUNTING.get() else pack_frames(part.source, layout.frame_indices, header)
+            return VideoBytes(data=data, header=header, origin=f"<{header.num_frames} frames>"), layout
+        video = load_video(part.source, read_uri=self.plugins.read_uri)
+        layout = self.compute_video_layout(video.header)
+        check_archived(video, layout.frame_indices)  # a stored frame archive holds only the frames it sampled
+        return video, layout
+
     def prepare_video(self, part: VideoPart) -> PreparedVideo:
-        """Read and probe (header only, no decoding), lay out, hash and store one video; errors name the part."""
+        """Read and probe (header only, no decoding), lay out, hash and store one video; errors name the part.
+
+        In processed mode nothing is stored: the item is the family's processor output for the sampled frames.
+        """
         from .video import store_video
-        from .video_probe import load_video
 
         with _located(part):
-            video = load_video(part.source, read_uri=self.plugins.read_uri)
-            layout = self.compute_video_layout(video.header)
-            if self.options.multimodal_output != "raw":
-                raise ConfigError("videos are rendered in raw mode only (multimodal_output='raw')")
+            video, layout = self.load_video_part(part)
+            if _COUNTING.get():  # count_tokens: the layout is all a length needs; nothing is hashed or stored
+                return PreparedVideo(mm_hash="", layout=layout, item=None)
+            if self.options.multimodal_output == "processed":  # not cached: a video's pixels can be large
+                mm_hash = sha256_hex(video.data)[:32]
+                item = self.process_video(video, layout)
+                if item.grid is None or [int(v) for v in item.grid] != list(layout.grid):
+                    raise ConfigError(
+                        f"video processor grid {list(item.grid or ())} differs from the layout grid {list(layout.grid)}"
+                    )
+                return PreparedVideo(mm_hash=mm_hash, layout=layout, item=item)
             mm_hash, item = store_video(self.store, video, layout)
         return PreparedVideo(mm_hash=mm_hash, layout=layout, item=item)
 
@@ -553,14 +643,18 @@ class Renderer(abc.ABC):
         )
 
     def _processed_item(self, mm_hash: str, image: ImageBytes) -> ProcessedMMItem:
-        cached = self._processed.get(mm_hash)
+        return self._remember_processed(mm_hash, lambda: self.process_image(image))
+
+    def _remember_processed(self, key: str, compute: Callable[[], ProcessedMMItem]) -> ProcessedMMItem:
+        """Processor outputs by content hash: a dataset repeats images, the processor is slow."""
+        cached = self._processed.get(key)
         if cached is None:
-            cached = self.process_image(image)
-            self._processed[mm_hash] = cached
+            cached = compute()
+            self._processed[key] = cached
             while len(self._processed) > self.options.processed_cache_size:
                 self._processed.popitem(last=False)
         else:
-            self._processed.move_to_end(mm_hash)
+            self._processed.move_to_end(key)
         return cached
 
     def __repr__(self) -> str:

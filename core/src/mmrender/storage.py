@@ -10,7 +10,7 @@ import abc
 import hashlib
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -84,6 +84,21 @@ class Store(abc.ABC):
         raise NotImplementedError(f"store {self.url} has no temporaries to delete")
 
 
+@attrs.frozen
+class ObjectRanges:
+    """One stored object opened for a header read: its size, its first and last bytes (fetched
+    when it is opened, in one round trip where the backend can) and any other byte ranges.
+
+    ``read_ranges`` takes ``(offset, length)`` pairs and returns their bytes in order (fewer at the
+    object's end), fetched together where the backend can (concurrent requests on S3).
+    """
+
+    size: int
+    head: bytes = attrs.field(repr=False)
+    tail: bytes = attrs.field(repr=False)
+    read_ranges: Callable[[Sequence[tuple[int, int]]], list[bytes]] = attrs.field(repr=False)
+
+
 class StorageBackend(abc.ABC):
     """Opens stores and reads source URIs for the schemes it names."""
 
@@ -96,6 +111,11 @@ class StorageBackend(abc.ABC):
     @abc.abstractmethod
     def read(self, uri: str, **options: Any) -> bytes:
         """Read the bytes a URI of one of ``schemes`` points at (an image source or a ref locator)."""
+
+    def open_ranges(self, uri: str, head: int, tail: int, **options: Any) -> ObjectRanges | None:
+        """``uri`` opened for byte ranges with its first ``head`` and last ``tail`` bytes read, or None
+        when only a whole :meth:`read` gives what it must (the default: header reads then read whole)."""
+        return None
 
 
 def sha256_hex(data: bytes) -> str:

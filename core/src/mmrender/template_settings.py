@@ -1,14 +1,17 @@
 """Per-call template arguments (``render(..., **template_kwargs)``) over the renderer's options, checked once.
 
 Every family's template reads a few switches (``add_vision_id``, ``enable_thinking``, ``thinking`` …)
-that are also options of the same name; a call may override them. Unknown names are refused here,
-in one error style, instead of by a check in each family.
+that are also options of the same name; a call may override them. A family declares which in a
+:class:`TemplateSpec` (``Renderer.template_spec``) and core checks them before the family's walker
+runs, so unknown names are refused here, in one error style, instead of by a check in each family.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+import attrs
 
 from .errors import ConfigError
 
@@ -29,9 +32,8 @@ def template_settings(
     """
     unknown = sorted(set(template_kwargs) - set(names))
     if unknown:
-        raise ConfigError(
-            f"unknown template argument(s) {', '.join(unknown)} for {family}; valid: {', '.join(names)}{hint}"
-        )
+        valid = ", ".join(names) or "none"
+        raise ConfigError(f"unknown template argument(s) {', '.join(unknown)} for {family}; valid: {valid}{hint}")
     settings = {}
     for name in names:
         value = template_kwargs.get(name)
@@ -39,3 +41,28 @@ def template_settings(
             value = getattr(options, name)
         settings[name] = value
     return settings
+
+
+@attrs.frozen(kw_only=True)
+class TemplateSpec:
+    """The template arguments a family's template reads: each defaults to the renderer option of that name.
+
+    ``family``: the name errors use (default: the family id); ``hint`` ends the unknown-name error;
+    ``none_is_unset``: an argument given as None falls back to the option too.
+    """
+
+    names: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    family: str | None = None
+    hint: str = ""
+    none_is_unset: bool = False
+
+    def settings(self, template_kwargs: Mapping[str, Any], options: Any, *, family: str) -> dict[str, Any]:
+        """One call's settings (``family``: the id to name when the spec names none)."""
+        return template_settings(
+            template_kwargs,
+            options,
+            family=self.family or family,
+            names=self.names,
+            hint=self.hint,
+            none_is_unset=self.none_is_unset,
+        )

@@ -7,14 +7,16 @@ carries the sampled frame indices, timestamps and grid so a consumer re-derives 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .types import RawMMItem, _tuple_of_ints
+from .types import ProcessedMMItem, RawMMItem, _tuple_of_ints
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from .storage import Store
     from .video_probe import VideoBytes, VideoHeader
 
@@ -58,12 +60,17 @@ class VideoLayoutEngine:
 
     ``compute(header, params)`` returns the :class:`VideoLayout`; ``check_params(params)`` raises
     ``ValueError`` naming a bad value in a ref's (untrusted) ``layout_params`` before ``compute`` runs.
+    ``process(videos, params)`` runs the family's transformers video processor on verified, already
+    sampled videos (each ``(N, H, W, 3)`` uint8 RGB frames, decoded by core) laid out with ``params``,
+    all in one call (:func:`mmrender.processed_inputs`); it returns one :class:`ProcessedMMItem` whose
+    ``grid`` is the videos' grids concatenated. None means the family has no video processor.
     """
 
     family: str
     compute: Callable[[VideoHeader, Mapping[str, Any]], VideoLayout]
     default_params: Mapping[str, Any]
     check_params: Callable[[Mapping[str, Any]], None] | None = None
+    process: Callable[[Sequence[np.ndarray], Mapping[str, Any]], ProcessedMMItem] | None = None
 
 
 def raw_video_item(layout: VideoLayout, *, raw_image_id: str | None, raw_uri: str | None) -> RawMMItem:
@@ -90,6 +97,10 @@ def store_video(store: Store, video: VideoBytes, layout: VideoLayout) -> tuple[s
 
 
 def _mime_of(video: VideoBytes) -> str:
+    from .video_frames import FRAMES_CONTAINER, FRAMES_MIME
+
+    if video.header.container == FRAMES_CONTAINER:
+        return FRAMES_MIME
     names = video.header.container.split(",")
     if "webm" in names and video.header.codec in ("vp8", "vp9", "av1"):
         return "video/webm"

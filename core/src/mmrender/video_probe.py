@@ -200,8 +200,13 @@ def header_of(container: av.container.InputContainer, data: bytes, label: str) -
 
 
 def probe_video(data: bytes, origin: str = "") -> VideoBytes:
-    """Header figures of encoded video bytes; every failure is a :class:`VideoSourceError` naming ``origin``."""
+    """Header figures of encoded video bytes (or of a frame archive, from its manifest); every failure is a
+    :class:`VideoSourceError` naming ``origin``."""
+    from .video_frames import archive_header, is_frame_archive
+
     label = origin or f"<{len(data)} bytes>"
+    if is_frame_archive(data):  # a frame-list video's stored form (mmrender.video_frames)
+        return VideoBytes(data=data, header=archive_header(data, label), origin=origin)
     with open_video(data, label) as container:
         return VideoBytes(data=data, header=header_of(container, data, label), origin=origin)
 

@@ -17,6 +17,7 @@ from .registry import NotApplicable, family_check
 #: The methods a renderer overrides or inherits, whose parameters callers rely on by name.
 ABC_METHODS = (
     "render",
+    "walk",
     "render_conversation",
     "compute_layout",
     "parse_response",

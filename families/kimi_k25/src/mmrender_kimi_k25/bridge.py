@@ -122,4 +122,4 @@ class KimiBridgeRules(BridgeRules):
         for m in turn.messages:
             walker.message(m, in_suffix=True)
         walker.generation_prompt()
-        self.renderer.emit(walker.plan.finish(), buf)
+        self.renderer.emit(walker.plan, buf)

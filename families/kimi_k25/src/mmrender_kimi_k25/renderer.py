@@ -1,4 +1,4 @@
-"""The Kimi K2.5 / K2.6 renderer: plan the template's output, encode each text run once, splice images."""
+"""The Kimi K2.5 / K2.6 renderer: its pieces (vocabulary, walker, layout, parser, bridge rules) for core's pipeline."""
 
 from __future__ import annotations
 
@@ -8,19 +8,10 @@ from collections import ChainMap, OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mmrender import (
-    ConfigError,
-    Conversation,
-    ImageLayout,
-    ParsedResponse,
-    ProcessedMMItem,
-    RenderedTokens,
-    Renderer,
-    TokenBuffer,
-)
+from mmrender import ConfigError, Conversation, ImageLayout, ParsedResponse, ProcessedMMItem, Renderer
 from mmrender.images import ImageBytes
-from mmrender.plan import emit
-from mmrender.template_settings import template_settings
+from mmrender.plan import EmitFacts, Plan
+from mmrender.template_settings import TemplateSpec
 from mmrender.training import TrainingSpec
 
 from . import bridge, parser
@@ -28,9 +19,9 @@ from .layout import DEFAULT_PARAMS, kimi_image_layout
 from .options import KimiK25Options
 from .training import kimi_training_spec
 from .vocab import checked_vocab
-from .walker import K26, TOKENS, Specials, TemplateRules, TemplateWalker, build_plan, tool_declaration
+from .walker import K26, TOKENS, Specials, TemplateRules, TemplateWalker, tool_declaration
+from .walker import walk as walk_turns
 
-TEMPLATE_KWARGS = ("thinking", "preserve_thinking")
 _CONSTANTS = ("user", "assistant", "system", "tool", "image", "\n", "tool_declare")
 _TOOLS_CACHE_SIZE = 32
 
@@ -63,6 +54,8 @@ class KimiK25Renderer(Renderer):
     """
 
     options_class = KimiK25Options
+    #: The template's switches; None means "not given" to the template, so it falls back to the option.
+    template_spec = TemplateSpec(names=("thinking", "preserve_thinking"), family="Kimi K2.5", none_is_unset=True)
 
     def __init__(
         self,
@@ -80,40 +73,32 @@ class KimiK25Renderer(Renderer):
         self.specials = Specials(**{name: ids[token] for name, token in TOKENS.items()})
         control = self.options.special_tokens_in_text == "control"
         self.text_encoder = ControlTextEncoder(self.tokenizer) if control else self.tokenizer
-        #: placeholder ids text must never produce (only reachable from text under "control")
-        self._forbidden = {self.specials.media_pad: "<|media_pad|>"}
         eos = getattr(self.tokenizer, "eos_token_id", None)
         self.stop_ids = frozenset({self.specials.im_end} | ({eos} if isinstance(eos, int) else set()))
         self._encode = self.text_encoder.encode
         self._const = {text: tuple(self._encode(text)) for text in _CONSTANTS}
         self._tools: OrderedDict[str, str] = OrderedDict()  # tools key -> declaration text
         self._bodies: dict[str, tuple[int, ...]] = {}  # declaration text -> ids
-        self._cached = ChainMap(self._const, self._bodies)
-
-    # -- settings -----------------------------------------------------------------------------
-    def settings(self, template_kwargs: Mapping[str, Any]) -> tuple[bool, bool]:
-        """``(thinking, preserve_thinking)`` for one call: per-call kwargs over the options."""
-        settings = template_settings(
-            template_kwargs, self.options, family="Kimi K2.5", names=TEMPLATE_KWARGS, none_is_unset=True
+        #: placeholder ids text must never produce (only reachable from text under "control")
+        forbidden = {self.specials.media_pad: "<|media_pad|>"}
+        cached = ChainMap(self._const, self._bodies)  # constants and tool bodies come from caches
+        self.emit_facts = EmitFacts(
+            encoder=self.text_encoder, placeholder_id=self.specials.media_pad, cached=cached, forbidden=forbidden
         )
-        thinking, preserve = settings["thinking"], settings["preserve_thinking"]
-        for name, value in (("thinking", thinking), ("preserve_thinking", preserve)):
-            if value is not None and not isinstance(value, bool):
-                raise ConfigError(f"{name} must be a bool, got {value!r}")
-        return bool(thinking), bool(preserve)
 
     def walker(self, thinking: bool, preserve_thinking: bool) -> TemplateWalker:
         return TemplateWalker(self.specials, self.rules, thinking=thinking, preserve_thinking=preserve_thinking)
 
     # -- rendering ----------------------------------------------------------------------------
-    def render_conversation(self, conversation: Conversation) -> RenderedTokens:
-        thinking, preserve = self.settings(conversation.template_kwargs)
-        walker = self.walker(thinking, preserve)
+    def walk(self, conversation: Conversation, settings: Mapping[str, Any]) -> Plan:
+        """The template's branches (see ``walker``); core checks ``thinking``/``preserve_thinking`` and emits."""
+        for name in ("thinking", "preserve_thinking"):
+            value = settings[name]
+            if value is not None and not isinstance(value, bool):
+                raise ConfigError(f"{name} must be a bool, got {value!r}")
+        walker = self.walker(bool(settings["thinking"]), bool(settings["preserve_thinking"]))
         body = self.tools_body(conversation.tools) if conversation.tools else None
-        ops = build_plan(conversation, walker, body)
-        buf = TokenBuffer()
-        self.emit(ops, buf)
-        return buf.result()
+        return walk_turns(conversation, walker, body)
 
     def tools_body(self, tools: Sequence[Mapping[str, Any]]) -> str:
         """The ``tool_declare`` text, cached with its ids (tools repeat on every turn)."""
@@ -146,11 +131,6 @@ class KimiK25Renderer(Renderer):
         run = self._const.get(text) or self._bodies.get(text)
         return run if run is not None else self._encode(text)
 
-    def emit(self, ops: list[tuple[int, Any, int]], buf: TokenBuffer) -> None:
-        """Append the ops' ids to ``buf`` (core's plan emitter; constants and tool bodies come from caches)."""
-        pad = self.specials.media_pad
-        emit(self, ops, buf, self.text_encoder, placeholder_id=pad, cached=self._cached, forbidden=self._forbidden)
-
     # -- layout and processed mode ------------------------------------------------------------
     def compute_layout(self, width: int, height: int) -> ImageLayout:
         return kimi_image_layout(width, height, self.layout_params)
@@ -172,11 +152,6 @@ class KimiK25Renderer(Renderer):
         """Kimi assistant turns and 1-D positions (see ``training``)."""
         s = self.specials
         return kimi_training_spec(s.im_assistant, s.im_middle, s.im_end)
-
-    @property
-    def placeholder_token_ids(self) -> frozenset[int]:
-        """The ids only images (and videos) are written with; core refuses them outside a sidecar range."""
-        return frozenset({self.specials.media_pad})
 
     @functools.cached_property
     def generation_prompts(self) -> dict[str, tuple[int, ...]]:

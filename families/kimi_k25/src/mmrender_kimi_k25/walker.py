@@ -260,8 +260,8 @@ class TemplateWalker:
             plan.special(s.think_end, -1)
 
 
-def build_plan(conv: Conversation, walker: TemplateWalker, tools_body: str | None) -> list[tuple[int, Any, int]]:
-    """The ordered ops of a whole render (``tools_body`` = :func:`tool_declaration` text, or None)."""
+def walk(conv: Conversation, walker: TemplateWalker, tools_body: str | None) -> Plan:
+    """The plan of a whole render (``tools_body`` = :func:`tool_declaration` text, or None); core emits it."""
     if not conv.messages:
         raise ConversationError("cannot render an empty conversation (apply_chat_template refuses it too)")
     if tools_body is not None:
@@ -271,4 +271,4 @@ def build_plan(conv: Conversation, walker: TemplateWalker, tools_body: str | Non
         walker.message(m, in_suffix=k > last)
     if conv.add_generation_prompt:
         walker.generation_prompt()
-    return walker.plan.finish()
+    return walker.plan

@@ -25,6 +25,7 @@ from mmrender import MultiModalData, TokenBuffer
 from mmrender.bridging import BridgeRules, BridgeTurn
 
 from . import content as C
+from .walker import walk_tail
 
 if TYPE_CHECKING:
     from .renderer import Qwen35Renderer
@@ -68,21 +69,11 @@ class Qwen35BridgeRules(BridgeRules):
         return not (add_vision_id and not turn.had_sidecar and any(m.images or m.videos for m in turn.messages))
 
     def write_tail(self, turn: BridgeTurn, previous: MultiModalData, buf: TokenBuffer) -> None:
-        renderer, messages = self.renderer, turn.messages
-        add_vision_id = renderer.options.add_vision_id
+        renderer = self.renderer
         em = renderer.walker(
-            add_vision_id=add_vision_id,
+            add_vision_id=renderer.options.add_vision_id,
             images_before=len(previous.mm_hashes.get("image", ())),
             videos_before=len(previous.mm_hashes.get("video", ())),
         )
-        assistant = turn.assistant
-        em.out.text("\n", assistant)  # the template's newline after the previous turn's <|im_end|>
-        for position, message in enumerate(messages):
-            if message.role == "user":
-                em.user(message)
-            else:
-                prev = messages[position - 1].role if position > 0 else "assistant"
-                nxt = messages[position + 1].role if position + 1 < len(messages) else None
-                em.tool(message, opens=prev != "tool", closes=nxt != "tool")
-        em.generation_prompt(thinking_open=renderer.thinking_open())
-        renderer.emit(em, buf)
+        em.out.text("\n", turn.assistant)  # the template's newline after the previous turn's <|im_end|>
+        renderer.emit(walk_tail(em, turn.messages, thinking_open=renderer.thinking_open()), buf)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from mmrender import ImagePart, Message, TextPart, VideoPart
+from mmrender.conversation import refuse_bare_text_parts
 from mmrender.errors import ConversationError
 from mmrender.marked import MarkedText
 from mmrender_qwen3_vl.template import unseen_image
@@ -32,15 +33,9 @@ def check_message(message: Message, position: int) -> None:
             f"{', '.join(ROLES)})",
             message_index=message.index,
         )
+    refuse_bare_text_parts(message, "the template raises 'Unexpected item type in content.'")
     if isinstance(message.content, tuple):
         for pi, item in enumerate(message.content):
-            if isinstance(item, TextPart) and item.bare:
-                raise ConversationError(
-                    "Unexpected item type in content. (a plain string is not a content part; "
-                    'use {"type": "text", "text": ...})',
-                    message_index=message.index,
-                    part_index=pi,
-                )
             if unseen_image(item):
                 raise ConversationError(
                     f"Unexpected item type in content. (the template does not see a {item.declared_type!r} part "

@@ -1,7 +1,10 @@
-"""Write each kind of message exactly as the Qwen3.5 chat template writes it, into a core :class:`Plan`.
+"""Write a conversation exactly as the Qwen3.5 chat template writes it, into a core :class:`Plan`.
 
-Shared by full renders and by the multi-turn bridge, so both produce the same text for the same
-message in the same context (previous/next role, image count so far).
+:func:`walk` is the template's conversation order (the system turn, which assistant turns keep
+their thinking, the generation prompt) and :func:`walk_tail` the turns a bridge appends; both go
+through one turn loop and one :class:`TemplateWalker` per message kind, so a full render and a
+bridge produce the same text for the same message in the same context (previous/next role, image
+count so far).
 """
 
 from __future__ import annotations
@@ -9,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mmrender import Message, VideoPart
+from mmrender import Conversation, Message, VideoPart
+from mmrender.errors import ConversationError
 from mmrender.plan import Plan
 
 from . import content as C
@@ -146,3 +150,41 @@ class TemplateWalker:
             self.out.text("\n\n", -1)
             self._special("</think>", -1)
             self.out.text("\n\n", -1)
+
+
+def walk(conv: Conversation, em: TemplateWalker, *, thinking_open: bool, keep_all_thinking: bool) -> Plan:
+    """The whole render: what the template rejects is refused first, then the system turn, every turn
+    (assistant turns after the last real query, or all with ``keep_all_thinking``, keep their ``<think>``
+    block) and the generation prompt (``thinking_open``: ``<think>`` left open)."""
+    messages = conv.messages
+    if not messages:
+        raise ConversationError("No messages provided.")
+    for position, message in enumerate(messages):
+        C.check_message(message, position)
+    last_query = C.last_query_index(messages)
+    em.system(messages[0] if messages[0].role == "system" else None, conv.tools)
+    _turns(em, messages, before=None, thinking_after=-1 if keep_all_thinking else last_query)
+    if conv.add_generation_prompt:
+        em.generation_prompt(thinking_open=thinking_open)
+    return em.out
+
+
+def walk_tail(em: TemplateWalker, messages: Sequence[Message], *, thinking_open: bool) -> Plan:
+    """New user and tool turns after an assistant turn (the bridge), then the generation prompt."""
+    _turns(em, messages, before="assistant", thinking_after=-1)
+    em.generation_prompt(thinking_open=thinking_open)
+    return em.out
+
+
+def _turns(em: TemplateWalker, messages: Sequence[Message], *, before: str | None, thinking_after: int) -> None:
+    """The template's message loop (the system turn is written before it); ``before``: the role of the
+    message before the first (None at the start), which decides whether a tool response opens a turn."""
+    for position, message in enumerate(messages):
+        if message.role == "user":
+            em.user(message)
+        elif message.role == "assistant":
+            em.assistant(message, thinking_form=position > thinking_after)
+        elif message.role == "tool":
+            prev = messages[position - 1].role if position > 0 else before
+            nxt = messages[position + 1].role if position + 1 < len(messages) else None
+            em.tool(message, opens=prev is not None and prev != "tool", closes=nxt != "tool")

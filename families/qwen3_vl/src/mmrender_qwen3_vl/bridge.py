@@ -79,4 +79,4 @@ class Qwen3VLBridgeRules(BridgeRules):
         walker.video_count = len(previous.mm_hashes.get("video", ())) if add_vision_id else 0
         walker.plan.text("\n", assistant)
         walk_tail(walker, turn.messages, add_generation_prompt=True)
-        renderer.emit(walker.plan.finish(), buf)
+        renderer.emit(walker.plan, buf)

@@ -1,4 +1,4 @@
-"""The Qwen3-VL renderer: plan the template's output, tokenize every text run in one batch, splice images."""
+"""The Qwen3-VL renderer: its pieces (vocabulary, walker, layout, parser, bridge rules) for core's render pipeline."""
 
 from __future__ import annotations
 
@@ -7,19 +7,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from mmrender import (
-    Conversation,
-    ImageLayout,
-    ParsedResponse,
-    ProcessedMMItem,
-    RenderedTokens,
-    Renderer,
-    TokenBuffer,
-)
+from mmrender import Conversation, ImageLayout, ParsedResponse, ProcessedMMItem, Renderer, TokenBuffer
 from mmrender.encoders import HFEncoder
 from mmrender.images import ImageBytes
-from mmrender.plan import emit
-from mmrender.template_settings import template_settings
+from mmrender.plan import EmitFacts, Plan
+from mmrender.template_settings import TemplateSpec
 from mmrender.training import TrainingSpec
 
 from . import bridge, parser
@@ -30,9 +22,8 @@ from .video_layout import DEFAULT_VIDEO_PREPROCESSOR, load_video_params
 from .video_render import QwenVideoRendering
 from .vision import process_qwen_image
 from .vocab import FAMILY_NAME, drop_unclean, lookup_vocab
-from .walker import build_plan
+from .walker import walk as walk_turns
 
-TEMPLATE_KWARGS = ("add_vision_id",)
 #: Template text that is rendered often enough to be tokenized once (none spells a special token).
 _CONSTANTS = ("\n", "user", "assistant\n", "user\n", "system\n", "\n\n")
 
@@ -48,6 +39,12 @@ class Qwen3VLRenderer(QwenVideoRendering, Renderer):
     file processed mode builds transformers' image processor from) and ``thinking``.
     """
 
+    template_spec = TemplateSpec(
+        names=("add_vision_id",),
+        family=FAMILY_NAME,
+        hint=" (Thinking and Instruct are separate checkpoints: there is no enable_thinking switch)",
+    )
+
     def __init__(
         self,
         *,
@@ -60,6 +57,7 @@ class Qwen3VLRenderer(QwenVideoRendering, Renderer):
         super().__init__(**kwargs)
         #: The checkpoint's video layout parameters with the ``video_*`` options applied.
         self.video_params = self.options.layout_params(load_video_params(video_preprocessor_config))
+        self.video_preprocessor_config = Path(video_preprocessor_config)
         self.layout_params = dict(layout_params)
         self.preprocessor_config = Path(preprocessor_config)
         self.thinking = thinking
@@ -80,51 +78,36 @@ class Qwen3VLRenderer(QwenVideoRendering, Renderer):
             tool_call_end=ids["</tool_call>"],
         )
         self.video_pad = ids["<|video_pad|>"]
-        self._forbidden = {self.specials.image_pad: "<|image_pad|>"}
+        forbidden = {self.specials.image_pad: "<|image_pad|>"}
         if self.video_pad is not None:
-            self._forbidden[self.video_pad] = "<|video_pad|>"
+            forbidden[self.video_pad] = "<|video_pad|>"
         self.video_ids = (self.specials.vision_start, self.video_pad, self.specials.vision_end)
         self.endoftext = ids["<|endoftext|>"]
         self.think_ids = (self.specials.think, self.specials.think_end)
         self.tool_call_ids = (self.specials.tool_call, self.specials.tool_call_end)
         self._const = {text: self.encoder.encode(text) for text in _CONSTANTS}
+        self.emit_facts = EmitFacts(
+            encoder=self.encoder, placeholder_id=self.specials.image_pad, cached=self._const, forbidden=forbidden
+        )
         self.generation_prompt_ids = self._generation_prompt_ids()
 
     def _generation_prompt_ids(self) -> tuple[int, ...]:
         walker = TemplateWalker(self.specials, add_vision_id=False, thinking=self.thinking)
         walker.generation_prompt()
         buf = TokenBuffer()
-        self.emit(walker.plan.finish(), buf)
+        self.emit(walker.plan, buf)
         return tuple(buf.ids)
 
     # -- rendering ----------------------------------------------------------------------------
-    def _vision_id_flag(self, template_kwargs: Mapping[str, Any]) -> bool:
-        settings = template_settings(
-            template_kwargs,
-            self.options,
-            family=FAMILY_NAME,
-            names=TEMPLATE_KWARGS,
-            hint=" (Thinking and Instruct are separate checkpoints: there is no enable_thinking switch)",
-        )
-        return bool(settings["add_vision_id"])
-
-    def render_conversation(self, conversation: Conversation) -> RenderedTokens:
-        add_vision_id = self._vision_id_flag(conversation.template_kwargs)
-        ops = build_plan(
+    def walk(self, conversation: Conversation, settings: Mapping[str, Any]) -> Plan:
+        """The Instruct or Thinking template's turns (see ``walker``); core checks ``add_vision_id`` and emits."""
+        return walk_turns(
             conversation,
             self.specials,
-            add_vision_id=add_vision_id,
+            add_vision_id=bool(settings["add_vision_id"]),
             thinking=self.thinking,
             video_expansion=self.options.video_expansion,
         )
-        buf = TokenBuffer()
-        self.emit(ops, buf)
-        return buf.result()
-
-    def emit(self, ops: list[tuple[int, Any, int]], buf: TokenBuffer) -> None:
-        """Append the ops' ids to ``buf`` (core's plan emitter: one batch tokenizer call, images in order)."""
-        pad = self.specials.image_pad
-        emit(self, ops, buf, self.encoder, placeholder_id=pad, cached=self._const, forbidden=self._forbidden)
 
     # -- layout and processed mode ------------------------------------------------------------
     def compute_layout(self, width: int, height: int) -> ImageLayout:
@@ -145,11 +128,6 @@ class Qwen3VLRenderer(QwenVideoRendering, Renderer):
         """ChatML assistant turns and M-RoPE with the layout's merge size (see ``training``)."""
         s = self.specials
         return qwen_training_spec(s.im_start, s.im_end, self._const["assistant\n"], self.layout_params["merge_size"])
-
-    @property
-    def placeholder_token_ids(self) -> frozenset[int]:
-        """The ids only images (and videos) are written with; core refuses them outside a sidecar range."""
-        return frozenset(self._forbidden)
 
     def bridge_rules(self, *, add_vision_id: bool | None = None) -> bridge.Qwen3VLBridgeRules:
         """The bridge rules (see ``bridge``); ``add_vision_id`` defaults to the options."""

@@ -258,6 +258,17 @@ def replaced_text(mode: VideoExpansion) -> str:
     return VIDEO_PAD if mode == "current" else VIDEO_START + VIDEO_PAD + VIDEO_END
 
 
+def _process(videos: Any, params: Mapping[str, Any]) -> Any:
+    """``VideoLayoutEngine.process``: transformers' video processor (imported only when a trainer asks)."""
+    from .video_vision import process_qwen_videos
+
+    return process_qwen_videos(videos, params)
+
+
 VIDEO_ENGINE = VideoLayoutEngine(
-    family=VIDEO_FAMILY, compute=qwen_video_layout, default_params=DEFAULT_VIDEO_PARAMS, check_params=check_video_params
+    family=VIDEO_FAMILY,
+    compute=qwen_video_layout,
+    default_params=DEFAULT_VIDEO_PARAMS,
+    check_params=check_video_params,
+    process=_process,
 )

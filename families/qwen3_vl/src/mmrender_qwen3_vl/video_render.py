@@ -7,19 +7,23 @@ expansion (``<t seconds>`` + ``<|vision_start|>`` + pads + ``<|vision_end|>`` pe
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
+from mmrender import ProcessedMMItem
 from mmrender.errors import ConfigError
 from mmrender.video import VideoLayout
-from mmrender.video_probe import VideoHeader
+from mmrender.video_probe import VideoBytes, VideoHeader
 
 from .video_layout import qwen_video_layout
 
 
 class QwenVideoRendering:
-    """Set ``video_params`` (layout parameters), ``encoder`` and ``video_ids`` (start, pad, end ids)."""
+    """Set ``video_params`` (layout parameters), ``video_preprocessor_config`` (the file processed mode
+    builds the video processor from), ``encoder`` and ``video_ids`` (start, pad, end ids)."""
 
     video_params: dict[str, Any]
+    video_preprocessor_config: Path
     video_ids: tuple[int, int | None, int]
     encoder: Any
     options: Any
@@ -43,3 +47,12 @@ class QwenVideoRendering:
         """Legacy expansion replaces the template's ``<|vision_start|>`` too, so the first timestamp
         tokenizes together with the text before it (``?<`` is one token), as the old processors did."""
         return f"<{layout.timestamps[0]:.1f} seconds>" if self.options.video_expansion == "legacy" else None
+
+    def process_video(self, video: VideoBytes, layout: VideoLayout) -> ProcessedMMItem:
+        """Processed mode: the layout's sampled frames (decoded as torchcodec does) through transformers' processor."""
+        from mmrender.materialize_video import decode_frames
+
+        from .video_vision import process_qwen_videos
+
+        frames = decode_frames(video, layout.frame_indices)
+        return process_qwen_videos([frames], layout.params, self.video_preprocessor_config)

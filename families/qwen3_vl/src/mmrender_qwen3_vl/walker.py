@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from mmrender import Conversation, ConversationError, Message, TextPart
+from mmrender.plan import Plan
 
 from .reasoning import thinking_assistant
 from .template import Specials, TemplateWalker, text_only
 
 
-def build_plan(
+def walk(
     conv: Conversation, specials: Specials, *, add_vision_id: bool, thinking: bool, video_expansion: str = "current"
-) -> list[tuple[int, Any, int]]:
-    """The ordered ops of the whole rendered conversation."""
+) -> Plan:
+    """The plan of the whole rendered conversation (core emits it)."""
     if not conv.messages:
         raise ConversationError("cannot render an empty conversation (the template needs at least one message)")
     walker = TemplateWalker(specials, add_vision_id=add_vision_id, thinking=thinking, video_expansion=video_expansion)
@@ -21,7 +20,7 @@ def build_plan(
     (_thinking_turns if thinking else _instruct_turns)(walker, conv.messages)
     if conv.add_generation_prompt:
         walker.generation_prompt()
-    return walker.plan.finish()
+    return walker.plan
 
 
 def walk_tail(walker: TemplateWalker, messages: tuple[Message, ...], *, add_generation_prompt: bool) -> None:

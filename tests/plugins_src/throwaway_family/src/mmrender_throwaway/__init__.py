@@ -2,9 +2,11 @@
 
 It needs no tokenizer: text renders as its UTF-8 bytes (ids 0-255), each image as
 ``cell``-sized grid placeholders (id 256), and an assistant turn ends with id 257 (its stop
-token). That keeps the plugin tiny while exercising everything a real family uses: routes,
-aliases, ``model_type``, typed options, a layout engine, ``prepare_image`` (probe, hash, store)
-the ``TokenBuffer`` and bridge rules. It passes the conformance kit (``mmrender.testing.check_family``).
+token). That keeps the plugin tiny while exercising everything a real family declares: routes,
+aliases, ``model_type``, typed options, a template argument, a layout engine, a turn walker
+(``walk``: the conversation as a core ``Plan``; core checks the template arguments and emits the
+plan: tokenizes text, prepares images) and bridge rules whose tail goes through the same walker.
+It passes the conformance kit (``mmrender.testing.check_family``).
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from mmrender import (
     ModelRoute,
     MultiModalData,
     ParsedResponse,
-    RenderedTokens,
     Renderer,
     RendererOptions,
     TokenBuffer,
@@ -31,15 +32,17 @@ from mmrender import (
 )
 from mmrender.bridging import BridgeRules, BridgeTurn
 from mmrender.conversation import Conversation, Message
+from mmrender.plan import EmitFacts, Plan
 from mmrender.positions import TextPositions
 from mmrender.refs import layout_fingerprint
+from mmrender.template_settings import TemplateSpec
 from mmrender.training import TrainingSpec, TurnBoundaries
 
 FAMILY = "acme_toy"
 MODEL_ID = "acme/toy-vl-1"
 IMAGE_PLACEHOLDER = 256
 END_OF_TURN = 257  # closes every assistant turn: what a model would stop sampling at
-GENERATION_PROMPT = b"<assistant>"
+GENERATION_PROMPT = "<assistant>"
 DEFAULT_PARAMS: dict[str, int] = {"cell": 64}
 
 
@@ -65,32 +68,42 @@ class ToyOptions(RendererOptions):
     shout: bool = False
 
 
-class ToyRenderer(Renderer):
-    """``<role>:`` + text bytes per message; image parts become ``num_placeholders`` × 256."""
+class Utf8Encoder:
+    """The toy's whole tokenizer: text as its UTF-8 bytes (what core's emitter calls, see ``TextEncoder``)."""
 
-    def render_conversation(self, conversation: Conversation) -> RenderedTokens:
+    def encode_many(self, texts: Sequence[str]) -> list[list[int]]:
+        return [list(text.encode()) for text in texts]
+
+    def encode_offsets(self, text: str) -> tuple[list[int], list[int]]:
+        ids: list[int] = []
+        starts: list[int] = []
+        for k, char in enumerate(text):
+            data = char.encode()
+            ids.extend(data)
+            starts.extend([k] * len(data))
+        return ids, starts
+
+
+class ToyRenderer(Renderer):
+    """``<role>`` + text bytes per message; image parts become ``num_placeholders`` × 256."""
+
+    #: ``render(..., shout=True)`` overrides the option for one call.
+    template_spec = TemplateSpec(names=("shout",))
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.emit_facts = EmitFacts(encoder=Utf8Encoder(), placeholder_id=IMAGE_PLACEHOLDER)
+
+    def walk(self, conversation: Conversation, settings: Mapping[str, Any]) -> Plan:
+        """Every message's turn, then the generation prompt; core emits the plan."""
         if conversation.tools:
             raise ConversationError("the toy family has no tool use: tools cannot be declared")
-        buf = TokenBuffer()
+        plan = Plan()
         for message in conversation.messages:
-            self.write_message(message, buf)
+            write_message(plan, message, shout=settings["shout"])
         if conversation.add_generation_prompt:
-            buf.add(list(GENERATION_PROMPT), -1)
-        return buf.result()
-
-    def write_message(self, message: Message, buf: TokenBuffer) -> None:
-        """One message's turn (all of it owned by the message): ``<role>``, its text bytes and images, and the stop id after an assistant turn."""
-        if message.tool_calls:
-            raise ConversationError("the toy family cannot render tool calls", message_index=message.index)
-        buf.add(list(f"<{message.role}>".encode()), message.index)
-        for part in message.parts:
-            if isinstance(part, ImagePart):
-                buf.add_image(self.prepare_image(part), IMAGE_PLACEHOLDER, message.index)
-            else:
-                text = part.text.upper() if self.options.shout else part.text
-                buf.add(list(text.encode()), message.index)
-        if message.role == "assistant":
-            buf.add([END_OF_TURN], message.index)
+            plan.text(GENERATION_PROMPT, -1)
+        return plan
 
     def compute_layout(self, width: int, height: int) -> ImageLayout:
         return toy_layout(width, height)
@@ -118,7 +131,7 @@ class ToyBridgeRules(BridgeRules):
 
     def __init__(self, renderer: ToyRenderer) -> None:
         self.renderer = renderer
-        self.generation_prompts = {"assistant": tuple(GENERATION_PROMPT)}
+        self.generation_prompts = {"assistant": tuple(GENERATION_PROMPT.encode())}
 
     def closing(self, completion: tuple[int, ...], generation_prompt: str) -> tuple[int, ...] | None:
         if END_OF_TURN not in completion:
@@ -131,9 +144,25 @@ class ToyBridgeRules(BridgeRules):
         return True
 
     def write_tail(self, turn: BridgeTurn, previous: MultiModalData, buf: TokenBuffer) -> None:
+        plan = Plan()
         for message in turn.messages:
-            self.renderer.write_message(message, buf)
-        buf.add(list(GENERATION_PROMPT), -1)
+            write_message(plan, message, shout=self.renderer.options.shout)
+        plan.text(GENERATION_PROMPT, -1)
+        self.renderer.emit(plan, buf)
+
+
+def write_message(plan: Plan, message: Message, *, shout: bool) -> None:
+    """One message's turn (all of it owned by the message): ``<role>``, its text and images, and the stop id after an assistant turn."""
+    if message.tool_calls:
+        raise ConversationError("the toy family cannot render tool calls", message_index=message.index)
+    plan.text(f"<{message.role}>", message.index)
+    for part in message.parts:
+        if isinstance(part, ImagePart):
+            plan.image(part, message.index)
+        else:
+            plan.text(part.text.upper() if shout else part.text, message.index)
+    if message.role == "assistant":
+        plan.special(END_OF_TURN, message.index)
 
 
 def _create(*, route: ModelRoute, tokenizer: Any, store: Any, options: ToyOptions) -> ToyRenderer:
