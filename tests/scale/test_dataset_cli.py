@@ -1,6 +1,6 @@
 """``mmrender render`` / ``mmrender lengths`` over datasets, as users run them: real subprocesses and files.
 
-Workers are real spawned processes; the references are the single-process run of the same command.
+Workers are real processes (forked, or spawned with ``MMRENDER_WORKER_START=spawn``); the references are the single-process run of the same command.
 """
 
 from __future__ import annotations
@@ -48,6 +48,16 @@ def test_two_workers_write_the_same_bytes_and_lengths_agree(corpus_dir: Path, tm
     assert counted == [{"id": r["id"], "num_tokens": len(r["token_ids"])} for r in rendered]
     (summary,) = lengths.stderr.splitlines()  # not a terminal: no progress bar, one summary line
     assert summary.startswith("counted 120 record(s), ") and "records/s" in summary
+
+
+def test_spawned_workers_write_what_forked_ones_do(corpus_dir: Path, tmp_path: Path) -> None:
+    """The opt-out start method renders the same bytes (forked workers reuse the parent's renderer)."""
+    common = ["render", "mixed.jsonl", "-m", MODEL, "--store", str(tmp_path / "store"), "--chunk-size", "16", "-q"]
+    forked = mmrender(*common, "-o", str(tmp_path / "fork.jsonl"), "--workers", "2", cwd=corpus_dir)
+    env = {"MMRENDER_WORKER_START": "spawn"}
+    spawned = mmrender(*common, "-o", str(tmp_path / "spawn.jsonl"), "--workers", "2", cwd=corpus_dir, env=env)
+    assert forked.returncode == 0 and spawned.returncode == 0, forked.stderr + spawned.stderr
+    assert (tmp_path / "fork.jsonl").read_bytes() == (tmp_path / "spawn.jsonl").read_bytes()
 
 
 def test_progress_bar_on_a_terminal(corpus_dir: Path, tmp_path: Path) -> None:

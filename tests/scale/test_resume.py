@@ -65,7 +65,7 @@ def wait_for_chunks(folder: Path, proc: subprocess.Popen[str], at_least: int = 3
 def workers_of(pid: int) -> list[int]:
     """The pool's worker processes (not multiprocessing's resource tracker)."""
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return [int(c) for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+    return [int(c) for c in children if b"resource_tracker" not in Path(f"/proc/{c}/cmdline").read_bytes()]
 
 
 def resume_and_compare(folder: Path, kept: int) -> None:
