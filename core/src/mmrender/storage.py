@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from .errors import AssetIntegrityError, UnsafeLocatorError
+from .errors import AssetIntegrityError, StorageError, UnsafeLocatorError
 
 STORE_ENV = "MMRENDER_STORE"
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -66,7 +66,11 @@ class Store(abc.ABC):
         overrides it so the file is never held in memory; this default reads it whole and calls ``put``,
         so every store takes files. ``sha256`` is the caller's digest of the file (as for ``put``).
         """
-        return self.put(Path(path).read_bytes(), mime=mime, sha256=sha256)
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise StorageError(f"cannot read {path} to store it in {self.url}: {exc.strerror or exc}") from exc
+        return self.put(data, mime=mime, sha256=sha256)
 
     @abc.abstractmethod
     def get(self, locator: str) -> bytes:
