@@ -138,7 +138,7 @@ def test_s3_put_file_uploads_once_with_its_media_type(s3_url: str, s3_options: d
 
 def test_put_file_of_a_missing_file_names_it(store_and_damage: Any, tmp_path: Path) -> None:
     store, _ = store_and_damage
-    with pytest.raises(StorageError, match="nope.mp4"):
+    with pytest.raises(StorageError, match=r"nope\.mp4"):
         store.put_file(tmp_path / "nope.mp4")
 
 
