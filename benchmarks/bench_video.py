@@ -7,8 +7,9 @@ Generates (once, cached under ``--cache-dir``) an H.264 MP4 of 1920x1080 at 30 f
 each side in its own child process (so each peak RSS is that process's own, from ``os.wait4``):
 
 * mmrender, Qwen3-VL-8B-Instruct, raw mode, local ``file`` store: the *layout* alone (``load_video`` +
-  ``compute_video_layout``, what ``mmrender layout --video`` runs: read the file, demux, no decoding) and
-  the full raw *render* of a one-video message (layout + sha256 + storing the file; a fresh store per run);
+  ``compute_video_layout``, what ``mmrender layout --video`` runs: open the file by path, demux, no
+  decoding) and the full raw *render* of a one-video message (layout + sha256 + copying the file into the
+  store; a fresh store per run);
 * transformers' ``Qwen3VLProcessor.apply_chat_template(..., tokenize=True)`` on the same message, from the
   bundled configs, with its default video decoder torchcodec (exact seek mode; FFmpeg libraries from
   PyAV's wheel on ``LD_LIBRARY_PATH``, as the video tests run it), which decodes every sampled frame;

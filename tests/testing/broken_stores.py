@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from mmrender.errors import AssetNotFoundError
-from mmrender.storage import AssetStat, StoredAsset, check_asset_name
+from mmrender.storage import AssetStat, StoredAsset, check_asset_name, sha256_hex
 from mmrender.testing import MemoryStore
 
 
@@ -68,13 +69,19 @@ class TornPut(MemoryStore):
         return asset
 
 
+class PutFileStoresAPart(MemoryStore):
+    def put_file(self, path: Any, *, mime: str | None = None, sha256: str | None = None) -> StoredAsset:
+        data = Path(path).read_bytes()
+        return self.put(data[: len(data) // 2], mime=mime, sha256=sha256 or sha256_hex(data))  # the bug: a prefix
+
+
 class FlagNotBool(MemoryStore):
     background_puts = 1  # type: ignore[assignment]
 
 
 #: variant → (store class, store checks that must fail)
 VARIANTS: dict[str, tuple[type[Any], set[str]]] = {
-    "wrong-sha": (WrongSha, {"put_get_verified", "iter_assets", "stat", "delete", "background_puts"}),
+    "wrong-sha": (WrongSha, {"put_get_verified", "put_file", "iter_assets", "stat", "delete", "background_puts"}),
     "unverified-get": (UnverifiedGet, {"tampered_asset"}),
     "follows-foreign-locators": (FollowsForeignLocators, {"foreign_locator"}),
     "anonymous-missing": (AnonymousMissing, {"missing_asset", "delete"}),
@@ -82,5 +89,6 @@ VARIANTS: dict[str, tuple[type[Any], set[str]]] = {
     "wrong-stat": (WrongStat, {"stat"}),
     "delete-does-nothing": (DeleteDoesNothing, {"delete"}),
     "torn-put": (TornPut, {"put_atomic_threads"}),
+    "put-file-stores-a-part": (PutFileStoresAPart, {"put_file"}),
     "flag-not-bool": (FlagNotBool, {"background_puts"}),
 }

@@ -193,13 +193,16 @@ def test_count_tokens_stores_nothing_and_equals_the_render(tmp_path: Path, clip_
     assert count == len(renderer.render(messages, add_generation_prompt=True).token_ids)
 
 
-def test_a_stored_frame_archive_renders_again_only_with_its_own_sampling(tmp_path: Path) -> None:
-    """The archive read back as a video source gives the same ids and hash; other sampling is refused by name,
-    because the frames it would need were never stored."""
+@pytest.mark.parametrize("given_as", ["bytes", "path", "file URI"])
+def test_a_stored_frame_archive_renders_again_only_with_its_own_sampling(tmp_path: Path, given_as: str) -> None:
+    """The archive read back as a video source (its bytes, or the store's file by path or URI) gives the same
+    ids and hash; other sampling is refused by name, because the frames it would need were never stored."""
     from mmrender.materialize import fetch_bytes
 
     ref, rendered = _single(tmp_path / "store")
-    archive = fetch_bytes(ref, str(tmp_path / "store"))
+    stored = tmp_path / "store" / str(ref.raw_image_id)
+    sources = {"bytes": fetch_bytes(ref, str(tmp_path / "store")), "path": str(stored), "file URI": stored.as_uri()}
+    archive = sources[given_as]
     renderer = mmrender.get_renderer("Qwen/Qwen3-VL-8B-Instruct", store=str(tmp_path / "store"))
     again = renderer.render(
         [{"role": "user", "content": [{"type": "video", "video": archive}, {"type": "text", "text": "?"}]}]

@@ -18,7 +18,7 @@ from .refs import check_layout_params
 from .types import RawMMRef
 from .video import VideoLayout, VideoLayoutEngine
 from .video_frames import check_archived
-from .video_probe import VideoBytes, open_video, probe_video
+from .video_probe import LoadedVideo, VideoBytes, probe_video
 
 if TYPE_CHECKING:
     import numpy as np
@@ -31,7 +31,7 @@ class MaterializedVideo:
     """A fetched, verified video and the frames its ref sampled."""
 
     ref: RawMMRef
-    video: VideoBytes
+    video: LoadedVideo
     layout: VideoLayout | None
 
     @property
@@ -51,13 +51,13 @@ class MaterializedVideo:
         return decode_frames(self.video, self.frame_indices)
 
 
-def decode_frames(video: VideoBytes, indices: Sequence[int]) -> np.ndarray:
+def decode_frames(video: LoadedVideo, indices: Sequence[int]) -> np.ndarray:
     """Decode ``video`` once, front to back, keeping the frames at ``indices`` (repeats allowed)."""
     import numpy as np
 
     from .video_frames import FRAMES_CONTAINER, archive_frames
 
-    label = video.origin or f"<{len(video.data)} bytes>"
+    label = video.label
     wanted = set(indices)
     if not wanted:
         raise VideoSourceError("no frame indices to decode", source=label)
@@ -67,10 +67,10 @@ def decode_frames(video: VideoBytes, indices: Sequence[int]) -> np.ndarray:
             f"frame indices {min(wanted)}..{last} are outside the video's {video.header.num_frames} frames",
             source=label,
         )
-    if video.header.container == FRAMES_CONTAINER:  # a frame list's archive: PNGs, not a stream to decode
+    if isinstance(video, VideoBytes) and video.header.container == FRAMES_CONTAINER:  # PNGs, not a stream
         return archive_frames(video, indices)
     kept: dict[int, Any] = {}
-    with open_video(video.data, label) as container:
+    with video.open_container() as container:
         from .video_probe import best_video_stream
 
         stream = best_video_stream(container, label)
@@ -105,7 +105,7 @@ def _engine_for(ref: RawMMRef, engine: VideoLayoutEngine | None) -> VideoLayoutE
     return engines[0]
 
 
-def video_layout_for(ref: RawMMRef, video: VideoBytes, engine: VideoLayoutEngine | None = None) -> VideoLayout:
+def video_layout_for(ref: RawMMRef, video: LoadedVideo, engine: VideoLayoutEngine | None = None) -> VideoLayout:
     """Recompute the ref's layout from the header with its own (fingerprint-checked) parameters."""
     if ref.layout_params is None:
         raise RefFieldError("layout_params", "a video ref must carry its layout parameters")

@@ -8,8 +8,10 @@ header-only promise; FFmpeg's mov demuxer builds the display matrix from exactly
 from __future__ import annotations
 
 import math
+import os
 import struct
 from collections.abc import Iterator
+from typing import BinaryIO
 
 _CONTAINERS = {b"moov", b"trak"}
 
@@ -71,3 +73,31 @@ def mp4_display_rotation(data: bytes, track_id: int) -> float:
                         continue
                     return _rotation(_multiply(_matrix(data, offset), movie))
     return 0.0
+
+
+def _top_level_moov(fh: BinaryIO, size: int) -> bytes:
+    """The whole top-level ``moov`` box (header included) of an open file, read by seeking from box to box."""
+    pos = 0
+    while pos + 8 <= size:
+        fh.seek(pos)
+        head = fh.read(16)
+        if len(head) < 8:
+            return b""
+        length, kind = struct.unpack_from(">I4s", head)
+        if length == 1 and len(head) == 16:
+            length = struct.unpack_from(">Q", head, 8)[0]
+        elif length == 0:
+            length = size - pos
+        if length < 8 or pos + length > size:
+            return b""
+        if kind == b"moov":  # the sample tables: its size follows the frame count, not the bitrate
+            fh.seek(pos)
+            return fh.read(length)
+        pos += length
+    return b""
+
+
+def mp4_file_display_rotation(path: str | os.PathLike[str], track_id: int) -> float:
+    """:func:`mp4_display_rotation` of a file on disk: only its top-level box headers and ``moov`` are read."""
+    with open(path, "rb") as fh:
+        return mp4_display_rotation(_top_level_moov(fh, os.fstat(fh.fileno()).st_size), track_id)

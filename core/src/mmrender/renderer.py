@@ -51,7 +51,7 @@ from .types import (
 if TYPE_CHECKING:
     from .training import TrainingSpec
     from .video import VideoLayout
-    from .video_probe import VideoBytes, VideoHeader
+    from .video_probe import LoadedVideo, VideoHeader
 
 
 @attrs.frozen(kw_only=True)
@@ -512,13 +512,13 @@ class Renderer(abc.ABC):
         token always stands between them)."""
         return None
 
-    def process_video(self, video: VideoBytes, layout: VideoLayout) -> ProcessedMMItem:
+    def process_video(self, video: LoadedVideo, layout: VideoLayout) -> ProcessedMMItem:
         """Processor outputs of one video's sampled frames (processed mode); families with a video processor override it."""
         raise ConfigError(f"family {self.family.id!r} has no processed mode for videos; use multimodal_output='raw'")
 
-    def load_video_part(self, part: VideoPart) -> tuple[VideoBytes, VideoLayout]:
-        """A video part's bytes and header-only layout: a file is probed; a frame list is laid out from its
-        length, fps and size, and its sampled frames packed into the archive its ref stores."""
+    def load_video_part(self, part: VideoPart) -> tuple[LoadedVideo, VideoLayout]:
+        """A video part's bytes (a local file: its path) and header-only layout: a video is probed; a frame
+        list is laid out from its length, fps and size, and its sampled frames packed into the archive its ref stores."""
         from .video_frames import check_archived, frames_header, pack_frames
         from .video_probe import VideoBytes, load_video
 
@@ -545,7 +545,7 @@ class Renderer(abc.ABC):
             if _COUNTING.get():  # count_tokens: the layout is all a length needs; nothing is hashed or stored
                 return PreparedVideo(mm_hash="", layout=layout, item=None)
             if self.options.multimodal_output == "processed":  # not cached: a video's pixels can be large
-                mm_hash = sha256_hex(video.data)[:32]
+                mm_hash = video.sha256[:32]
                 item = self.process_video(video, layout)
                 if item.grid is None or [int(v) for v in item.grid] != list(layout.grid):
                     raise ConfigError(

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from .errors import AssetIntegrityError, UnsafeLocatorError
+from .errors import AssetIntegrityError, StorageError, UnsafeLocatorError
 
 STORE_ENV = "MMRENDER_STORE"
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -56,6 +56,21 @@ class Store(abc.ABC):
         ``sha256`` is the caller's hex digest of ``data`` when it already has one (renderers hash
         each image once for ``mm_hash`` and the asset name); compute it when it is None.
         """
+
+    def put_file(
+        self, path: str | os.PathLike[str], *, mime: str | None = None, sha256: str | None = None
+    ) -> StoredAsset:
+        """Store the bytes of the local file at ``path``, exactly as :meth:`put` stores them.
+
+        Videos go through here: a backend that can stream a file (the ``file`` and ``fsspec`` ones)
+        overrides it so the file is never held in memory; this default reads it whole and calls ``put``,
+        so every store takes files. ``sha256`` is the caller's digest of the file (as for ``put``).
+        """
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise StorageError(f"cannot read {path} to store it in {self.url}: {exc.strerror or exc}") from exc
+        return self.put(data, mime=mime, sha256=sha256)
 
     @abc.abstractmethod
     def get(self, locator: str) -> bytes:
@@ -122,11 +137,21 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def verify(data: bytes, expected_sha256: str, where: str) -> bytes:
-    """Raise :class:`AssetIntegrityError` unless ``data`` hashes to ``expected_sha256``."""
-    actual = sha256_hex(data)
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """The sha256 hex digest of a file, hashed in chunks (a video of a gigabyte is never in memory at once)."""
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def check_digest(actual: str, expected_sha256: str, where: str) -> None:
+    """Raise :class:`AssetIntegrityError` unless the content's digest ``actual`` is ``expected_sha256``."""
     if actual != expected_sha256:
         raise AssetIntegrityError(f"{where}: content hashes to {actual[:16]}…, name says {expected_sha256[:16]}…")
+
+
+def verify(data: bytes, expected_sha256: str, where: str) -> bytes:
+    """Raise :class:`AssetIntegrityError` unless ``data`` hashes to ``expected_sha256``."""
+    check_digest(sha256_hex(data), expected_sha256, where)
     return data
 
 

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from .storage import Store
-    from .video_probe import VideoBytes, VideoHeader
+    from .video_probe import LoadedVideo, VideoHeader
 
 VIDEO_MODALITY = "video"
 
@@ -87,16 +87,22 @@ def raw_video_item(layout: VideoLayout, *, raw_image_id: str | None, raw_uri: st
     )
 
 
-def store_video(store: Store, video: VideoBytes, layout: VideoLayout) -> tuple[str, RawMMItem]:
-    """Store the video's bytes content-addressed and return its ``mm_hash`` (sha256[:32], as for images) and raw item."""
-    from .storage import sha256_hex
+def store_video(store: Store, video: LoadedVideo, layout: VideoLayout) -> tuple[str, RawMMItem]:
+    """Store the video's bytes content-addressed and return its ``mm_hash`` (sha256[:32], as for images) and raw item.
 
-    digest = sha256_hex(video.data)
-    asset = store.put(video.data, mime=_mime_of(video), sha256=digest)
+    A local file goes to ``Store.put_file``, so a store that streams files never holds it in memory.
+    """
+    from .video_probe import VideoFile
+
+    digest, mime = video.sha256, _mime_of(video)
+    if isinstance(video, VideoFile):
+        asset = store.put_file(video.path, mime=mime, sha256=digest)
+    else:
+        asset = store.put(video.data, mime=mime, sha256=digest)
     return digest[:32], raw_video_item(layout, raw_image_id=asset.raw_image_id, raw_uri=asset.raw_uri)
 
 
-def _mime_of(video: VideoBytes) -> str:
+def _mime_of(video: LoadedVideo) -> str:
     from .video_frames import FRAMES_CONTAINER, FRAMES_MIME
 
     if video.header.container == FRAMES_CONTAINER:

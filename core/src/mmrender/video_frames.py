@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     import numpy as np
     from PIL import Image
 
-    from .video_probe import VideoBytes, VideoHeader
+    from .video_probe import LoadedVideo, VideoBytes, VideoHeader
 
 #: ``VideoHeader.container`` (and the manifest's ``format``) of a frame archive.
 FRAMES_CONTAINER = "mmrender-frames"
@@ -32,6 +32,8 @@ MANIFEST = "frames.json"
 #: Every member's timestamp: a fixed one keeps the archive's bytes a function of its frames alone.
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 _MAX_MANIFEST_BYTES = 1 << 20
+#: How many leading bytes :func:`is_frame_archive` looks at.
+ARCHIVE_SNIFF_BYTES = 30 + len(MANIFEST)
 
 
 def _member(index: int) -> str:
@@ -105,7 +107,7 @@ def pack_frames(frames: Sequence[Image.Image], indices: Sequence[int], header: V
 
 def is_frame_archive(data: bytes) -> bool:
     """A ZIP whose first member is the manifest (a cheap sniff; :func:`archive_header` checks the rest)."""
-    return data[:4] == b"PK\x03\x04" and data[30 : 30 + len(MANIFEST)] == MANIFEST.encode()
+    return data[:4] == b"PK\x03\x04" and data[30:ARCHIVE_SNIFF_BYTES] == MANIFEST.encode()
 
 
 def _open(data: bytes, label: str) -> zipfile.ZipFile:
@@ -169,12 +171,14 @@ def stored_indices(data: bytes, label: str) -> tuple[int, ...]:
         return tuple(_read_manifest(archive, label)["stored"])
 
 
-def check_archived(video: VideoBytes, indices: Sequence[int]) -> None:
+def check_archived(video: LoadedVideo, indices: Sequence[int]) -> None:
     """A frame archive must hold every frame ``indices`` names: it stores only those its render sampled,
     so re-rendering it (or a ref to it) with other sampling options is refused before anything is stored."""
-    if video.header.container != FRAMES_CONTAINER:
-        return
-    label = video.origin or f"<{len(video.data)} bytes>"
+    from .video_probe import VideoBytes
+
+    if not isinstance(video, VideoBytes) or video.header.container != FRAMES_CONTAINER:
+        return  # a local file is probed as an archive only after it is read into memory
+    label = video.label
     stored = stored_indices(video.data, label)
     missing = sorted(set(indices) - set(stored))
     if missing:
@@ -190,7 +194,7 @@ def archive_frames(video: VideoBytes, indices: Sequence[int]) -> np.ndarray:
     import numpy as np
     from PIL import Image
 
-    label = video.origin or f"<{len(video.data)} bytes>"
+    label = video.label
     decoded: dict[int, np.ndarray] = {}
     with _open(video.data, label) as archive:
         stored = set(_read_manifest(archive, label)["stored"])

@@ -4,23 +4,28 @@ Sampling decides the token count, so these figures must be the ones transformers
 decoder (torchcodec, ``seek_mode="exact"``) reports: it scans every packet of the best video stream
 (no decoding) and takes the count, the first packet's time and the last packet's end from that
 scan. We do the same scan with PyAV, which is imported here, lazily, only when a video arrives.
+
+A local file is opened by path (FFmpeg's own buffered reads) and never read into memory
+(:class:`VideoFile`): a 10-minute 1080p video is about a gigabyte.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import io
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
+from urllib.parse import unquote, urlsplit
 
 import attrs
 
-from .errors import MMRenderError, NetworkError, VideoSourceError
-from .mp4_rotation import mp4_display_rotation
-from .storage import scheme_of
+from .errors import AssetIntegrityError, MMRenderError, NetworkError, VideoSourceError
+from .mp4_rotation import mp4_display_rotation, mp4_file_display_rotation
+from .storage import SHA256_RE, check_digest, file_sha256, scheme_of, sha256_hex
 
 if TYPE_CHECKING:
     import av.container
@@ -54,11 +59,57 @@ class VideoHeader:
 
 @attrs.frozen
 class VideoBytes:
-    """A video's encoded bytes and its header figures."""
+    """A video's encoded bytes and its header figures: a video given as bytes, a ``data:`` URI, one read
+    through a storage backend, or a frame archive."""
 
     data: bytes = attrs.field(repr=False)
     header: VideoHeader
     origin: str
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+    @property
+    def label(self) -> str:
+        """How errors name this video."""
+        return self.origin or f"<{len(self.data)} bytes>"
+
+    @functools.cached_property
+    def sha256(self) -> str:
+        """The bytes' sha256 hex digest (computed once, when first asked)."""
+        return sha256_hex(self.data)
+
+    def open_container(self) -> av.container.InputContainer:
+        return open_video(self.data, self.label)
+
+
+@attrs.frozen
+class VideoFile:
+    """A local video file and its header figures, never held in memory: FFmpeg reads it from disk, sha256
+    hashes it in chunks and stores copy it in chunks (``Store.put_file``), so memory stays flat in its size."""
+
+    path: Path
+    size: int
+    header: VideoHeader
+    origin: str
+
+    @property
+    def label(self) -> str:
+        """How errors name this video."""
+        return self.origin or str(self.path)
+
+    @functools.cached_property
+    def sha256(self) -> str:
+        """The file's sha256 hex digest, hashed in chunks (computed once, when first asked)."""
+        return file_sha256(self.path)
+
+    def open_container(self) -> av.container.InputContainer:
+        return open_video(self.path, self.label)
+
+
+#: A probed video: its bytes in memory, or a local file read where it lies.
+LoadedVideo: TypeAlias = VideoBytes | VideoFile
 
 
 def _describe(source: Any) -> str:
@@ -89,34 +140,53 @@ def _decode_data_uri(uri: str, label: str) -> bytes:
         raise VideoSourceError(f"video data URI base64 does not decode: {exc}", source=label) from exc
 
 
+def local_video_path(source: Any) -> Path | None:
+    """The file a path or a ``file://`` URI of this host names; None for any other source."""
+    if isinstance(source, os.PathLike):
+        source = os.fspath(source)
+    if not isinstance(source, str) or not source or source.startswith("data:") or scheme_of(source) != "file":
+        return None
+    if "://" not in source:
+        return Path(source)
+    parts = urlsplit(source)
+    if parts.netloc not in ("", "localhost"):  # another host's file: read_uri refuses it with its own error
+        return None
+    return Path(unquote(parts.path))
+
+
+def _file_size(path: Path, label: str) -> int:
+    """The size of a regular file within the limit; anything else is a :class:`VideoSourceError`."""
+    if not path.is_file():
+        raise VideoSourceError("video file not found" if not path.exists() else "not a regular file", source=label)
+    size = path.stat().st_size
+    if size > max_video_bytes():
+        raise VideoSourceError(f"video file is over the {max_video_bytes()}-byte limit ({MAX_BYTES_ENV})", source=label)
+    return size
+
+
 def video_source_bytes(source: Any, read_uri: Callable[[str], bytes] | None = None) -> tuple[bytes, str]:
     """The encoded bytes behind a video source (bytes, path, ``file://``, ``data:``, store URI) and a label.
 
-    Store and ``file://`` URIs go to ``read_uri`` (handed in, as for images: this module asks no plugins).
+    Store URIs go to ``read_uri`` (handed in, as for images: this module asks no plugins).
+    :func:`load_video` reads local files where they lie instead.
     """
     from .images import FETCH_SCHEMES, check_fetch_policy
 
     label = _describe(source)
     if isinstance(source, bytes | bytearray | memoryview):
         return bytes(source), label
+    path = local_video_path(source)
+    if path is not None:
+        _file_size(path, label)
+        return path.read_bytes(), label
     if isinstance(source, os.PathLike):
         source = os.fspath(source)
     if not isinstance(source, str) or not source:
         raise VideoSourceError(f"unsupported video source {label}", source=label)
     if source.startswith("data:"):
         return _decode_data_uri(source, label), label
-    scheme = scheme_of(source)
-    if scheme in FETCH_SCHEMES:
+    if scheme_of(source) in FETCH_SCHEMES:
         check_fetch_policy(source, label)
-    if scheme == "file" and "://" not in source:
-        path = Path(source)
-        if not path.is_file():
-            raise VideoSourceError("video file not found" if not path.exists() else "not a regular file", source=label)
-        if path.stat().st_size > max_video_bytes():
-            raise VideoSourceError(
-                f"video file is over the {max_video_bytes()}-byte limit ({MAX_BYTES_ENV})", source=label
-            )
-        return path.read_bytes(), label
     if read_uri is None:
         raise VideoSourceError(f"video URI {label} needs a URI reader (read_uri=mmrender.dispatch.read_uri)")
     try:
@@ -133,11 +203,14 @@ def _import_av() -> Any:
     return av
 
 
-def open_video(data: bytes, label: str) -> av.container.InputContainer:
-    """Open a container over in-memory bytes; FFmpeg's refusal becomes a :class:`VideoSourceError`."""
+def open_video(source: bytes | Path, label: str) -> av.container.InputContainer:
+    """Open a container over in-memory bytes, or a file by path (FFmpeg's own reads, no Python callbacks);
+    FFmpeg's refusal becomes a :class:`VideoSourceError`."""
     av = _import_av()
+    # "file:" + the path: FFmpeg must not read a protocol ("concat:", "http:" …) out of a file's name
+    target = io.BytesIO(source) if isinstance(source, bytes) else f"file:{Path(source).absolute()}"
     try:
-        return av.open(io.BytesIO(data), mode="r")
+        return av.open(target, mode="r")
     except (av.FFmpegError, ValueError, OSError) as exc:
         raise VideoSourceError(f"not a readable video container: {exc}", source=label) from exc
 
@@ -159,7 +232,7 @@ def best_video_stream(container: av.container.InputContainer, label: str) -> Any
     return best if best in streams else streams[0]
 
 
-def header_of(container: av.container.InputContainer, data: bytes, label: str) -> VideoHeader:
+def header_of(container: av.container.InputContainer, source: bytes | Path, label: str) -> VideoHeader:
     """Scan the best video stream's packets (no codec is opened) for torchcodec's exact-mode figures."""
     av = _import_av()
     stream = best_video_stream(container, label)
@@ -181,7 +254,10 @@ def header_of(container: av.container.InputContainer, data: bytes, label: str) -
     end_s = float(end) * base.numerator / base.denominator
     duration = end_s - begin_s
     fps = count / duration if duration != 0 else float(stream.base_rate or 0)
-    rotation = mp4_display_rotation(data, stream.id) if "mov" in container.format.name.split(",") else 0.0
+    rotation = 0.0
+    if "mov" in container.format.name.split(","):
+        read_rotation = mp4_display_rotation if isinstance(source, bytes) else mp4_file_display_rotation
+        rotation = read_rotation(source, stream.id)
     width, height = stream.codec_context.width, stream.codec_context.height
     if width <= 0 or height <= 0:
         raise VideoSourceError(f"video stream has no frame size ({width}x{height})", source=label)
@@ -211,7 +287,42 @@ def probe_video(data: bytes, origin: str = "") -> VideoBytes:
         return VideoBytes(data=data, header=header_of(container, data, label), origin=origin)
 
 
-def load_video(source: Any, *, read_uri: Callable[[str], bytes] | None = None) -> VideoBytes:
-    """Read a video source (bytes, path, ``file://``, ``data:`` URI, or a URI ``read_uri`` reads) and probe it."""
-    data, label = video_source_bytes(source, read_uri)
-    return probe_video(data, label)
+def probe_video_file(path: Path, origin: str = "") -> LoadedVideo:
+    """Header figures of a local video file, demuxed from disk (a frame archive, small, is read whole)."""
+    from .video_frames import ARCHIVE_SNIFF_BYTES, is_frame_archive
+
+    label = origin or str(path)
+    size = _file_size(path, label)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(ARCHIVE_SNIFF_BYTES)
+    except OSError as exc:
+        raise VideoSourceError(f"video file cannot be read: {exc.strerror or exc}", source=label) from exc
+    if is_frame_archive(head):
+        return probe_video(path.read_bytes(), label)
+    path = path.absolute()  # stores and decoders open it later, whatever the working directory is then
+    with open_video(path, label) as container:
+        header = header_of(container, path, label)
+    return VideoFile(path=path, size=size, header=header, origin=label)
+
+
+def load_video(source: Any, *, read_uri: Callable[[str], bytes] | None = None) -> LoadedVideo:
+    """Read a video source (bytes, path, ``file://``, ``data:`` URI, or a URI ``read_uri`` reads) and probe it.
+
+    A local file (a path, or a ``file://`` URI of this host) is probed where it lies and comes back as a
+    :class:`VideoFile`; a ``file://`` URI whose name is a sha256 (a store's asset) is verified against
+    it, as the ``file`` backend verifies what it reads. Every other source is read into a :class:`VideoBytes`.
+    """
+    path = local_video_path(source)
+    if path is None:
+        data, label = video_source_bytes(source, read_uri)
+        return probe_video(data, label)
+    label = _describe(source)
+    video = probe_video_file(path, label)
+    is_uri = isinstance(source, str) and "://" in source
+    if is_uri and SHA256_RE.fullmatch(path.name):
+        try:
+            check_digest(video.sha256, path.name, f"asset {path}")
+        except AssetIntegrityError as exc:
+            raise VideoSourceError(f"video cannot be read: {exc}", source=label) from exc
+    return video

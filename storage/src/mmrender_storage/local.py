@@ -11,9 +11,9 @@ import contextlib
 import os
 import secrets
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import unquote, urlsplit
 
 from mmrender import hookimpl
@@ -25,6 +25,7 @@ from mmrender.storage import (
     Store,
     StoredAsset,
     check_asset_name,
+    file_sha256,
     sha256_hex,
     verify,
 )
@@ -57,6 +58,21 @@ def read_file(path: Path, what: str) -> bytes:
 
 
 FSYNC_ENV = "MMRENDER_STORE_FSYNC"
+#: Bytes per read when a file is compared with or copied into the store.
+COPY_CHUNK = 1 << 20
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _copy_into(src: BinaryIO, fd: int) -> None:
+    """Copy the rest of ``src`` to the descriptor ``fd`` one chunk at a time."""
+    buffer = bytearray(COPY_CHUNK)
+    while count := src.readinto(buffer):
+        _write_all(fd, memoryview(buffer)[:count])
 
 
 class LocalStore(Store):
@@ -86,6 +102,38 @@ class LocalStore(Store):
             self._write(path, sha, data)
         return StoredAsset(sha256=sha, raw_uri=self._uri_prefix + sha, raw_image_id=sha)
 
+    def put_file(
+        self, path: str | os.PathLike[str], *, mime: str | None = None, sha256: str | None = None
+    ) -> StoredAsset:
+        """:meth:`put` of a file's bytes, streamed: compared and copied in chunks, never held in memory."""
+        source = os.fspath(path)
+        try:
+            sha = check_asset_name(sha256 or file_sha256(source))
+            target = f"{self._root}/{sha}"
+            with open(source, "rb") as src:
+                if not self._holds_file(target, src):
+                    src.seek(0)
+                    self._write_with(target, sha, lambda fd: _copy_into(src, fd))
+        except OSError as exc:
+            raise StorageError(f"cannot read {source} to store it in {self.url}: {exc.strerror or exc}") from exc
+        return StoredAsset(sha256=sha, raw_uri=self._uri_prefix + sha, raw_image_id=sha)
+
+    @staticmethod
+    def _holds_file(path: str, src: BinaryIO) -> bool:
+        """The asset file holds exactly what ``src`` holds (:meth:`_holds` for a file: sizes, then chunks)."""
+        try:
+            with open(path, "rb") as fh:
+                if os.fstat(fh.fileno()).st_size != os.fstat(src.fileno()).st_size:
+                    return False
+                while True:
+                    ours, theirs = fh.read(COPY_CHUNK), src.read(COPY_CHUNK)
+                    if ours != theirs:
+                        return False
+                    if not ours:
+                        return True
+        except OSError:
+            return False
+
     @staticmethod
     def _holds(path: str, data: bytes) -> bool:
         """The asset file holds exactly ``data``; anything else (missing, short, same-size damage) is rewritten.
@@ -101,6 +149,10 @@ class LocalStore(Store):
 
     def _write(self, path: str, sha: str, data: bytes) -> None:
         """Write ``data`` to a private temp file, then rename it into place (readers never see a part)."""
+        self._write_with(path, sha, lambda fd: _write_all(fd, data))
+
+    def _write_with(self, path: str, sha: str, fill: Callable[[int], None]) -> None:
+        """Let ``fill`` write the asset to a private temp file's descriptor, then rename it into place."""
         tmp = f"{self._root}/{TMP_PREFIX}{secrets.token_hex(8)}{TMP_SUFFIX}"
         try:
             fd = self._create(tmp)
@@ -109,9 +161,7 @@ class LocalStore(Store):
         try:
             try:
                 os.fchmod(fd, 0o644)  # readable by consumers whatever the writer's umask
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
+                fill(fd)
                 if self.fsync:
                     os.fsync(fd)
             finally:

@@ -19,7 +19,7 @@ import os
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -39,6 +39,7 @@ from mmrender.storage import (
     Store,
     StoredAsset,
     check_asset_name,
+    file_sha256,
     scheme_of,
     sha256_hex,
     verify,
@@ -59,15 +60,21 @@ TMP_PREFIX = ".tmp-"
 TMP_SUFFIX = ".part"
 
 
-def _etag_matches(etag: object, data: bytes) -> bool:
-    """Whether an S3 ETag agrees with ``data``: a plain ETag is the object's MD5; a multipart one
-    (``"…-N"``) or none at all says nothing about the content, so it is taken as agreeing."""
+def _etag_matches(etag: object, md5: Callable[[], str]) -> bool:
+    """Whether an S3 ETag agrees with the content whose MD5 hex ``md5()`` gives (asked only when needed):
+    a plain ETag is the object's MD5; a multipart one (``"…-N"``) or none at all says nothing about
+    the content, so it is taken as agreeing."""
     if not isinstance(etag, str):
         return True
     tag = etag.strip('"').lower()
     if len(tag) != 32 or "-" in tag:
         return True
-    return hashlib.md5(data, usedforsecurity=False).hexdigest() == tag
+    return md5() == tag
+
+
+def _file_md5(path: str) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, lambda: hashlib.md5(usedforsecurity=False)).hexdigest()
 
 
 def registered_schemes() -> tuple[str, ...]:
@@ -205,25 +212,43 @@ class RemoteStore(Store):
         sha = sha256 or sha256_hex(data)
         path = self._path(sha)
         try:
-            if not self._present(path, data):
-                self._upload(path, data, mime)
+            if not self._present(path, len(data), lambda: hashlib.md5(data, usedforsecurity=False).hexdigest()):
+                self._upload(path, mime, lambda target, **kw: self.fs.pipe_file(target, data, **kw))
         except MMRenderError:
             raise
         except Exception as exc:
             raise self._fail(f"writing asset {sha}", exc) from exc
         return StoredAsset(sha256=sha, raw_uri=self._uri(sha), raw_image_id=sha)
 
-    def _present(self, path: str, data: bytes) -> bool:
-        """One HEAD: are these bytes there already? A wrong size, or on S3 a single-part object whose
-        ETag (its MD5) differs, is damage: rewrite it. Multipart ETags are not an MD5; size only then."""
-        size = len(data)
+    def put_file(
+        self, path: str | os.PathLike[str], *, mime: str | None = None, sha256: str | None = None
+    ) -> StoredAsset:
+        """:meth:`put` of a local file, streamed: fsspec's ``put_file`` uploads it in parts (multipart on S3)."""
+        source = os.fspath(path)
+        try:
+            sha, size = sha256 or file_sha256(source), os.path.getsize(source)
+        except OSError as exc:
+            raise StorageError(f"cannot read {source} to store it in {self.url}: {exc.strerror or exc}") from exc
+        target = self._path(sha)
+        try:
+            if not self._present(target, size, lambda: _file_md5(source)):
+                self._upload(target, mime, lambda to, **kw: self.fs.put_file(source, to, **kw))
+        except MMRenderError:
+            raise
+        except Exception as exc:
+            raise self._fail(f"writing asset {sha}", exc) from exc
+        return StoredAsset(sha256=sha, raw_uri=self._uri(sha), raw_image_id=sha)
+
+    def _present(self, path: str, size: int, md5: Callable[[], str]) -> bool:
+        """One HEAD: are these ``size`` bytes there already? A wrong size, or on S3 a single-part object
+        whose ETag (its MD5) is not ``md5()``, is damage: rewrite it. Multipart ETags are not an MD5; size only then."""
         if self.is_s3:  # a bare HEAD; s3fs's info() adds a LIST on every miss
             bucket, key, _ = self.fs.split_path(path)
             try:
                 head = self.fs.call_s3("head_object", Bucket=bucket, Key=key)
             except FileNotFoundError:
                 return False
-            return head.get("ContentLength") == size and _etag_matches(head.get("ETag"), data)
+            return head.get("ContentLength") == size and _etag_matches(head.get("ETag"), md5)
         self.fs.invalidate_cache(path)
         try:
             info = self.fs.info(path)
@@ -231,15 +256,17 @@ class RemoteStore(Store):
             return False
         return info.get("type", "file") == "file" and info.get("size") == size
 
-    def _upload(self, path: str, data: bytes, mime: str | None) -> None:
+    def _upload(self, path: str, mime: str | None, write: Callable[..., object]) -> None:
+        """``write(target, **kwargs)`` the asset whole: to its key where one upload is all-or-nothing, else
+        to a temporary name moved into place."""
         if self.atomic:
             kwargs = {"ContentType": mime} if mime and self.is_s3 else {}
-            self.fs.pipe_file(path, data, **kwargs)
+            write(path, **kwargs)
             return
         tmp = f"{self.root}/{TMP_PREFIX}{uuid.uuid4().hex}{TMP_SUFFIX}"
         self.fs.makedirs(self.root, exist_ok=True)
         try:
-            self.fs.pipe_file(tmp, data)
+            write(tmp)
             self.fs.mv(tmp, path)
         except BaseException:
             with contextlib.suppress(Exception):  # already gone, or the filesystem is unreachable

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..errors import AssetIntegrityError, AssetNotFoundError, StorageError, UnsafeLocatorError
 from ..ref_codecs import SAFE_FIELD_RE
-from ..storage import SHA256_RE, sha256_hex
+from ..storage import SHA256_RE, Store, sha256_hex
 from .images import noise_png
 from .registry import NotApplicable, store_check
 from .store_context import StoreContext
@@ -50,6 +50,25 @@ def check_put_get_verified(ctx: StoreContext) -> None:
         assert ctx.store.get(locator) == data, f"get({field}) returned other bytes"
     assert ctx.put(data) == asset, "a second put of the same bytes returned another StoredAsset"
     assert ctx.put(data, sha256=sha) == asset, "put with the caller's sha256 returned another StoredAsset"
+
+
+@store_check
+def check_put_file(ctx: StoreContext) -> str:
+    """``put_file`` of a file stores its bytes as ``put`` does (same asset, idempotent), whether the file or the bytes came first."""
+    data, other = noise_png(24, 24), noise_png(16, 16)
+    sha = sha256_hex(data)
+    asset = ctx.put_file(data)
+    assert asset.sha256 == sha, f"put_file returned sha256 {asset.sha256}, the file hashes to {sha}"
+    for field, locator in ctx.locators(asset).items():
+        assert ctx.store.get(locator) == data, f"get({field}) of an asset put from a file returned other bytes"
+    assert ctx.put_file(data) == asset, "a second put_file of the same file returned another StoredAsset"
+    assert ctx.put_file(data, sha256=sha) == asset, "put_file with the caller's sha256 returned another StoredAsset"
+    assert ctx.put(data) == asset, "put of a file's bytes returned another StoredAsset than put_file of the file"
+    first = ctx.put(other)
+    assert ctx.put_file(other) == first, "put_file of bytes already put returned another StoredAsset"
+    assert ctx.store.get(first.raw_uri) == other, "an asset put, then put from a file, does not read back whole"
+    native = type(ctx.store).put_file is not Store.put_file
+    return "streamed by the store's own put_file" if native else "the default put_file (reads the file, calls put)"
 
 
 @store_check

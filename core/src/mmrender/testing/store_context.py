@@ -40,6 +40,14 @@ class StoreContext:
         self.written.add(kwargs.get("sha256") or sha256_hex(data))
         return self.store.put(data, mime=MIME, **kwargs)
 
+    def put_file(self, data: bytes, **kwargs: Any) -> StoredAsset:
+        """``put_file`` of ``data`` written to a file of the kit's temporary directory."""
+        sha = sha256_hex(data)
+        path = self.tmp / f"put-file-{sha[:16]}.bin"
+        path.write_bytes(data)
+        self.written.add(kwargs.get("sha256") or sha)
+        return self.store.put_file(path, mime=MIME, **kwargs)
+
     @cached_property
     def probe(self) -> StoredAsset:
         """One small asset, put first: its locators show how this store names any asset."""

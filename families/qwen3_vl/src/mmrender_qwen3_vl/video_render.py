@@ -13,7 +13,7 @@ from typing import Any
 from mmrender import ProcessedMMItem
 from mmrender.errors import ConfigError
 from mmrender.video import VideoLayout
-from mmrender.video_probe import VideoBytes, VideoHeader
+from mmrender.video_probe import LoadedVideo, VideoHeader
 
 from .video_layout import qwen_video_layout
 
@@ -48,7 +48,7 @@ class QwenVideoRendering:
         tokenizes together with the text before it (``?<`` is one token), as the old processors did."""
         return f"<{layout.timestamps[0]:.1f} seconds>" if self.options.video_expansion == "legacy" else None
 
-    def process_video(self, video: VideoBytes, layout: VideoLayout) -> ProcessedMMItem:
+    def process_video(self, video: LoadedVideo, layout: VideoLayout) -> ProcessedMMItem:
         """Processed mode: the layout's sampled frames (decoded as torchcodec does) through transformers' processor."""
         from mmrender.materialize_video import decode_frames
 
