@@ -139,7 +139,7 @@ def test_a_count_reads_a_few_kib_of_a_large_s3_image(s3_images, name) -> None:
     assert sum(CountingS3.received) >= len(data) > 500_000, "the render reads the whole object"
     assert sum(header_reads) <= HEAD_BYTES + END_BYTES + 2048, header_reads
     if name.endswith(".jpg"):
-        assert header_reads == [HEAD_BYTES, END_BYTES] and not batches, "both ends in one round trip"
+        assert sorted(header_reads) == sorted([HEAD_BYTES, END_BYTES]) and not batches, "both ends, one round trip"
     else:
         chunks = len(png_chunks(data))
         assert len(batches) <= 1 + math.log2(chunks), f"chunk headers come in growing batches: {batches}"
