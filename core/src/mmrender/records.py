@@ -9,6 +9,7 @@ a record is validated, rendered and reported the same way wherever it runs. A re
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -147,24 +148,30 @@ def parse_record(raw: Any, index: int, *, label: str | None = None, from_arrow: 
     )
 
 
-def _absolutize(value: Any, base: Path) -> Any:
-    """Resolve a relative image path against ``base`` so datasets are relocatable."""
+#: Part keys whose string value may name a local file, and the OpenAI-style keys holding ``{"url": …}``.
+_SOURCE_KEYS = ("image", "path", "url", "video")
+_URL_KEYS = ("image_url", "video_url")
+
+
+def _absolutize(value: Any, base: str) -> Any:
+    """Resolve a relative image or video path against ``base`` so datasets are relocatable."""
     if (
         isinstance(value, str)
-        and scheme_of(value) == "file"
+        and value
         and "://" not in value
         and not value.startswith("data:")
+        and scheme_of(value) == "file"
         and bare_base64_image(value) is None
     ):
-        path = Path(value).expanduser()
-        return str(path if path.is_absolute() else base / path)
+        return os.path.join(base, os.path.expanduser(value))  # an absolute path stays as it is
     return value
 
 
 def resolve_image_paths(messages: Any, base: Path) -> Any:
-    """A copy of ``messages`` whose relative image paths are resolved against the dataset's folder."""
+    """A copy of ``messages`` whose relative image and video paths are resolved against the dataset's folder."""
     if not isinstance(messages, list):
         return messages
+    root = os.fspath(base)
     out = []
     for msg in messages:
         if isinstance(msg, Mapping) and isinstance(msg.get("content"), list):
@@ -172,14 +179,12 @@ def resolve_image_paths(messages: Any, base: Path) -> Any:
             for part in msg["content"]:
                 if isinstance(part, Mapping):
                     part = dict(part)
-                    for key in ("image", "path", "url"):
+                    for key in _SOURCE_KEYS:
                         if key in part:
-                            part[key] = _absolutize(part[key], base)
-                    if isinstance(part.get("image_url"), Mapping):
-                        part["image_url"] = {
-                            **part["image_url"],
-                            "url": _absolutize(part["image_url"].get("url"), base),
-                        }
+                            part[key] = _absolutize(part[key], root)
+                    for key in _URL_KEYS:
+                        if isinstance(part.get(key), Mapping):
+                            part[key] = {**part[key], "url": _absolutize(part[key].get("url"), root)}
                 parts.append(part)
             msg = {**msg, "content": parts}
         out.append(msg)
