@@ -88,3 +88,33 @@ def test_a_big_jpeg_or_png_is_not_read_whole(name, tmp_path, monkeypatch):
     monkeypatch.setattr(images, "_read_path", whole_read)
     assert _facts(read_header, str(path)) == expected
     assert expected[3] in (6, 8)
+
+
+def _png_of_size(width: int, height: int, size: int) -> bytes:
+    """A PNG of ``width``x``height`` padded with a text chunk to exactly ``size`` bytes."""
+    import struct
+    import zlib
+
+    bare = _encoded(Image.new("RGB", (width, height), (200, 30, 30)), "PNG")
+    text = b"pad\x00" + b"x" * (size - len(bare) - 12 - 4)
+    chunk = struct.pack(">I", len(text)) + b"tEXt" + text + struct.pack(">I", zlib.crc32(b"tEXt" + text))
+    padded = bare[:-12] + chunk + bare[-12:]  # before IEND
+    assert len(padded) == size
+    return padded
+
+
+def test_a_file_rewritten_in_place_is_read_again(tmp_path) -> None:
+    """Headers are remembered per file as ``os.stat`` describes it: the same size, inode and
+    modification time but a new change time (an in-place rewrite) is a different file."""
+    import os
+
+    path = tmp_path / "same-name.png"
+    path.write_bytes(_png_of_size(40, 20, 600))
+    before = os.stat(path)
+    assert (read_header(str(path)).width, read_header(str(path)).height) == (40, 20)
+    with open(path, "r+b") as f:  # same inode, same size
+        f.write(_png_of_size(20, 40, 600))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = os.stat(path)
+    assert (after.st_ino, after.st_size, after.st_mtime_ns) == (before.st_ino, before.st_size, before.st_mtime_ns)
+    assert (read_header(str(path)).width, read_header(str(path)).height) == (20, 40)

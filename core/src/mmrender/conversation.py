@@ -255,9 +255,14 @@ def _tool_calls(raw: Any, mi: int) -> tuple[ToolCall, ...]:
     return tuple(calls)
 
 
+_SCALARS = frozenset({str, int, float, bool, bytes})
+
+
 def plain_data(value: Any) -> Any:
     """Message objects as dicts, the way transformers' ``apply_chat_template`` reads them: pydantic models
     (OpenAI SDK messages, via ``model_dump()``) and dataclasses, nested ones too; media stay as they are."""
+    if value is None or type(value) in _SCALARS:  # most leaves: nothing to look up
+        return value
     if isinstance(value, Mapping):
         return {key: plain_data(item) for key, item in value.items()}
     if isinstance(value, list):

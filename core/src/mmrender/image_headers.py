@@ -12,6 +12,7 @@ probed the same way through those ranges; one that fails there in any way is rea
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
 from collections.abc import Callable
@@ -44,6 +45,8 @@ END_BYTES = 4096
 #: The least image data a PNG chunk header fetched on its own must let a header read skip: on S3 a
 #: GET costs the client about the time and CPU of receiving this much more (see docs/performance.md).
 MIN_SKIP = 256 * 1024
+#: How many local files' headers a process remembers (keyed by what ``os.stat`` says of each file).
+HEADER_CACHE_SIZE = 8192
 #: Formats whose header parsers stop at the image data (so a prefix is enough) and read no further.
 _PREFIX_FORMATS = ("JPEG", "PNG")
 
@@ -82,8 +85,21 @@ def _local_header(path: str) -> ImageHeader | None:
     (missing, not a regular file, another format, or a header the prefix does not hold)."""
     try:
         info = os.stat(path)
-        if not stat.S_ISREG(info.st_mode) or not 0 < info.st_size <= max_image_bytes():
-            return None
+    except OSError:
+        return None
+    if not stat.S_ISREG(info.st_mode) or not 0 < info.st_size <= max_image_bytes():
+        return None
+    return _probed_file(path, info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+
+
+@functools.lru_cache(maxsize=HEADER_CACHE_SIZE)
+def _probed_file(path: str, _dev: int, _ino: int, size: int, _mtime_ns: int, _ctime_ns: int) -> ImageHeader | None:
+    """:func:`_local_header`'s read, remembered for the file as ``os.stat`` describes it.
+
+    Why: datasets ask about the same image many times (several questions per image, every turn of a
+    rollout), and a changed file gets a new key (size, modification and change times, inode).
+    """
+    try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
         return None
@@ -91,7 +107,6 @@ def _local_header(path: str) -> ImageHeader | None:
         head = os.pread(fd, HEAD_BYTES, 0)
         if _supported_magic(head) not in _PREFIX_FORMATS:
             return None
-        size = info.st_size
         tail = head[-TAIL_BYTES:] if len(head) >= size else os.pread(fd, TAIL_BYTES, max(size - TAIL_BYTES, 0))
         facts = probe_parts(head, tail, size, _describe(path), read_at=lambda offset, n: os.pread(fd, n, offset))
     except (ImageSourceError, OSError):

@@ -166,6 +166,8 @@ def scheme_of(uri: str) -> str:
     """The URI scheme, or ``file`` for a plain local path (``C:`` drive letters included)."""
     if uri.startswith("data:"):
         return "data"
+    if ":" not in uri:  # the common relative or absolute path: no scheme to parse
+        return "file"
     scheme = urlsplit(uri).scheme
     if len(scheme) <= 1:
         return "file"
