@@ -210,15 +210,13 @@ class RemoteStore(Store):
     # -- writing -----------------------------------------------------------------------------
     def put(self, data: bytes, *, mime: str | None = None, sha256: str | None = None) -> StoredAsset:
         sha = sha256 or sha256_hex(data)
-        path = self._path(sha)
-        try:
-            if not self._present(path, len(data), lambda: hashlib.md5(data, usedforsecurity=False).hexdigest()):
-                self._upload(path, mime, lambda target, **kw: self.fs.pipe_file(target, data, **kw))
-        except MMRenderError:
-            raise
-        except Exception as exc:
-            raise self._fail(f"writing asset {sha}", exc) from exc
-        return StoredAsset(sha256=sha, raw_uri=self._uri(sha), raw_image_id=sha)
+        return self._write(
+            sha,
+            len(data),
+            lambda: hashlib.md5(data, usedforsecurity=False).hexdigest(),
+            mime,
+            lambda target, **kw: self.fs.pipe_file(target, data, **kw),
+        )
 
     def put_file(
         self, path: str | os.PathLike[str], *, mime: str | None = None, sha256: str | None = None
@@ -229,10 +227,18 @@ class RemoteStore(Store):
             sha, size = sha256 or file_sha256(source), os.path.getsize(source)
         except OSError as exc:
             raise StorageError(f"cannot read {source} to store it in {self.url}: {exc.strerror or exc}") from exc
-        target = self._path(sha)
+        return self._write(
+            sha, size, lambda: _file_md5(source), mime, lambda to, **kw: self.fs.put_file(source, to, **kw)
+        )
+
+    def _write(
+        self, sha: str, size: int, md5: Callable[[], str], mime: str | None, send: Callable[..., Any]
+    ) -> StoredAsset:
+        """Upload through ``send(target, **kwargs)`` unless the asset is already there, whole."""
+        path = self._path(sha)
         try:
-            if not self._present(target, size, lambda: _file_md5(source)):
-                self._upload(target, mime, lambda to, **kw: self.fs.put_file(source, to, **kw))
+            if not self._present(path, size, md5):
+                self._upload(path, mime, send)
         except MMRenderError:
             raise
         except Exception as exc:
