@@ -51,6 +51,7 @@ LAYERS = {
             "tokenizer_loading",
             "storage",
             "template_settings",
+            "token_buffer",
             "training",
             "trajectory",
             "turns",

@@ -25,7 +25,7 @@ from .turns import id_tuple
 from .types import MultiModalData, RenderedTokens
 
 if TYPE_CHECKING:
-    from .renderer import TokenBuffer
+    from .token_buffer import TokenBuffer
 
 __all__ = [
     "BridgeRules",

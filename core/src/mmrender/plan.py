@@ -26,7 +26,8 @@ from . import background
 from .errors import ConversationError
 
 if TYPE_CHECKING:
-    from .renderer import Renderer, TokenBuffer
+    from .renderer import Renderer
+    from .token_buffer import TokenBuffer
 
 SPECIAL, TEXT, MIXED, IMAGE, VIDEO = 0, 1, 2, 3, 4
 

@@ -7,7 +7,7 @@ import contextlib
 import functools
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, wait
+from concurrent.futures import Future
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -36,13 +36,13 @@ from .plan import emit as emit_ops
 from .samples import TrainingSample, build_training_sample
 from .storage import Store, sha256_hex
 from .template_settings import TemplateSpec
+from .token_buffer import PreparedImage, PreparedVideo, TokenBuffer
 from .trajectory import Trajectory
 from .turns import check_bridged, id_tuple, previous_turn
 from .types import (
     ImageLayout,
     MultiModalData,
     ParsedResponse,
-    PlaceholderRange,
     ProcessedMMItem,
     RawMMItem,
     RenderedTokens,
@@ -68,36 +68,6 @@ class RendererOptions:
 T = TypeVar("T")
 
 
-@attrs.frozen
-class PreparedImage:
-    """An image ready to splice: its hash, layout and the ``mm_items`` entry.
-
-    ``item`` is a ``Future`` of the entry while the store writes the asset in the background;
-    :meth:`TokenBuffer.result` waits for it, so no rendered result names an asset not yet stored.
-    """
-
-    mm_hash: str
-    layout: ImageLayout
-    item: Any
-
-
-@attrs.frozen
-class PreparedVideo:
-    """A video ready to splice: its hash, header-only layout and raw ``mm_items`` entry (already stored)."""
-
-    mm_hash: str
-    layout: VideoLayout
-    item: Any
-
-
-def _settled_items(images: Sequence[PreparedImage]) -> list[Any]:
-    """Every image's ``mm_items`` entry; background puts are all awaited, then the first failure raised."""
-    pending = [image.item for image in images if isinstance(image.item, Future)]
-    if pending:
-        wait(pending)
-    return [image.item.result() if isinstance(image.item, Future) else image.item for image in images]
-
-
 @contextlib.contextmanager
 def _located(part: ImagePart | VideoPart | None) -> Iterator[None]:
     """Prefix image and storage errors with the message and part they came from."""
@@ -116,52 +86,6 @@ def _located(part: ImagePart | VideoPart | None) -> Iterator[None]:
 def _run_located(fn: Callable[[], T], part: ImagePart | None) -> T:
     with _located(part):
         return fn()
-
-
-class TokenBuffer:
-    """Accumulates ids, their message indices and image placeholder ranges in stream order."""
-
-    def __init__(self, offset: int = 0) -> None:
-        self.offset = offset
-        self.ids: list[int] = []
-        self.owners: list[int] = []
-        self.images: list[tuple[PreparedImage | PreparedVideo, PlaceholderRange]] = []
-
-    def add(self, ids: Sequence[int], message_index: int = -1) -> None:
-        self.ids.extend(ids)
-        self.owners.extend([message_index] * len(ids))
-
-    def add_image(self, image: PreparedImage, placeholder_id: int, message_index: int) -> None:
-        """Append the layout's placeholder ids and record their absolute range."""
-        n = image.layout.num_placeholders
-        rng = PlaceholderRange(self.offset + len(self.ids), n)
-        self.add([placeholder_id] * n, message_index)
-        self.images.append((image, rng))
-
-    def add_video(self, video: PreparedVideo, expansion: Sequence[int], message_index: int) -> None:
-        """Append a video's whole expansion (timestamps and markers too) as one range, as vLLM's ``from_seq`` does."""
-        rng = PlaceholderRange(self.offset + len(self.ids), len(expansion))
-        self.add(expansion, message_index)
-        self.images.append((video, rng))
-
-    def multi_modal_data(self) -> MultiModalData:
-        hashes: dict[str, list[str]] = {}
-        places: dict[str, list[PlaceholderRange]] = {}
-        items: dict[str, list[Any]] = {}
-        settled = _settled_items([image for image, _ in self.images])
-        for (image, rng), item in zip(self.images, settled, strict=True):
-            key = image.layout.modality
-            hashes.setdefault(key, []).append(image.mm_hash)
-            places.setdefault(key, []).append(rng)
-            items.setdefault(key, []).append(item)
-        return MultiModalData(
-            mm_hashes={k: tuple(v) for k, v in hashes.items()},
-            mm_placeholders={k: tuple(v) for k, v in places.items()},
-            mm_items={k: tuple(v) for k, v in items.items()},
-        )
-
-    def result(self) -> RenderedTokens:
-        return RenderedTokens.trusted(tuple(self.ids), tuple(self.owners), self.multi_modal_data())
 
 
 def _check_processed_grid(item: ProcessedMMItem, layout: ImageLayout, image: ImageBytes) -> None:
