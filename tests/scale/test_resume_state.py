@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from mmrender.dataset_job import JobSpec
+from mmrender.chunk_worker import JobSpec
 from mmrender.errors import MMRenderError
 from mmrender.resume import ResumeState
 

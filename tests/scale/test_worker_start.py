@@ -17,7 +17,8 @@ linux_only = pytest.mark.skipif(sys.platform != "linux", reason="workers are for
 
 PROBE = """
 import sys, threading
-from mmrender.dataset_job import JobSpec, ProcessExecutor
+from mmrender.chunk_worker import JobSpec
+from mmrender.job_executors import ProcessExecutor
 stop = threading.Event()
 if sys.argv[2] == "thread":
     threading.Thread(target=stop.wait).start()

@@ -13,15 +13,13 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
+from .chunk_worker import ChunkResult, JobSpec
 from .datasets import input_fingerprint, is_remote
 from .errors import MMRenderError
-
-if TYPE_CHECKING:
-    from .dataset_job import ChunkResult, JobSpec
 
 #: Bumped when the chunk file layout changes, so an old folder is refused, not misread.
 FORMAT = 1
@@ -85,8 +83,6 @@ class ResumeState:
         _write_atomically(self._chunk_path(result.index), text)
 
     def load(self, index: int) -> ChunkResult:
-        from .dataset_job import ChunkResult
-
         lines = self._chunk_path(index).read_text(encoding="utf-8").splitlines(keepends=True)
         head = json.loads(lines[0])
         n = int(head["errors"])
