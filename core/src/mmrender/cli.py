@@ -120,26 +120,27 @@ def _job_summary(verb: str, summary: Any, extra: str = "") -> str:
     return line
 
 
+def _job_arguments(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments every dataset command passes from its flags."""
+    return {
+        "output": args.output,
+        "model": args.model,
+        "options": _options(args.option),
+        "add_generation_prompt": args.add_generation_prompt,
+        "progress": not args.quiet,
+        "workers": args.workers,
+        "errors": args.errors,
+        "resume": args.resume,
+        "chunk_size": args.chunk_size,
+    }
+
+
 def cmd_render(args: argparse.Namespace) -> int:
     from .render_job import run_render_job
 
     _warn_store_without_scheme(args.store)
-    if args.max_length is not None and not args.samples:
-        raise MMRenderError("--max-length applies to --samples only")
     summary = run_render_job(
-        args.input,
-        output=args.output,
-        model=args.model,
-        store=args.store,
-        options=_options(args.option),
-        add_generation_prompt=args.add_generation_prompt,
-        progress=not args.quiet,
-        workers=args.workers,
-        errors=args.errors,
-        resume=args.resume,
-        samples=args.samples,
-        max_length=args.max_length,
-        chunk_size=args.chunk_size,
+        args.input, store=args.store, samples=args.samples, max_length=args.max_length, **_job_arguments(args)
     )
     if not args.quiet:
         print(_job_summary("rendered", summary, f"; assets in {summary.store}"), file=sys.stderr)
@@ -149,18 +150,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 def cmd_lengths(args: argparse.Namespace) -> int:
     from .render_job import run_lengths_job
 
-    summary = run_lengths_job(
-        args.input,
-        output=args.output,
-        model=args.model,
-        options=_options(args.option),
-        add_generation_prompt=args.add_generation_prompt,
-        progress=not args.quiet,
-        workers=args.workers,
-        errors=args.errors,
-        resume=args.resume,
-        chunk_size=args.chunk_size,
-    )
+    summary = run_lengths_job(args.input, **_job_arguments(args))
     if not args.quiet:
         print(_job_summary("counted", summary), file=sys.stderr)
     return 0

@@ -53,21 +53,16 @@ def run_render_job(
         raise MMRenderError("the render job writes JSONL and supports only multimodal_output=raw")
     if max_length is not None and not samples:
         raise MMRenderError("--max-length applies to --samples only")
-    spec = JobSpec(
-        command="samples" if samples else "render",
+    return _run(
+        input_path,
+        "samples" if samples else "render",
         model=model,
         store=store or default_store_url(),
-        options=dict(options or {}),
+        options=options,
         add_generation_prompt=add_generation_prompt,
         max_length=max_length,
-        base=_base(input_path),
-        skip_errors=errors is not None,
-    )
-    return run_job(
-        input_path,
-        spec,
-        output=output,
         errors=errors,
+        output=output,
         workers=workers,
         resume=resume,
         progress=progress,
@@ -89,22 +84,43 @@ def run_lengths_job(
     chunk_size: int = CHUNK_SIZE,
 ) -> JobSummary:
     """``{"id", "num_tokens"}`` per record, from image headers alone: nothing is hashed or stored."""
-    spec = JobSpec(
-        command="lengths",
+    return _run(
+        input_path,
+        "lengths",
         model=model,
         store="data:",
-        options=dict(options or {}),
+        options=options,
         add_generation_prompt=add_generation_prompt,
-        base=_base(input_path),
-        skip_errors=errors is not None,
-    )
-    return run_job(
-        input_path,
-        spec,
-        output=output,
         errors=errors,
+        output=output,
         workers=workers,
         resume=resume,
         progress=progress,
         chunk_size=chunk_size,
     )
+
+
+def _run(
+    input_path: str,
+    command: str,
+    *,
+    model: str | None,
+    store: str,
+    options: Mapping[str, Any] | None,
+    add_generation_prompt: bool,
+    errors: str | None,
+    max_length: int | None = None,
+    **run: Any,
+) -> JobSummary:
+    """The job spec both commands share (bad records are skipped exactly when an errors file is named), run."""
+    spec = JobSpec(
+        command=command,
+        model=model,
+        store=store,
+        options=dict(options or {}),
+        add_generation_prompt=add_generation_prompt,
+        max_length=max_length,
+        base=_base(input_path),
+        skip_errors=errors is not None,
+    )
+    return run_job(input_path, spec, errors=errors, **run)
