@@ -77,3 +77,29 @@ def test_dataset_videos_named_relative_to_the_dataset(clip_paths: dict[str, Path
         {"id": 0, "num_tokens": expected},
         {"id": 1, "num_tokens": expected},
     ]
+
+
+def test_the_render_summary_counts_videos_apart_from_images(clip_paths: dict[str, Path], tmp_path: Path) -> None:
+    clip = clip_paths["issue_640x360_30fps_300"]
+    record = {"messages": [{"role": "user", "content": [{"type": "video", "video": str(clip)}]}]}
+    (tmp_path / "data.jsonl").write_text(json.dumps(record) + "\n")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mmrender",
+            "render",
+            "data.jsonl",
+            "-m",
+            "Qwen/Qwen3-VL-8B-Instruct",
+            "-o",
+            "out.jsonl",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "MMRENDER_STORE": str(tmp_path / "store")},
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert ", 0 image(s), 1 video(s) in " in proc.stderr.splitlines()[-1]

@@ -48,6 +48,7 @@ class ChunkResult:
     records: int = 0
     tokens: int = 0
     images: int = 0
+    videos: int = 0
     failure: BadRecordError | None = None
     fatal: str | None = None
 
@@ -56,9 +57,10 @@ def _dumps(row: Mapping[str, Any]) -> str:
     return json.dumps(row, ensure_ascii=False) + "\n"
 
 
-def _images(row: Mapping[str, Any]) -> int:
+def _items(row: Mapping[str, Any], modality: str) -> int:
+    """How many items of ``modality`` (``image``, ``video``) a rendered row holds."""
     mm = row.get("multi_modal_data") or {}
-    return sum(len(v) for v in (mm.get("mm_hashes") or {}).values())
+    return len((mm.get("mm_hashes") or {}).get(modality, ()))
 
 
 class ChunkWorker:
@@ -96,21 +98,23 @@ class ChunkWorker:
     def run(self, chunk: Chunk) -> ChunkResult:
         """Rows of every record; the first bad one ends the chunk unless ``skip_errors``."""
         result = ChunkResult(chunk.index, [], [])
-        records = tokens = images = 0
+        records = tokens = images = videos = 0
         for index, label, raw, text in chunk_records(chunk):
             record_id = raw.get("id") if isinstance(raw, Mapping) else _id_of(text)
             try:
                 row = guarded(index, label, record_id, lambda: self.row(index, label, raw, text))  # noqa: B023
             except BadRecordError as exc:
                 if not self.spec.skip_errors:
-                    return attrs.evolve(result, records=records, tokens=tokens, images=images, failure=exc)
+                    counts = {"records": records, "tokens": tokens, "images": images, "videos": videos}
+                    return attrs.evolve(result, **counts, failure=exc)
                 result.errors.append(_dumps(error_row(exc)))
                 continue
             records += 1
             tokens += int(row["num_tokens"]) if "num_tokens" in row else len(row.get("token_ids", ()))
-            images += _images(row)
+            images += _items(row, "image")
+            videos += _items(row, "video")
             result.lines.append(_dumps(row))
-        return attrs.evolve(result, records=records, tokens=tokens, images=images)
+        return attrs.evolve(result, records=records, tokens=tokens, images=images, videos=videos)
 
 
 def _id_of(text: str | None) -> Any:

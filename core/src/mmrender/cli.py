@@ -112,6 +112,8 @@ def _job_summary(verb: str, summary: Any, extra: str = "") -> str:
     line = f"{verb} {summary.conversations} record(s), {summary.tokens} tokens"
     if verb == "rendered":
         line += f", {summary.images} image(s)"
+        if summary.videos:
+            line += f", {summary.videos} video(s)"
     line += f" in {summary.seconds:.1f} s ({rate:.1f} records/s) -> {summary.output}{extra}"
     if summary.errors is not None:
         line += f"; skipped {summary.skipped} bad record(s) -> {summary.errors}"

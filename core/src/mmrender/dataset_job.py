@@ -45,6 +45,7 @@ class JobSummary:
     conversations: int = 0
     tokens: int = 0
     images: int = 0
+    videos: int = 0
     skipped: int = 0
     resumed_chunks: int = 0
     seconds: float = 0.0
@@ -109,6 +110,7 @@ def run_job(
                 summary.conversations += result.records
                 summary.tokens += result.tokens
                 summary.images += result.images
+                summary.videos += result.videos
                 summary.skipped += len(result.errors)
                 bar.update(result.records + len(result.errors))
                 elapsed = max(time.monotonic() - started, 1e-9)

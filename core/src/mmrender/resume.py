@@ -77,7 +77,7 @@ class ResumeState:
 
     def save(self, result: ChunkResult) -> None:
         """Keep a finished chunk: a header line (counts), its error rows, then its rows."""
-        head = {"records": result.records, "tokens": result.tokens, "images": result.images}
+        head = {"records": result.records, "tokens": result.tokens, "images": result.images, "videos": result.videos}
         head["errors"] = len(result.errors)
         text = json.dumps(head) + "\n" + "".join(result.errors) + "".join(result.lines)
         _write_atomically(self._chunk_path(result.index), text)
@@ -94,6 +94,7 @@ class ResumeState:
             records=head["records"],
             tokens=head["tokens"],
             images=head["images"],
+            videos=head.get("videos", 0),
         )
 
     def remove(self) -> None:
