@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from . import refs, wire
-from .batching import collate, pack, pack_groups
 from .conversation import Conversation, ImagePart, Message, TextPart, VideoPart
 from .dispatch import open_store
 from .errors import (
@@ -28,7 +30,6 @@ from .renderer import PreparedImage, Renderer, RendererOptions, TokenBuffer
 from .resolve import families, get_renderer, resolve
 from .samples import TrainingSample, sample_from_rendered
 from .storage import StorageBackend, Store, StoredAsset
-from .trainer_inputs import processed_inputs
 from .training import TruncationError
 from .trajectory import Trajectory
 from .types import (
@@ -42,6 +43,32 @@ from .types import (
     RenderedTokens,
     ToolCall,
 )
+
+if TYPE_CHECKING:
+    from .batching import collate, pack, pack_groups
+    from .trainer_inputs import processed_inputs
+
+#: Names served on first use: the consumer and trainer side (pixels, batches) is not paid for by a renderer's start.
+_LAZY = {
+    "collate": "batching",
+    "pack": "batching",
+    "pack_groups": "batching",
+    "processed_inputs": "trainer_inputs",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mmrender' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "AssetIntegrityError",
