@@ -24,14 +24,15 @@ Offline: bundled tokenizer and processor configuration.
 from __future__ import annotations
 
 import argparse
+import copy
 import filecmp
 import json
-import shutil
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_startup import run_child  # a sibling script, not a package
@@ -110,29 +111,34 @@ def make_dataset_apart(root: Path, records: int, unique_images: int) -> Path:
     return Path(out.strip())
 
 
-def ray_render(data: Path, root: Path, cli_rows: Path) -> tuple[float, float, bool]:
+def ray_render(runs: Runs, data: Path, cli_rows: Path) -> tuple[float, float, bool]:
     """Cluster start seconds, pipeline seconds of a 2-actor Ray render, and whether its token ids equal
     the CLI's (compared in the child: token ids held here would lift the RSS later children inherit)."""
-    shutil.rmtree(root / "store", ignore_errors=True)
+    runs.fresh_store()
+    root = runs.root
     argv = [sys.executable, "-c", RAY_RENDER, str(data), str(root), MODEL, str(root / "store"), str(cli_rows)]
     _, _, _, out = run_child(argv, cwd=root)
     result = json.loads(out.strip().splitlines()[-1])
     return result["init"], result["seconds"], result["same"]
 
 
-def processor_filter(data: Path, rows: int) -> tuple[float, float, list[int]]:
-    """Wall and CPU seconds per row and the lengths of the first ``rows`` records, the way users filter today."""
+def load_processor() -> Any:
+    """transformers' processor for the bundled Qwen3-VL files (what users load to filter by length today)."""
     import mmrender_qwen3_vl
     from transformers import AutoProcessor
 
     folder = Path(mmrender_qwen3_vl.__file__).parent / "assets" / "Qwen3-VL-8B-Instruct"
-    processor = AutoProcessor.from_pretrained(str(folder), local_files_only=True)
-    records = [json.loads(line) for line in data.read_text().splitlines()[:rows]]
+    return AutoProcessor.from_pretrained(str(folder), local_files_only=True)
+
+
+def processor_filter(processor: Any, rows: list[dict], folder: Path) -> tuple[float, float, list[int]]:
+    """Wall and CPU seconds per row and the lengths of ``rows``, the way users filter today."""
+    records = copy.deepcopy(rows)
     for record in records:  # the dataset names images relative to its folder
         for message in record["messages"]:
             for part in message["content"] if isinstance(message["content"], list) else ():
                 if part.get("type") == "image":
-                    part["image"] = str(data.parent / part["image"])
+                    part["image"] = str(folder / part["image"])
     lengths = []
     start, cpu = time.perf_counter(), time.process_time()
     for record in records:
@@ -143,85 +149,162 @@ def processor_filter(data: Path, rows: int) -> tuple[float, float, list[int]]:
     return (time.perf_counter() - start) / len(records), (time.process_time() - cpu) / len(records), lengths
 
 
+class Runs:
+    """The benchmark's temporary folder and the command runs made in it."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.trash = root / "trash"
+
+    def fresh_store(self) -> None:
+        """An empty store at the same URL (refs name it): the old one is moved aside and deleted at the end,
+        since deleting thousands of files just before a run slows the run's own file creation (ext4)."""
+        if (self.root / "store").exists():
+            self.trash.mkdir(exist_ok=True)
+            (self.root / "store").rename(self.trash / f"store-{len(list(self.trash.iterdir()))}")
+
+    def render(self, data: Path, workers: int, out: str) -> tuple[float, float]:
+        """Wall seconds and peak RSS of ``mmrender render`` into a fresh store."""
+        self.fresh_store()
+        argv = ["render", str(data), "-m", MODEL, "-o", out, "--store", "store", "--workers", str(workers)]
+        wall, _, peak, _ = mmrender(*argv, cwd=self.root)
+        return wall, peak
+
+    def lengths(self, data: Path, workers: int, out: str = "lengths.jsonl") -> tuple[float, float]:
+        wall, cpu, _, _ = mmrender(
+            "lengths", str(data), "-m", MODEL, "-o", out, "--workers", str(workers), cwd=self.root
+        )
+        return wall, cpu
+
+
+def per_record_beyond(small: float, big: float, records: int, big_records: int) -> float:
+    """Seconds per record once running: the time the extra records of the big run took (start-up cancels)."""
+    return (big - small) / (big_records - records)
+
+
+def render_figures(runs: Runs, data: Path, args: argparse.Namespace) -> dict[int, float]:
+    """Whole-run ratio of ``--workers 2`` to ``--workers 1`` over interleaved rounds; median walls by workers."""
+    walls: dict[int, list[float]] = {1: [], 2: []}
+    peaks = []
+    for _ in range(args.rounds):  # interleaved: background load hits both alike
+        for workers in (1, 2):
+            wall, peak = runs.render(data, workers, f"out{workers}.jsonl")
+            walls[workers].append(wall)
+            peaks.append(peak)
+    median = {workers: statistics.median(times) for workers, times in walls.items()}
+    for workers, times in walls.items():
+        print(
+            f"render --workers {workers}: {args.records / median[workers]:.0f} records/s, process start included "
+            f"(median of {args.rounds}: {median[workers]:.2f} s; range {min(times):.2f}-{max(times):.2f} s)"
+        )
+    same = filecmp.cmp(runs.root / "out1.jsonl", runs.root / "out2.jsonl", shallow=False)
+    rounds = sorted(w1 / w2 for w1, w2 in zip(walls[1], walls[2], strict=True))
+    print(
+        f"2 workers / 1 worker, whole runs of {args.records} records: {median[1] / median[2]:.2f}x "
+        f"(per round {rounds[0]:.2f}-{rounds[-1]:.2f}x; target >= {WORKERS_TARGET}x), outputs identical: {same}"
+    )
+    median[0] = max(peaks)
+    return median
+
+
+def big_figures(runs: Runs, args: argparse.Namespace, small: dict[int, float]) -> Path:
+    """The big dataset with 1 and 2 workers: peak RSS against the small runs', and the steady-state ratio
+    (records past the small run's count, so start-up is left out). Returns the big dataset."""
+    big = make_dataset_apart(runs.root / "big", args.big, args.unique_images)
+    walls, peaks = {}, {}
+    for workers in (1, 2):
+        walls[workers], peaks[workers] = runs.render(big, workers, f"big{workers}.jsonl")
+        print(
+            f"render --workers {workers}, {args.big} records: {args.big / walls[workers]:.0f} records/s, start included"
+        )
+    print(f"2 workers / 1 worker, whole runs of {args.big} records: {walls[1] / walls[2]:.2f}x")
+    steady = {w: per_record_beyond(small[w], walls[w], args.records, args.big) for w in (1, 2)}
+    print(
+        f"2 workers / 1 worker, once running (the {args.big - args.records} records past {args.records}): "
+        f"{steady[1] / steady[2]:.2f}x ({1 / steady[1]:.0f} / {1 / steady[2]:.0f} records/s)"
+    )
+    growth = peaks[2] / small[0] - 1
+    print(
+        f"peak RSS: {small[0]:.0f} MB at {args.records} records, {peaks[2]:.0f} MB at {args.big} "
+        f"({growth:+.0%}, target within {RSS_TOLERANCE:.0%})"
+    )
+    return big
+
+
+def lengths_figures(runs: Runs, data: Path, args: argparse.Namespace, big: Path | None) -> None:
+    """``count_tokens`` and ``mmrender lengths`` against the processor filter, per row, loading apart."""
+    cli: dict[int, float] = {}
+    cli_big: dict[int, float] = {}
+    for workers in (1, 2):
+        small_walls, big_walls = [], []
+        for _ in range(args.rounds):  # interleaved, as the render rounds
+            small_walls.append(runs.lengths(data, workers)[0])
+            if big is not None:
+                big_walls.append(runs.lengths(big, workers, "big-lengths.jsonl")[0])
+        cli[workers] = statistics.median(small_walls)
+        if big_walls:
+            cli_big[workers] = statistics.median(big_walls)
+        print(
+            f"lengths --workers {workers}: {args.records / cli[workers]:.0f} records/s, process start included "
+            f"(median of {args.rounds})"
+        )
+    # interleaved rounds: the processor's rows and count_tokens' loop alternate, so a slower spell of the
+    # machine (this is a shared VM) weighs on both sides alike
+    rows = [json.loads(line) for line in data.read_text().splitlines()]
+    processor, sample = load_processor(), rows[: args.filter_sample]
+    slices = [sample[i :: args.rounds] for i in range(args.rounds)]
+    count_walls, count_cpus, proc_walls, proc_cpus, filtered = [], [], [], [], {}
+    for part in slices:
+        wall, cpu, counted = count_rows(data)
+        count_walls.append(wall)
+        count_cpus.append(cpu)
+        wall, cpu, lengths = processor_filter(processor, part, data.parent)
+        proc_walls.append(wall)
+        proc_cpus.append(cpu)
+        filtered.update(zip((r["id"] for r in part), lengths, strict=True))
+    count_wall, count_cpu = statistics.median(count_walls), statistics.median(count_cpus)
+    per_row, cpu_per_row = statistics.median(proc_walls), statistics.median(proc_cpus)
+    by_id = dict(zip((r["id"] for r in rows), counted, strict=True))
+    cli_counted = [json.loads(line)["num_tokens"] for line in (runs.root / "lengths.jsonl").read_text().splitlines()]
+    agree = all(by_id[i] == n for i, n in filtered.items()) and cli_counted == counted
+    print(f"processor filter: {per_row * 1000:.1f} ms per row ({cpu_per_row * 1000:.1f} ms CPU), loading apart")
+    print(
+        f"count_tokens in one thread: {count_wall * 1000:.3f} ms per row ({count_cpu * 1000:.3f} ms CPU), loading "
+        f"apart: {per_row / count_wall:.0f}x faster by wall time, {cpu_per_row / count_cpu:.0f}x by CPU time "
+        f"(target >= {LENGTHS_TARGET:.0f}x; medians of {args.rounds} interleaved rounds); same lengths as the "
+        f"processor on {len(filtered)} rows and as the CLI on every row: {agree}"
+    )
+    for workers, wall in cli.items():
+        print(f"  the CLI with --workers {workers}, start included: {per_row * args.records / wall:.0f}x by wall time")
+    for workers, wall in cli_big.items():
+        row = per_record_beyond(cli[workers], wall, args.records, args.big)
+        print(
+            f"  the CLI with --workers {workers} once running (records past {args.records} of {args.big}): "
+            f"{row * 1000:.3f} ms per row, {per_row / row:.0f}x the processor (both sides on the machine's 2 cores)"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=5000)
     parser.add_argument("--unique-images", type=int, default=600)
     parser.add_argument("--filter-sample", type=int, default=200, help="rows the processor-based filter is timed on")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved runs of --workers 1 and 2 (median)")
-    parser.add_argument("--big", type=int, default=0, help="also render N records to compare peak RSS")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the compared runs (median)")
+    parser.add_argument("--big", type=int, default=0, help="also run N records: RSS growth and steady-state rates")
     parser.add_argument("--no-ray", dest="ray", action="store_false", help="skip the Ray Data figure")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="mmrender-bench-dataset-") as tmp:
-        root = Path(tmp)
-        data = make_dataset_apart(root, args.records, args.unique_images)
-        rates, rss = {}, {}
-        walls: dict[int, list[float]] = {1: [], 2: []}
-        for _ in range(args.rounds):  # interleaved: background load hits both alike
-            for workers in (1, 2):
-                shutil.rmtree(root / "store", ignore_errors=True)  # a fresh store, at the same URL (refs name it)
-                wall, _, peak, _ = mmrender(
-                    "render", str(data), "-m", MODEL, "-o", f"out{workers}.jsonl", "--store", "store",
-                    "--workers", str(workers), cwd=root,
-                )  # fmt: skip
-                walls[workers].append(wall)
-                rss[args.records] = peak
-        for workers, times in walls.items():
-            wall = statistics.median(times)
-            rates[workers] = args.records / wall
-            print(
-                f"render --workers {workers}: {rates[workers]:.0f} records/s (median of {args.rounds}: {wall:.1f} s; "
-                f"range {min(times):.1f}-{max(times):.1f} s; peak RSS {rss[args.records]:.0f} MB)"
-            )
-        same = filecmp.cmp(root / "out1.jsonl", root / "out2.jsonl", shallow=False)  # streamed: see make_dataset_apart
-        ratio = rates[2] / rates[1]
-        print(f"2 workers / 1 worker: {ratio:.2f}x (target >= {WORKERS_TARGET}x), outputs identical: {same}")
-        if args.big:
-            big = make_dataset_apart(root / "big", args.big, args.unique_images)
-            wall, _, peak, _ = mmrender(
-                "render", str(big), "-m", MODEL, "-o", "big.jsonl", "--store", "store", "--workers", "2", cwd=root
-            )
-            growth = peak / rss[args.records] - 1
-            print(
-                f"peak RSS: {rss[args.records]:.0f} MB at {args.records} records, {peak:.0f} MB at {args.big} "
-                f"({growth:+.0%}, target within {RSS_TOLERANCE:.0%})"
-            )
-
+        runs = Runs(Path(tmp))
+        data = make_dataset_apart(runs.root, args.records, args.unique_images)
+        small = render_figures(runs, data, args)
+        big = big_figures(runs, args, small) if args.big else None
         # after the RSS runs: the processor filter loads transformers into this process, and a child started
         # after that inherits its peak RSS (Linux keeps ru_maxrss across exec); only Ray, whose RSS is not reported, follows
-        cli = {}
-        for workers in (1, 2):
-            runs = [
-                mmrender("lengths", str(data), "-m", MODEL, "-o", "lengths.jsonl", "--workers", str(workers), cwd=root)
-                for _ in range(3)
-            ]
-            cli[workers] = statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
-            wall, cpu = cli[workers]
-            print(
-                f"lengths --workers {workers}: {args.records / wall:.0f} records/s, process start included "
-                f"(median of 3: {wall:.1f} s, {cpu:.1f} s CPU)"
-            )
-        count_wall, count_cpu, counted = count_rows(data)
-        per_row, cpu_per_row, filtered = processor_filter(data, args.filter_sample)
-        cli_counted = [json.loads(line)["num_tokens"] for line in (root / "lengths.jsonl").read_text().splitlines()]
-        agree = counted[: len(filtered)] == filtered and cli_counted == counted
-        print(f"processor filter: {per_row * 1000:.1f} ms per row ({cpu_per_row * 1000:.1f} ms CPU), loading apart")
-        print(
-            f"count_tokens: {count_wall * 1000:.3f} ms per row ({count_cpu * 1000:.3f} ms CPU), loading apart: "
-            f"{per_row / count_wall:.0f}x faster by wall time, {cpu_per_row / count_cpu:.0f}x by CPU time "
-            f"(target >= {LENGTHS_TARGET:.0f}x); same lengths as the processor on {len(filtered)} rows and as "
-            f"the CLI on every row: {agree}"
-        )
-        for workers, (wall, cpu) in cli.items():
-            print(
-                f"  the CLI with --workers {workers}, start included: {per_row * args.records / wall:.0f}x by wall "
-                f"time, {cpu_per_row * args.records / cpu:.0f}x by CPU time"
-            )
-
+        lengths_figures(runs, data, args, big)
         # after the others: a Ray cluster's processes linger for seconds after it shuts down
         if args.ray:
-            init, seconds, same = ray_render(data, root, root / "out1.jsonl")
+            init, seconds, same = ray_render(runs, data, runs.root / "out1.jsonl")
             print(
                 f"Ray Data, 2 actors: {args.records / seconds:.0f} records/s ({seconds:.1f} s; cluster start "
                 f"{init:.1f} s apart), token ids equal to the CLI's: {same}"

@@ -225,3 +225,24 @@ def test_a_broken_skeleton_is_a_config_error_naming_the_file(family: dict[str, A
         with pytest.raises(ConfigError, match=message) as info:
             assemble_bpe(path, family["vocab"], family["merges"])
         assert str(path) in str(info.value)
+
+
+def test_repeated_texts_keep_transformers_ids_through_the_encode_cache(
+    family: dict[str, Any], corpus: list[str]
+) -> None:
+    """Texts that come again (a system prompt every record repeats) are answered from the encoder's recent
+    encodings: the ids stay transformers' whether held, dropped when the budget starts over, or repeated
+    inside one call, and a caller changing a returned list changes nothing later."""
+    oracle = family["oracles"][0]
+    texts = [t for t in corpus if t][:300]
+    expected = {t: oracle.encode(t, add_special_tokens=False) for t in texts}
+    encoder = HFEncoder(family["raw"])
+    encoder._known.max_chars = sum(map(len, texts)) // 3  # starts over a few times in this test
+    rng = random.Random(11)
+    for _ in range(40):
+        batch = [rng.choice(texts) for _ in range(rng.randint(1, 6))]
+        got = encoder.encode_many(batch)
+        assert got == [expected[t] for t in batch]
+        for ids in got:
+            ids.append(-1)  # callers own what they get
+    assert encoder.encode_many(texts) == [expected[t] for t in texts]

@@ -14,6 +14,7 @@ text and never yields its control id. That covers every added token, also the on
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,6 +22,8 @@ from .errors import ConfigError
 
 #: Batches with fewer characters than this are encoded run by run in the calling thread.
 SERIAL_BATCH_CHARS = 1024
+#: Characters of text whose ids an encoder keeps for texts that come again (see :class:`RecentEncodings`).
+ENCODE_CACHE_CHARS = 1 << 20
 
 
 class HFEncoder:
@@ -39,6 +42,7 @@ class HFEncoder:
             )
         fast = getattr(self._backend, "encode_batch_fast", None)
         self._batch = fast or getattr(self._backend, "encode_batch", None)
+        self._known = RecentEncodings()
 
     def _reset_split_flag(self) -> None:
         """Clear ``encode_special_tokens`` on the caller's backend, as every transformers encode call sets it.
@@ -53,11 +57,20 @@ class HFEncoder:
         if not texts:
             return []
         self._reset_split_flag()
+        found = self._known.lookup(texts)
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        if missing:
+            fresh = self._encode_fresh(missing)
+            self._known.remember(missing, fresh)
+            found.update(zip(missing, fresh, strict=True))
+        return [found[t] for t in texts]
+
+    def _encode_fresh(self, texts: list[str]) -> list[list[int]]:
         if self._batch is not None:
             if sum(map(len, texts)) < SERIAL_BATCH_CHARS:
                 encode = self._backend.encode
                 return [encode(t, add_special_tokens=False).ids for t in texts]
-            return [e.ids for e in self._batch(list(texts), add_special_tokens=False)]
+            return [e.ids for e in self._batch(texts, add_special_tokens=False)]
         return [list(self.tokenizer.encode(t, add_special_tokens=False)) for t in texts]
 
     def encode(self, text: str) -> list[int]:
@@ -99,6 +112,38 @@ class HFEncoder:
             return list(self.tokenizer.encode(text, add_special_tokens=False))
 
         return encode(left + token + right) == [*encode(left), tid, *encode(right)]
+
+
+class RecentEncodings:
+    """Ids of texts encoded lately, so a text every record repeats (a system prompt, a tool list) is
+    tokenized once per process rather than once per record.
+
+    Bounded by characters, not entries: when the texts held would pass :data:`ENCODE_CACHE_CHARS` it
+    starts over (a repeated text is back after one miss). Ids are kept as 32-bit arrays, a tenth of
+    a list's memory. The tokenizer is taken to stay as it was when the renderer was built (as the
+    renderer's other cached ids do).
+    """
+
+    def __init__(self, max_chars: int = ENCODE_CACHE_CHARS) -> None:
+        self.max_chars = max_chars
+        self._ids: dict[str, array[int]] = {}
+        self._chars = 0
+
+    def lookup(self, texts: Sequence[str]) -> dict[str, list[int]]:
+        """The ids of those ``texts`` held here (fresh lists: callers may keep them)."""
+        held = self._ids
+        return {t: held[t].tolist() for t in texts if t in held}
+
+    def remember(self, texts: Sequence[str], encoded: Sequence[list[int]]) -> None:
+        """Hold ``encoded`` (copied) for ``texts``; a text over a quarter of the budget is not held."""
+        for text, ids in zip(texts, encoded, strict=True):
+            if len(text) * 4 > self.max_chars:
+                continue
+            if self._chars + len(text) > self.max_chars:
+                self._ids.clear()
+                self._chars = 0
+            self._ids[text] = array("i", ids)
+            self._chars += len(text)
 
 
 def _without_added_tokens(backend: Any) -> Any:
