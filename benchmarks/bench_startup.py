@@ -127,11 +127,11 @@ def make_dataset(root: Path, records: int, unique_images: int, seed: int = 20261
 
 
 def run_child(
-    argv: list[str], cwd: Path | None = None, extra_env: dict[str, str] | None = None
+    argv: list[str], cwd: Path | None = None, extra_env: dict[str, str] | None = None, stderr: list[str] | None = None
 ) -> tuple[float, float, float, str]:
     """Wall seconds, CPU seconds (user + sys), peak RSS in MB and stdout of one child (``os.wait4`` reaps it,
-    so the figures are that process's own). CPU time is what to read on a busy machine: wall time there
-    mostly measures waiting for a core."""
+    so the figures are that process's own); its stderr is appended to ``stderr`` when given. CPU time is
+    what to read on a busy machine: wall time there mostly measures waiting for a core."""
     # A relative PYTHONPATH entry would point elsewhere in a child with another cwd (silently measuring another install).
     env = {**os.environ, **(extra_env or {})}
     # As an installed package runs: compiled modules cached (a sandbox's PYTHONDONTWRITEBYTECODE=1 would
@@ -146,9 +146,12 @@ def run_child(
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
+        errors.seek(0)
+        text = errors.read().decode()
         if proc.returncode:
-            errors.seek(0)
-            raise SystemExit(f"{argv} failed ({proc.returncode}):\n{errors.read().decode()}")
+            raise SystemExit(f"{argv} failed ({proc.returncode}):\n{text}")
+        if stderr is not None:
+            stderr.append(text)
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out
 
 
