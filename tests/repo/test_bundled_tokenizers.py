@@ -246,3 +246,25 @@ def test_repeated_texts_keep_transformers_ids_through_the_encode_cache(
         for ids in got:
             ids.append(-1)  # callers own what they get
     assert encoder.encode_many(texts) == [expected[t] for t in texts]
+
+
+def test_repeated_runs_keep_transformers_offsets_through_the_encode_cache(
+    family: dict[str, Any], corpus: list[str]
+) -> None:
+    """Runs spanning several messages (a tool list and the system prompt) are encoded with offsets; held
+    or not, the ids and token starts stay transformers'."""
+    oracle = family["oracles"][0]
+    texts = [t for t in corpus if t][:120]
+    expected = {}
+    for text in texts:
+        out = oracle(text, add_special_tokens=False, return_offsets_mapping=True)
+        expected[text] = (out["input_ids"], [start for start, _ in out["offset_mapping"]])
+    encoder = HFEncoder(family["raw"])
+    encoder._known.max_chars = sum(map(len, texts)) // 3
+    rng = random.Random(12)
+    for _ in range(200):
+        text = rng.choice(texts)
+        got = encoder.encode_offsets(text)
+        assert got == expected[text]
+        got[0].append(-1)
+        got[1].append(-1)

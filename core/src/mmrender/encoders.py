@@ -79,11 +79,17 @@ class HFEncoder:
     def encode_offsets(self, text: str) -> tuple[list[int], list[int]]:
         """Token ids and each token's start character (one call, so BPE sees the whole run)."""
         self._reset_split_flag()
+        held = self._known.offsets(text)
+        if held is not None:
+            return held
         if self._backend is not None:
             enc = self._backend.encode(text, add_special_tokens=False)
-            return enc.ids, [start for start, _ in enc.offsets]
-        out = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
-        return list(out["input_ids"]), [start for start, _ in out["offset_mapping"]]
+            ids, starts = enc.ids, [start for start, _ in enc.offsets]
+        else:
+            out = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+            ids, starts = list(out["input_ids"]), [start for start, _ in out["offset_mapping"]]
+        self._known.remember_offsets(text, ids, starts)
+        return ids, starts
 
     def decode(self, ids: Sequence[int]) -> str:
         if self._control is not None:
@@ -115,35 +121,50 @@ class HFEncoder:
 
 
 class RecentEncodings:
-    """Ids of texts encoded lately, so a text every record repeats (a system prompt, a tool list) is
-    tokenized once per process rather than once per record.
+    """Ids (and, for runs spanning several messages, token starts) of texts encoded lately, so a text
+    every record repeats (a system prompt, a tool list) is tokenized once per process, not per record.
 
     Bounded by characters, not entries: when the texts held would pass :data:`ENCODE_CACHE_CHARS` it
     starts over (a repeated text is back after one miss). Ids are kept as 32-bit arrays, a tenth of
-    a list's memory. The tokenizer is taken to stay as it was when the renderer was built (as the
-    renderer's other cached ids do).
+    a list's memory; answers are fresh lists. The tokenizer is taken to stay as it was when the
+    renderer was built (as the renderer's other cached ids do).
     """
 
     def __init__(self, max_chars: int = ENCODE_CACHE_CHARS) -> None:
         self.max_chars = max_chars
         self._ids: dict[str, array[int]] = {}
+        self._offsets: dict[str, tuple[array[int], array[int]]] = {}
         self._chars = 0
 
     def lookup(self, texts: Sequence[str]) -> dict[str, list[int]]:
-        """The ids of those ``texts`` held here (fresh lists: callers may keep them)."""
+        """The ids of those ``texts`` held here."""
         held = self._ids
         return {t: held[t].tolist() for t in texts if t in held}
 
     def remember(self, texts: Sequence[str], encoded: Sequence[list[int]]) -> None:
-        """Hold ``encoded`` (copied) for ``texts``; a text over a quarter of the budget is not held."""
+        """Hold ``encoded`` (copied) for ``texts``."""
         for text, ids in zip(texts, encoded, strict=True):
-            if len(text) * 4 > self.max_chars:
-                continue
-            if self._chars + len(text) > self.max_chars:
-                self._ids.clear()
-                self._chars = 0
-            self._ids[text] = array("i", ids)
-            self._chars += len(text)
+            if self._room_for(text):
+                self._ids[text] = array("i", ids)
+
+    def offsets(self, text: str) -> tuple[list[int], list[int]] | None:
+        held = self._offsets.get(text)
+        return None if held is None else (held[0].tolist(), held[1].tolist())
+
+    def remember_offsets(self, text: str, ids: list[int], starts: list[int]) -> None:
+        if self._room_for(text):
+            self._offsets[text] = (array("i", ids), array("i", starts))
+
+    def _room_for(self, text: str) -> bool:
+        """Count ``text`` in, starting over when full; False for a text over a quarter of the budget."""
+        if len(text) * 4 > self.max_chars:
+            return False
+        if self._chars + len(text) > self.max_chars:
+            self._ids.clear()
+            self._offsets.clear()
+            self._chars = 0
+        self._chars += len(text)
+        return True
 
 
 def _without_added_tokens(backend: Any) -> Any:
