@@ -4,11 +4,7 @@ answer from one body per request, and the fetch policy still refuses before any 
 
 from __future__ import annotations
 
-import re
-import threading
-import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -18,107 +14,15 @@ from mmrender.image_headers import END_BYTES, HEAD_BYTES, read_header
 from mmrender.images import load_image
 
 from .conftest import image_part, renderer
+from .range_server import ImageServer, serving
 from .test_header_reads import CORPUS
 from .test_s3_header_reads import LARGE
-
-#: How the server answers, by the first segment of the URL path (``/<mode>/<name>``).
-MODES = ("ranges", "ignore", "ends-only", "close", "stall")
-STALL_SECONDS = 2.0
-
-
-class ImageServer(ThreadingHTTPServer):
-    """A loopback HTTP/1.1 server of in-memory files that records every request and the body bytes it sent."""
-
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), RangeHandler)
-        self.files: dict[str, bytes] = {}
-        self.requests: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
-
-    def url(self, mode: str, name: str) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/{mode}/{name}"
-
-    def sent(self) -> int:
-        return sum(r["sent"] for r in self.requests)
-
-
-class RangeHandler(BaseHTTPRequestHandler):
-    """Answers a single ``Range`` (``bytes=a-b``, ``bytes=a-``, ``bytes=-n``) as RFC 9110 says (``206``,
-    ``416``), or by its mode: ``ignore`` sends every file whole with ``200``; ``ends-only`` honours
-    only ranges from the start or the end; ``close`` stops half-way through every body and hangs up;
-    ``stall`` waits :data:`STALL_SECONDS` before answering."""
-
-    protocol_version = "HTTP/1.1"
-    server: ImageServer
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        mode, _, name = self.path.lstrip("/").partition("/")
-        self.record = {"mode": mode, "name": name, "range": self.headers.get("Range"), "status": None, "sent": 0}
-        with self.server.lock:
-            self.server.requests.append(self.record)
-        try:
-            self._answer(mode, self.server.files.get(name))
-        except (BrokenPipeError, ConnectionResetError):  # the client dropped an answer it did not need
-            self.close_connection = True
-
-    def _answer(self, mode: str, data: bytes | None) -> None:
-        if mode == "stall":
-            time.sleep(STALL_SECONDS)
-        if data is None or mode not in MODES:
-            return self._send(404, b"not found")
-        asked = self.headers.get("Range")
-        span = _span(asked, len(data)) if asked else None
-        if mode == "ignore" or span is None or (mode == "ends-only" and not re.fullmatch(r"bytes=(0-\d*|-\d+)", asked)):
-            return self._send(200, data)
-        if span == "unsatisfiable":
-            return self._send(416, b"", {"Content-Range": f"bytes */{len(data)}"})
-        start, end = span
-        body = data[start : end + 1]
-        self._send(206, body, {"Content-Range": f"bytes {start}-{end}/{len(data)}"})
-
-    def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
-        self.record["status"] = status
-        self.send_response(status)
-        for key, value in {**(headers or {}), "Content-Length": str(len(body))}.items():
-            self.send_header(key, value)
-        self.end_headers()
-        if self.record["mode"] == "close":
-            body = body[: len(body) // 2]
-            self.close_connection = True
-        self.wfile.write(body)
-        self.record["sent"] += len(body)
-
-
-def _span(asked: str, size: int) -> tuple[int, int] | str | None:
-    """The inclusive byte span a single-range header asks of ``size`` bytes; None if it is not one."""
-    match = re.fullmatch(r"bytes=(\d*)-(\d*)", asked.strip())
-    if match is None or match.groups() == ("", ""):
-        return None
-    first, last = match.groups()
-    if not first:
-        start, end = max(size - int(last), 0), size - 1
-    else:
-        start, end = int(first), min(int(last), size - 1) if last else size - 1
-    return "unsatisfiable" if start >= size or start > end else (start, end)
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[ImageServer]:
-    httpd = ImageServer()
-    httpd.files.update(CORPUS)
-    httpd.files.update({name: make() for name, make in LARGE.items()})
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving({**CORPUS, **{name: make() for name, make in LARGE.items()}}) as httpd:
         yield httpd
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 @pytest.fixture
