@@ -6,8 +6,9 @@ first :data:`HEAD_BYTES`, its last bytes (the truncation check) and, for a PNG, 
 after the image data (an ``eXIf`` chunk may sit there); anything else, and any image whose prefix
 does not hold its header (a JPEG whose EXIF/ICC segments run past the prefix), is read whole by
 :func:`mmrender.images.load_image`, so sizes and errors are exactly what a render sees. An image
-behind a URI whose backend reads byte ranges (``s3://`` and the other fsspec object stores) is
-probed the same way through those ranges; one that fails there in any way is read whole too.
+behind a URI whose backend reads byte ranges (``s3://``, the other fsspec object stores and, where
+the fetch policy allows fetching it, ``http(s)://``) is probed the same way through those ranges;
+one that fails there in any way is read whole too.
 """
 
 from __future__ import annotations
@@ -20,17 +21,19 @@ from typing import Any
 
 import attrs
 
-from .errors import ImageSourceError
+from .errors import FetchRefusedError, ImageFetchError, ImageSourceError, NetworkError
 from .images import (
     FETCH_SCHEMES,
     TAIL_BYTES,
     UriReader,
     _describe,
     _supported_magic,
+    check_fetch_policy,
     load_image,
     max_image_bytes,
     probe_parts,
 )
+from .network import TIMED_OUT, TIMED_OUT_CONNECTING, TIMED_OUT_READING
 from .storage import ObjectRanges, scheme_of
 
 #: Opens a URI as byte ranges, fetching its first and last bytes, through the installed backends
@@ -47,6 +50,8 @@ END_BYTES = 4096
 MIN_SKIP = 256 * 1024
 #: How many local files' headers a process remembers (keyed by what ``os.stat`` says of each file).
 HEADER_CACHE_SIZE = 8192
+#: Network failures that cost a whole timeout to learn: a header read reports them instead of reading whole.
+_TIMEOUT_KINDS = frozenset({TIMED_OUT, TIMED_OUT_CONNECTING, TIMED_OUT_READING})
 #: Formats whose header parsers stop at the image data (so a prefix is enough) and read no further.
 _PREFIX_FORMATS = ("JPEG", "PNG")
 
@@ -72,12 +77,24 @@ def read_header(
         scheme = scheme_of(path)
         if scheme == "file" and "://" not in path:
             header = _local_header(path)
-        elif open_ranges is not None and scheme not in FETCH_SCHEMES:  # http(s): see docs/performance.md
+        elif open_ranges is not None and _may_fetch(path, scheme):
             header = _ranged_header(path, open_ranges)
     if header is not None:
         return header
     image = load_image(source, read_uri=read_uri)
     return ImageHeader(image.width, image.height, image.format, image.origin, image.orientation)
+
+
+def _may_fetch(uri: str, scheme: str) -> bool:
+    """Whether ranges of ``uri`` may be asked for: a remote URL only if the fetch policy allows it
+    (a refused one goes on to the whole read, which raises the refusal as a render does)."""
+    if scheme not in FETCH_SCHEMES:
+        return True
+    try:
+        check_fetch_policy(uri)
+    except FetchRefusedError:
+        return False
+    return True
 
 
 def _local_header(path: str) -> ImageHeader | None:
@@ -120,10 +137,18 @@ def _ranged_header(uri: str, open_ranges: RangeOpener) -> ImageHeader | None:
     """The header of a JPEG/PNG object from a few byte ranges, or None to read it whole instead.
 
     Any failure here (a missing object, the network, a truncated or corrupt image, a backend that
-    returned other lengths than asked) is left to the whole read, which reports it as a render would.
+    returned other lengths than asked) is left to the whole read, which reports it as a render would;
+    but a host that timed out is reported at once, as the render reports it, rather than waited for twice.
     """
     try:
         ranges = open_ranges(uri, HEAD_BYTES, END_BYTES)
+    except NetworkError as exc:
+        if exc.kind in _TIMEOUT_KINDS:
+            raise ImageFetchError.from_network(exc, source=_describe(uri)) from exc
+        return None
+    except Exception:  # reported by the whole read that follows
+        return None
+    try:
         if ranges is None or not 0 < ranges.size <= max_image_bytes():
             return None
         size, head, end = ranges.size, ranges.head, ranges.tail

@@ -12,19 +12,17 @@ store and are then moved into place. Every read is verified against the asset's 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import os
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
 import fsspec
-import fsspec.asyn
 from fsspec.core import url_to_fs
 from fsspec.registry import known_implementations
 from mmrender import hookimpl
@@ -45,7 +43,8 @@ from mmrender.storage import (
     verify,
 )
 
-from .network import S3_PROTOCOLS, bound_retries, network_error, timeout_options
+from .network import HTTP_PROTOCOLS, S3_PROTOCOLS, bound_retries, network_error, timeout_options
+from .ranged_reads import object_ranges
 
 SCHEMES_ENV = "MMRENDER_FSSPEC_SCHEMES"
 CACHE_ENV = "MMRENDER_READ_CACHE_BYTES"
@@ -394,67 +393,24 @@ class FsspecBackend(StorageBackend):
         return data
 
     def open_ranges(self, uri: str, head: int, tail: int, **options: Any) -> ObjectRanges | None:
-        """``uri`` opened for header reads: S3 fetches both ends in one round trip (the size comes
-        from their ``Content-Range``), other filesystems ask ``info`` for the size first.
-
-        None for what :meth:`read` must read whole: http(s)/ftp (a server may ignore ``Range`` and
-        fsspec would hand back the whole body as the range), chained URLs, and store assets
-        (verified against their sha256 name, which takes every byte).
-        """
-        if "::" in uri or scheme_of(uri) in FETCH_SCHEMES:
+        """``uri`` opened for header reads (see :mod:`.ranged_reads`); http(s) only where the fetch
+        policy allows it, as :meth:`read`. None for what :meth:`read` must read whole: ftp, chained
+        URLs, and store assets (verified against their sha256 name, which takes every byte)."""
+        scheme = scheme_of(uri)
+        if "::" in uri or (scheme in FETCH_SCHEMES and scheme not in HTTP_PROTOCOLS):
             return None
+        if scheme in FETCH_SCHEMES:
+            check_fetch_policy(uri)
         timeout = network_timeout(options.pop("timeout", None))
         fs, path = open_filesystem(uri, options, timeout)
         if SHA256_RE.fullmatch(path.rstrip("/").rpartition("/")[2]):
             return None
-        protocols = {fs.protocol} if isinstance(fs.protocol, str) else set(fs.protocol)
-        if S3_PROTOCOLS & protocols and hasattr(fs, "_call_s3"):
-            size, first, last = fsspec.asyn.sync(fs.loop, _s3_ends, fs, path, head, tail)
-            return ObjectRanges(size, first, last, _range_reader(fs, path, size))
-        info = fs.info(path)
-        size = info.get("size")
-        if info.get("type", "file") != "file" or not isinstance(size, int):
-            return None
-        read_ranges = _range_reader(fs, path, size)
-        first, last = read_ranges([(0, head), (max(size - tail, 0), tail)])
-        return ObjectRanges(size, first, last, read_ranges)
-
-
-async def _s3_ends(fs: Any, path: str, head: int, tail: int) -> tuple[int, bytes, bytes]:
-    """The size, first ``head`` and last ``tail`` bytes of an S3 object from two concurrent ranged GETs."""
-    bucket, key, version = fs.split_path(path)
-    version_kw = {"VersionId": version} if version else {}
-
-    async def get(byte_range: str) -> tuple[str, bytes]:
-        resp = await fs._call_s3("get_object", Bucket=bucket, Key=key, Range=byte_range, **version_kw)
         try:
-            return str(resp.get("ContentRange") or ""), await resp["Body"].read()
-        finally:
-            resp["Body"].close()
-
-    (first_range, first), (last_range, last) = await asyncio.gather(get(f"bytes=0-{head - 1}"), get(f"bytes=-{tail}"))
-    sizes = {answer.rpartition("/")[2] for answer in (first_range, last_range)}
-    size = sizes.pop() if len(sizes) == 1 else ""
-    if not size.isdigit():  # a server that ignored the ranges, or an object replaced between the two
-        raise StorageError(f"s3://{path}: ranged reads answered Content-Range {first_range!r} and {last_range!r}")
-    return int(size), first, last
-
-
-def _range_reader(fs: fsspec.AbstractFileSystem, path: str, size: int) -> Any:
-    """``read_ranges`` of :class:`ObjectRanges` for one object: every non-empty range in one ``cat_ranges``."""
-
-    def read_ranges(wanted: Sequence[tuple[int, int]]) -> list[bytes]:
-        spans = [(offset, min(offset + n, size)) for offset, n in wanted]
-        todo = [i for i, (start, end) in enumerate(spans) if 0 <= start < end]
-        got = fs.cat_ranges(
-            [path] * len(todo), [spans[i][0] for i in todo], [spans[i][1] for i in todo], on_error="raise"
-        )
-        out = [b""] * len(spans)
-        for i, data in zip(todo, got, strict=True):
-            out[i] = data
-        return out
-
-    return read_ranges
+            return object_ranges(fs, path, head, tail)
+        except MMRenderError:
+            raise
+        except Exception as exc:
+            raise _fail(f"reading {uri[:80]}", exc, timeout, _endpoint(fs, uri)) from exc
 
 
 @hookimpl
