@@ -1,6 +1,6 @@
 """The ``fsspec`` backend: content-addressed stores at any fsspec URL (``s3://``, ``gs://``, ``memory://`` …).
 
-Schemes: every protocol in ``fsspec.registry.known_implementations`` except ``file``, ``local``
+Schemes: every protocol fsspec knows by name (:mod:`.fsspec_protocols`) except ``file``, ``local``
 and ``data`` (the ``file`` and ``data`` backends own those), or only those listed in
 ``$MMRENDER_FSSPEC_SCHEMES`` (comma-separated) so another plugin can own, say, ``s3``.
 
@@ -20,11 +20,8 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import fsspec
-from fsspec.core import url_to_fs
-from fsspec.registry import known_implementations
 from mmrender import hookimpl
 from mmrender.errors import AssetNotFoundError, MissingBackendError, MMRenderError, StorageError, UnsafeLocatorError
 from mmrender.images import FETCH_SCHEMES, check_fetch_policy
@@ -43,8 +40,11 @@ from mmrender.storage import (
     verify,
 )
 
+from .fsspec_protocols import KNOWN_PROTOCOLS
 from .network import HTTP_PROTOCOLS, S3_PROTOCOLS, bound_retries, network_error, timeout_options
-from .ranged_reads import object_ranges
+
+if TYPE_CHECKING:  # fsspec itself is imported when a URI of ours is first opened (see .fsspec_protocols)
+    import fsspec
 
 SCHEMES_ENV = "MMRENDER_FSSPEC_SCHEMES"
 CACHE_ENV = "MMRENDER_READ_CACHE_BYTES"
@@ -79,7 +79,7 @@ def _file_md5(path: str) -> str:
 def registered_schemes() -> tuple[str, ...]:
     """The schemes this backend claims (see the module docstring)."""
     raw = os.environ.get(SCHEMES_ENV)
-    names = {n.strip().lower() for n in raw.split(",") if n.strip()} if raw is not None else set(known_implementations)
+    names = {n.strip().lower() for n in raw.split(",") if n.strip()} if raw is not None else set(KNOWN_PROTOCOLS)
     return tuple(sorted(names - EXCLUDED))
 
 
@@ -88,6 +88,8 @@ def _install_hint(protocol: str, exc: BaseException) -> MissingBackendError:
     if extra:
         how = f"pip install '{extra}'"
     else:
+        from fsspec.registry import known_implementations
+
         err = known_implementations.get(protocol, {}).get("err") or str(exc)
         how = f"install the fsspec implementation for {protocol}:// ({err})"
     return MissingBackendError(f"{protocol}:// needs a package that is not installed: {how}")
@@ -98,6 +100,8 @@ def open_filesystem(url: str, options: dict[str, Any], timeout: float) -> tuple[
     protocol = scheme_of(url.split("::")[-1])
     if "::" not in url:  # chained URLs: options belong to the outer protocol, leave them alone
         options = timeout_options(protocol, options, timeout)
+    from fsspec.core import url_to_fs
+
     try:
         fs, path = url_to_fs(url, **options)
     except ImportError as exc:
@@ -405,6 +409,8 @@ class FsspecBackend(StorageBackend):
         fs, path = open_filesystem(uri, options, timeout)
         if SHA256_RE.fullmatch(path.rstrip("/").rpartition("/")[2]):
             return None
+        from .ranged_reads import object_ranges
+
         try:
             return object_ranges(fs, path, head, tail)
         except MMRenderError:
