@@ -30,11 +30,12 @@ def first_unbacked(
 
     ``keyed``: every span starts with its placeholder id (False when the caller already added those of
     the spans that do to ``declared``: a video's range starts with timestamp text)."""
-    candidates = placeholder_set(token_ids, spans, declared) if keyed else set(declared)
-    counts = {p: token_ids.count(p) for p in candidates}
-    ids = sorted(p for p, n in counts.items() if n)  # an id the prompt never holds needs no span counts
-    if not ids:
+    candidates = placeholder_set(token_ids, spans, declared) if keyed else declared
+    # An id the prompt never holds needs no span counts.
+    counts = {p: n for p in candidates if (n := token_ids.count(p))}
+    if not counts:
         return None
+    ids = sorted(counts)
     total = sum(counts[p] for p in ids)
     inside = sum(token_ids[start:end].count(p) for start, end in spans for p in ids)
     if total == inside:

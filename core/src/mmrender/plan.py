@@ -16,6 +16,7 @@ renderer's encoder), never the plan.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
@@ -94,7 +95,8 @@ class Plan:
                 self.text(piece, owner)
 
     def special(self, token_id: int, owner: int) -> None:
-        self._flush()
+        if self._pieces:
+            self._flush()
         self.ops.append((SPECIAL, token_id, owner))
 
     def image(self, part: Any, owner: int) -> None:
@@ -115,7 +117,7 @@ class Plan:
         if not pieces:
             return
         if self._owner is not None:
-            text = pieces[0][0] if len(pieces) == 1 else "".join(p[0] for p in pieces)
+            text = pieces[0][0] if len(pieces) == 1 else "".join([p[0] for p in pieces])
             self.ops.append((TEXT, text, self._owner))
         else:
             self.ops.append((MIXED, list(pieces), -1))
@@ -158,13 +160,15 @@ def emit(
     cached = cached or {}
     forbidden = forbidden or {}
     videos = {i: renderer.prepare_video(p) for i, (k, p, _) in enumerate(ops) if k == VIDEO}
-    joined = _joined_text(renderer, ops, videos)
+    joined = _joined_text(renderer, ops, videos) if videos else {}
     texts = [p for i, (k, p, _) in enumerate(ops) if k == TEXT and p not in cached and i not in joined]
     parts = [p for k, p, _ in ops if k == IMAGE]
     overlap = texts and parts and not renderer.counting  # a header read is too short to hide a thread hand-off
     tokenized = background.submit(functools.partial(encoder.encode_many, texts)) if overlap else None
-    prepared = iter(renderer.prepare_images(parts))
+    prepared = iter(renderer.prepare_images(parts) if parts else ())
     fresh = tokenized.result() if tokenized is not None else encoder.encode_many(texts)
+    # One C-level scan of every fresh run; only when it finds a placeholder id are runs checked one by one.
+    stray = bool(forbidden) and not forbidden.keys().isdisjoint(itertools.chain.from_iterable(fresh))
     pos = 0
     ids, owners = buf.ids, buf.owners
     head: list[int] = []  # the start of a video's expansion that tokenized together with the text before it
@@ -172,21 +176,21 @@ def emit(
         if kind == SPECIAL:
             ids.append(payload)
             owners.append(owner)
-        elif kind == TEXT and i in joined:
-            run, head = _split_joined(encoder, payload, joined[i])
-            for tid in forbidden:
-                if tid in run or tid in head:
-                    raise _stray(forbidden[tid], owner)
-            ids.extend(run)
-            owners.extend([owner] * len(run))
         elif kind == TEXT:
-            run = cached.get(payload)
-            if run is None:
-                run = fresh[pos]
-                pos += 1
+            if i in joined:
+                run, head = _split_joined(encoder, payload, joined[i])
                 for tid in forbidden:
-                    if tid in run:
+                    if tid in run or tid in head:
                         raise _stray(forbidden[tid], owner)
+            else:
+                run = cached.get(payload)
+                if run is None:
+                    run = fresh[pos]
+                    pos += 1
+                    if stray:
+                        for tid in forbidden:
+                            if tid in run:
+                                raise _stray(forbidden[tid], owner)
             ids.extend(run)
             owners.extend([owner] * len(run))
         elif kind == IMAGE:
