@@ -122,16 +122,22 @@ class Message:
 
     @property
     def images(self) -> tuple[ImagePart, ...]:
-        return tuple(p for p in self.parts if isinstance(p, ImagePart))
+        if not isinstance(self.content, tuple):  # a string or None holds no image
+            return ()
+        return tuple(p for p in self.content if isinstance(p, ImagePart))
 
     @property
     def videos(self) -> tuple[VideoPart, ...]:
-        return tuple(p for p in self.parts if isinstance(p, VideoPart))
+        if not isinstance(self.content, tuple):
+            return ()
+        return tuple(p for p in self.content if isinstance(p, VideoPart))
 
     @property
     def text(self) -> str:
         """Concatenated text parts (what a template sees for text-only content)."""
-        return "".join(p.text for p in self.parts if isinstance(p, TextPart))
+        if not isinstance(self.content, tuple):
+            return self.content or ""
+        return "".join(p.text for p in self.content if isinstance(p, TextPart))
 
 
 @attrs.frozen

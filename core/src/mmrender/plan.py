@@ -16,7 +16,6 @@ renderer's encoder), never the plan.
 from __future__ import annotations
 
 import functools
-import itertools
 import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
@@ -167,8 +166,6 @@ def emit(
     tokenized = background.submit(functools.partial(encoder.encode_many, texts)) if overlap else None
     prepared = iter(renderer.prepare_images(parts) if parts else ())
     fresh = tokenized.result() if tokenized is not None else encoder.encode_many(texts)
-    # One C-level scan of every fresh run; only when it finds a placeholder id are runs checked one by one.
-    stray = bool(forbidden) and not forbidden.keys().isdisjoint(itertools.chain.from_iterable(fresh))
     pos = 0
     ids, owners = buf.ids, buf.owners
     head: list[int] = []  # the start of a video's expansion that tokenized together with the text before it
@@ -187,10 +184,9 @@ def emit(
                 if run is None:
                     run = fresh[pos]
                     pos += 1
-                    if stray:
-                        for tid in forbidden:
-                            if tid in run:
-                                raise _stray(forbidden[tid], owner)
+                    for tid in forbidden:
+                        if tid in run:
+                            raise _stray(forbidden[tid], owner)
             ids.extend(run)
             owners.extend([owner] * len(run))
         elif kind == IMAGE:

@@ -351,7 +351,9 @@ class Renderer(abc.ABC):
         if self.family.video_layout is not None:
             return
         for message in conv.messages:
-            for part in message.parts:
+            if not isinstance(message.content, tuple):  # a string holds no video
+                continue
+            for part in message.content:
                 if isinstance(part, VideoPart):
                     raise ConversationError(
                         f"family {self.family.id!r} does not render videos",
