@@ -61,21 +61,19 @@ class EmitFacts:
 class Plan:
     """Ops are ``(kind, payload, owner)``; MIXED runs carry ``[(text, owner), ...]`` pieces instead."""
 
-    __slots__ = ("_owner", "_pieces", "ops")
+    __slots__ = ("_owners", "_texts", "ops")
 
     def __init__(self) -> None:
         self.ops: list[tuple[int, Any, int]] = []
-        self._pieces: list[tuple[str, int]] = []
-        self._owner: int | None = None  # set while every pending piece has one owner
+        # The pending run as two parallel lists: appends stay cheap, and the run joins and checks
+        # its owners with C-level calls when it ends.
+        self._texts: list[str] = []
+        self._owners: list[int] = []
 
     def text(self, text: str, owner: int) -> None:
-        if not text:
-            return
-        if not self._pieces:
-            self._owner = owner
-        elif self._owner != owner:
-            self._owner = None
-        self._pieces.append((text, owner))
+        if text:
+            self._texts.append(text)
+            self._owners.append(owner)
 
     def markup(self, text: str, owner: int, controls: Mapping[str, int | None]) -> None:
         """Template text (never message text): each spelling of a ``controls`` token becomes its id.
@@ -94,7 +92,7 @@ class Plan:
                 self.text(piece, owner)
 
     def special(self, token_id: int, owner: int) -> None:
-        if self._pieces:
+        if self._texts:
             self._flush()
         self.ops.append((SPECIAL, token_id, owner))
 
@@ -112,16 +110,15 @@ class Plan:
         return self.ops
 
     def _flush(self) -> None:
-        pieces = self._pieces
-        if not pieces:
+        texts, owners = self._texts, self._owners
+        if not texts:
             return
-        if self._owner is not None:
-            text = pieces[0][0] if len(pieces) == 1 else "".join([p[0] for p in pieces])
-            self.ops.append((TEXT, text, self._owner))
+        if owners.count(owners[0]) == len(owners):  # one owner
+            self.ops.append((TEXT, texts[0] if len(texts) == 1 else "".join(texts), owners[0]))
         else:
-            self.ops.append((MIXED, list(pieces), -1))
-        self._pieces = []
-        self._owner = None
+            self.ops.append((MIXED, list(zip(texts, owners, strict=True)), -1))
+        self._texts = []
+        self._owners = []
 
 
 @functools.lru_cache(maxsize=16)
