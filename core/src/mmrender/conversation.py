@@ -120,22 +120,23 @@ class Message:
             return (TextPart(self.content),)
         return self.content
 
+    # The three below read a string (or None) directly: building its one TextPart costs more than the rest.
     @property
     def images(self) -> tuple[ImagePart, ...]:
-        if not isinstance(self.content, tuple):  # a string or None holds no image
+        if self.content is None or isinstance(self.content, str):
             return ()
         return tuple(p for p in self.content if isinstance(p, ImagePart))
 
     @property
     def videos(self) -> tuple[VideoPart, ...]:
-        if not isinstance(self.content, tuple):
+        if self.content is None or isinstance(self.content, str):
             return ()
         return tuple(p for p in self.content if isinstance(p, VideoPart))
 
     @property
     def text(self) -> str:
         """Concatenated text parts (what a template sees for text-only content)."""
-        if not isinstance(self.content, tuple):
+        if self.content is None or isinstance(self.content, str):
             return self.content or ""
         return "".join(p.text for p in self.content if isinstance(p, TextPart))
 
@@ -380,7 +381,7 @@ def normalize_conversation(
             raise ConversationError("tools must be a list of tool definitions")
         tools = tuple(plain_data(tool) for tool in tools)
     return Conversation(
-        messages=tuple(normalize_message(m, start_index + i) for i, m in enumerate(messages)),
+        messages=tuple([normalize_message(m, start_index + i) for i, m in enumerate(messages)]),
         tools=tools,
         add_generation_prompt=add_generation_prompt,
         template_kwargs=dict(template_kwargs or {}),

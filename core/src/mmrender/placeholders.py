@@ -57,6 +57,8 @@ def first_unbacked(
 def _gaps(spans: Sequence[tuple[int, int]], size: int) -> list[tuple[int, int]] | None:
     """The stretches of a ``size``-id prompt no span covers, when the spans are in-bounds int ranges that
     do not overlap (a renderer's always are); None otherwise, and the counts below decide."""
+    if not spans:
+        return [(0, size)]
     if not all(type(start) is int and type(end) is int for start, end in spans):
         return None
     gaps, covered = [], 0

@@ -351,7 +351,7 @@ class Renderer(abc.ABC):
         if self.family.video_layout is not None:
             return
         for message in conv.messages:
-            if not isinstance(message.content, tuple):  # a string holds no video
+            if message.content is None or isinstance(message.content, str):  # no video, and no parts to build
                 continue
             for part in message.content:
                 if isinstance(part, VideoPart):

@@ -53,7 +53,7 @@ def check_message(message: Message, position: int) -> None:
 
 def pieces(message: Message) -> list[Piece]:
     """Content as alternating text (joined) and images, untrimmed."""
-    if not isinstance(message.content, tuple):  # a string (or None): no part objects to build
+    if message.content is None or isinstance(message.content, str):  # no part objects to build
         return [message.content] if message.content else []
     out: list[Piece] = []
     for part in message.content:

@@ -34,7 +34,7 @@ TOOLS_TAIL = (
     '<tool_call></tool_call> XML tags:\n<tool_call>\n{"name": <function-name>, "arguments": '
     "<args-json-object>}\n</tool_call>"
 )
-_TEMPLATE_IMAGE_KEYS = ("image", "image_url", "video")
+_TEMPLATE_IMAGE_KEYS = frozenset({"image", "image_url", "video"})
 
 
 @attrs.frozen
@@ -110,7 +110,7 @@ def _check_raw_parts(message: Message, *, vision: bool) -> None:
                 part_index=pi,
             )
         is_text = isinstance(part, TextPart) and part.declared_type in ("text", "input_text")
-        if vision and is_text and not part.keys.isdisjoint(_TEMPLATE_IMAGE_KEYS):
+        if vision and is_text and not _TEMPLATE_IMAGE_KEYS.isdisjoint(part.keys):
             raise ConversationError(
                 "text part also has an 'image'/'image_url'/'video' key (even null): the Qwen3-VL template "
                 "renders it as a vision placeholder; drop the key",
