@@ -43,7 +43,7 @@ def check_message(message: Message, position: int) -> None:
                     message_index=message.index,
                     part_index=pi,
                 )
-    if message.role == "system" and message.images:
+    if message.images and message.role == "system":
         raise ConversationError("System message cannot contain images.", message_index=message.index)
     if message.role == "system" and message.videos:
         raise ConversationError("System message cannot contain videos.", message_index=message.index)
