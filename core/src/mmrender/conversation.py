@@ -120,18 +120,25 @@ class Message:
             return (TextPart(self.content),)
         return self.content
 
+    # The three below read a string (or None) directly: building its one TextPart costs more than the rest.
     @property
     def images(self) -> tuple[ImagePart, ...]:
-        return tuple(p for p in self.parts if isinstance(p, ImagePart))
+        if self.content is None or isinstance(self.content, str):
+            return ()
+        return tuple(p for p in self.content if isinstance(p, ImagePart))
 
     @property
     def videos(self) -> tuple[VideoPart, ...]:
-        return tuple(p for p in self.parts if isinstance(p, VideoPart))
+        if self.content is None or isinstance(self.content, str):
+            return ()
+        return tuple(p for p in self.content if isinstance(p, VideoPart))
 
     @property
     def text(self) -> str:
         """Concatenated text parts (what a template sees for text-only content)."""
-        return "".join(p.text for p in self.parts if isinstance(p, TextPart))
+        if self.content is None or isinstance(self.content, str):
+            return self.content or ""
+        return "".join(p.text for p in self.content if isinstance(p, TextPart))
 
 
 @attrs.frozen
@@ -191,24 +198,31 @@ def _video_part(part: Mapping[str, Any], mi: int, pi: int, kind: str | None, key
     return VideoPart(source, mi, pi, declared_type=kind, keys=keys)
 
 
+#: ``isinstance(k, str)`` as a C-level predicate (part keys are filtered once per part).
+_is_str = str.__instancecheck__
+
+
 def _parts(content: Any, mi: int) -> str | tuple[Part, ...] | None:
     if content is None or isinstance(content, str):
         return content
-    if isinstance(content, Mapping | bytes | bytearray) or not isinstance(content, Sequence):
+    if type(content) is not list and (  # a list (JSON) skips the slower abstract-class checks
+        isinstance(content, Mapping | bytes | bytearray) or not isinstance(content, Sequence)
+    ):
         raise ConversationError(
             f"content must be a string or a list of parts, got {type(content).__name__}", message_index=mi
         )
     parts: list[Part] = []
     for pi, part in enumerate(content):
-        if isinstance(part, str):
-            parts.append(TextPart(part, bare=True))
-            continue
-        if not isinstance(part, Mapping):
-            raise ConversationError(
-                f"part must be an object, got {type(part).__name__}", message_index=mi, part_index=pi
-            )
+        if type(part) is not dict:
+            if isinstance(part, str):
+                parts.append(TextPart(part, bare=True))
+                continue
+            if not isinstance(part, Mapping):
+                raise ConversationError(
+                    f"part must be an object, got {type(part).__name__}", message_index=mi, part_index=pi
+                )
         kind = part.get("type")
-        keys = frozenset(k for k in part if isinstance(k, str))
+        keys = frozenset(filter(_is_str, part))
         if kind in ("text", "input_text") or (kind is None and "text" in part):
             text = part.get("text")
             if not isinstance(text, str):
@@ -255,18 +269,20 @@ def _tool_calls(raw: Any, mi: int) -> tuple[ToolCall, ...]:
     return tuple(calls)
 
 
-_SCALARS = frozenset({str, int, float, bool, bytes})
+#: Leaf types returned as they are; tested inline in the loops below so most leaves cost no call.
+_LEAVES = frozenset({str, int, float, bool, bytes, type(None)})
 
 
 def plain_data(value: Any) -> Any:
     """Message objects as dicts, the way transformers' ``apply_chat_template`` reads them: pydantic models
     (OpenAI SDK messages, via ``model_dump()``) and dataclasses, nested ones too; media stay as they are."""
-    if value is None or type(value) in _SCALARS:  # most leaves: nothing to look up
+    kind = type(value)
+    if kind in _LEAVES:
         return value
-    if isinstance(value, Mapping):
-        return {key: plain_data(item) for key, item in value.items()}
+    if kind is dict or (kind is not list and isinstance(value, Mapping)):
+        return {key: item if type(item) in _LEAVES else plain_data(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [plain_data(item) for item in value]
+        return [item if type(item) in _LEAVES else plain_data(item) for item in value]
     if isinstance(value, tuple):
         return tuple(plain_data(item) for item in value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -276,20 +292,19 @@ def plain_data(value: Any) -> Any:
     return value
 
 
-def _reasoning(raw: Mapping[str, Any], index: int) -> str | None:
-    """The first non-None of ``reasoning_content``, ``thinking``, ``reasoning`` (what transformers 5
-    copies into ``reasoning_content`` before the template runs)."""
-    for key in REASONING_KEYS:
-        value = raw.get(key)
-        if value is not None:
-            if not isinstance(value, str):
-                raise ConversationError(f"{key} must be a string, got {type(value).__name__}", message_index=index)
-            return value
+def _reasoning(given: Mapping[str, Any], index: int) -> str | None:
+    """The first of ``given`` (:func:`_reasoning_keys`, in precedence order): what transformers 5 copies
+    into ``reasoning_content`` before the template runs."""
+    for key, value in given.items():
+        if not isinstance(value, str):
+            raise ConversationError(f"{key} must be a string, got {type(value).__name__}", message_index=index)
+        return value
     return None
 
 
 def _reasoning_keys(raw: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: raw[key] for key in REASONING_KEYS if raw.get(key) is not None}
+    """The reasoning keys ``raw`` gives, in precedence order (``raw`` holds no None values)."""
+    return {key: raw[key] for key in REASONING_KEYS if key in raw}
 
 
 def normalize_message(raw: Any, index: int) -> Message:
@@ -298,15 +313,18 @@ def normalize_message(raw: Any, index: int) -> Message:
     As in transformers, keys whose value is None count as absent (OpenAI responses carry
     ``content=None``, ``tool_calls=None``), so ``raw`` keeps only the others.
     """
-    if isinstance(raw, Message):
+    if type(raw) is dict:  # the usual (JSON) message: converted and filtered in one pass
+        raw = {key: item for key, value in raw.items() if (item := plain_data(value)) is not None}
+    elif isinstance(raw, Message):
         return raw
-    plain = plain_data(raw)
-    if not isinstance(plain, Mapping):
-        raise ConversationError(
-            f"message must be an object (a mapping, pydantic model or dataclass), got {type(raw).__name__}",
-            message_index=index,
-        )
-    raw = {key: value for key, value in plain.items() if value is not None}
+    else:
+        plain = plain_data(raw)
+        if not isinstance(plain, Mapping):
+            raise ConversationError(
+                f"message must be an object (a mapping, pydantic model or dataclass), got {type(raw).__name__}",
+                message_index=index,
+            )
+        raw = {key: value for key, value in plain.items() if value is not None}
     role = raw.get("role")
     if not isinstance(role, str) or not role:
         raise ConversationError(
@@ -315,17 +333,19 @@ def normalize_message(raw: Any, index: int) -> Message:
             message_index=index,
         )
     tool_calls = _tool_calls(raw.get("tool_calls"), index)
+    content = _parts(raw.get("content"), index)
+    reasoning_keys = _reasoning_keys(raw)
     return Message(
         index=index,
         role=role,
-        content=_parts(raw.get("content"), index),
-        reasoning_content=_reasoning(raw, index),
+        content=content,
+        reasoning_content=_reasoning(reasoning_keys, index),
         tool_calls=tool_calls,
         tool_call_id=raw.get("tool_call_id"),
         name=raw.get("name"),
         raw=raw,
         tool_call_inputs=_tool_call_inputs(raw.get("tool_calls")) if tool_calls else (),
-        reasoning_keys=_reasoning_keys(raw),
+        reasoning_keys=reasoning_keys,
     )
 
 
@@ -352,14 +372,16 @@ def normalize_conversation(
     start_index: int = 0,
 ) -> Conversation:
     """Validate ``messages`` and ``tools``; ``start_index`` numbers messages that continue a rollout."""
-    if isinstance(messages, str | bytes | Mapping) or not isinstance(messages, Sequence):
+    if type(messages) is not list and (  # a list skips the slower abstract-class checks
+        isinstance(messages, str | bytes | Mapping) or not isinstance(messages, Sequence)
+    ):
         raise ConversationError("messages must be a list of message objects")
     if tools is not None:
         if isinstance(tools, str | bytes | Mapping) or not isinstance(tools, Sequence):
             raise ConversationError("tools must be a list of tool definitions")
         tools = tuple(plain_data(tool) for tool in tools)
     return Conversation(
-        messages=tuple(normalize_message(m, start_index + i) for i, m in enumerate(messages)),
+        messages=tuple([normalize_message(m, start_index + i) for i, m in enumerate(messages)]),
         tools=tools,
         add_generation_prompt=add_generation_prompt,
         template_kwargs=dict(template_kwargs or {}),

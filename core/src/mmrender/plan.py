@@ -61,21 +61,19 @@ class EmitFacts:
 class Plan:
     """Ops are ``(kind, payload, owner)``; MIXED runs carry ``[(text, owner), ...]`` pieces instead."""
 
-    __slots__ = ("_owner", "_pieces", "ops")
+    __slots__ = ("_owners", "_texts", "ops")
 
     def __init__(self) -> None:
         self.ops: list[tuple[int, Any, int]] = []
-        self._pieces: list[tuple[str, int]] = []
-        self._owner: int | None = None  # set while every pending piece has one owner
+        # The pending run as two parallel lists: appends stay cheap, and the run joins and checks
+        # its owners with C-level calls when it ends.
+        self._texts: list[str] = []
+        self._owners: list[int] = []
 
     def text(self, text: str, owner: int) -> None:
-        if not text:
-            return
-        if not self._pieces:
-            self._owner = owner
-        elif self._owner != owner:
-            self._owner = None
-        self._pieces.append((text, owner))
+        if text:
+            self._texts.append(text)
+            self._owners.append(owner)
 
     def markup(self, text: str, owner: int, controls: Mapping[str, int | None]) -> None:
         """Template text (never message text): each spelling of a ``controls`` token becomes its id.
@@ -94,7 +92,8 @@ class Plan:
                 self.text(piece, owner)
 
     def special(self, token_id: int, owner: int) -> None:
-        self._flush()
+        if self._texts:
+            self._flush()
         self.ops.append((SPECIAL, token_id, owner))
 
     def image(self, part: Any, owner: int) -> None:
@@ -111,16 +110,15 @@ class Plan:
         return self.ops
 
     def _flush(self) -> None:
-        pieces = self._pieces
-        if not pieces:
+        texts, owners = self._texts, self._owners
+        if not texts:
             return
-        if self._owner is not None:
-            text = pieces[0][0] if len(pieces) == 1 else "".join(p[0] for p in pieces)
-            self.ops.append((TEXT, text, self._owner))
+        if owners.count(owners[0]) == len(owners):  # one owner
+            self.ops.append((TEXT, texts[0] if len(texts) == 1 else "".join(texts), owners[0]))
         else:
-            self.ops.append((MIXED, list(pieces), -1))
-        self._pieces = []
-        self._owner = None
+            self.ops.append((MIXED, list(zip(texts, owners, strict=True)), -1))
+        self._texts = []
+        self._owners = []
 
 
 @functools.lru_cache(maxsize=16)
@@ -158,12 +156,12 @@ def emit(
     cached = cached or {}
     forbidden = forbidden or {}
     videos = {i: renderer.prepare_video(p) for i, (k, p, _) in enumerate(ops) if k == VIDEO}
-    joined = _joined_text(renderer, ops, videos)
+    joined = _joined_text(renderer, ops, videos) if videos else {}
     texts = [p for i, (k, p, _) in enumerate(ops) if k == TEXT and p not in cached and i not in joined]
     parts = [p for k, p, _ in ops if k == IMAGE]
     overlap = texts and parts and not renderer.counting  # a header read is too short to hide a thread hand-off
     tokenized = background.submit(functools.partial(encoder.encode_many, texts)) if overlap else None
-    prepared = iter(renderer.prepare_images(parts))
+    prepared = iter(renderer.prepare_images(parts) if parts else ())
     fresh = tokenized.result() if tokenized is not None else encoder.encode_many(texts)
     pos = 0
     ids, owners = buf.ids, buf.owners
@@ -172,21 +170,20 @@ def emit(
         if kind == SPECIAL:
             ids.append(payload)
             owners.append(owner)
-        elif kind == TEXT and i in joined:
-            run, head = _split_joined(encoder, payload, joined[i])
-            for tid in forbidden:
-                if tid in run or tid in head:
-                    raise _stray(forbidden[tid], owner)
-            ids.extend(run)
-            owners.extend([owner] * len(run))
         elif kind == TEXT:
-            run = cached.get(payload)
-            if run is None:
-                run = fresh[pos]
-                pos += 1
+            if i in joined:
+                run, head = _split_joined(encoder, payload, joined[i])
                 for tid in forbidden:
-                    if tid in run:
+                    if tid in run or tid in head:
                         raise _stray(forbidden[tid], owner)
+            else:
+                run = cached.get(payload)
+                if run is None:
+                    run = fresh[pos]
+                    pos += 1
+                    for tid in forbidden:
+                        if tid in run:
+                            raise _stray(forbidden[tid], owner)
             ids.extend(run)
             owners.extend([owner] * len(run))
         elif kind == IMAGE:

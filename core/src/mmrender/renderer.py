@@ -351,7 +351,9 @@ class Renderer(abc.ABC):
         if self.family.video_layout is not None:
             return
         for message in conv.messages:
-            for part in message.parts:
+            if message.content is None or isinstance(message.content, str):  # no video, and no parts to build
+                continue
+            for part in message.content:
                 if isinstance(part, VideoPart):
                     raise ConversationError(
                         f"family {self.family.id!r} does not render videos",
@@ -363,8 +365,9 @@ class Renderer(abc.ABC):
         """:meth:`render` of an already normalised conversation (the render hook, then the placeholder check)."""
         self.check_videos_supported(conv)
         result = self.plugins.hook.mmrender_render(renderer=self, conversation=conv)
-        result.check_placeholders(self.placeholder_token_ids, what="rendered prompt")
-        return result.with_placeholder_ids(self.placeholder_token_ids, checked=True)
+        declared = self.placeholder_token_ids
+        result.check_placeholders(declared, what="rendered prompt")
+        return result.with_placeholder_ids(declared, checked=True)
 
     def count_tokens(
         self,

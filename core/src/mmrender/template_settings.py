@@ -30,7 +30,7 @@ def template_settings(
     ``none_is_unset``: a template argument given as None also falls back to the option (for templates
     whose None means "not given"); otherwise None is a value. ``hint`` ends the error message.
     """
-    unknown = sorted(set(template_kwargs) - set(names))
+    unknown = sorted(set(template_kwargs) - set(names)) if template_kwargs else None
     if unknown:
         valid = ", ".join(names) or "none"
         raise ConfigError(f"unknown template argument(s) {', '.join(unknown)} for {family}; valid: {valid}{hint}")

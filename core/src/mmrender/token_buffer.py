@@ -73,6 +73,8 @@ class TokenBuffer:
         self.images.append((video, rng))
 
     def multi_modal_data(self) -> MultiModalData:
+        if not self.images:  # a text-only render: nothing to settle or group
+            return MultiModalData()
         hashes: dict[str, list[str]] = {}
         places: dict[str, list[PlaceholderRange]] = {}
         items: dict[str, list[Any]] = {}

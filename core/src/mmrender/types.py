@@ -207,8 +207,10 @@ class RenderedTokens:
         """Raise ``UnbackedPlaceholderError`` when a placeholder id (``placeholder_ids``, the stamped ones
         or a keyed range's first id) lies outside every sidecar range."""
         declared = self.placeholder_ids.union(placeholder_ids)
-        declared = declared.union(placeholder_set(self.token_ids, self.keyed_spans()))
-        check_placeholders(self.token_ids, self.placeholder_spans(), declared, what=what, keyed=False)
+        spans = self.placeholder_spans()
+        if spans:  # with no range there is no range's first id to add
+            declared = declared.union(placeholder_set(self.token_ids, self.keyed_spans()))
+        check_placeholders(self.token_ids, spans, declared, what=what, keyed=False)
 
     def with_placeholder_ids(self, placeholder_ids: Iterable[int], *, checked: bool = False) -> RenderedTokens:
         """The same result stamped with (more) placeholder ids, ``checked`` or not; ids are shared, not copied."""

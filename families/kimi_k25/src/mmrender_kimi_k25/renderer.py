@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections import ChainMap, OrderedDict
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -79,11 +79,13 @@ class KimiK25Renderer(Renderer):
         self._const = {text: tuple(self._encode(text)) for text in _CONSTANTS}
         self._tools: OrderedDict[str, str] = OrderedDict()  # tools key -> declaration text
         self._bodies: dict[str, tuple[int, ...]] = {}  # declaration text -> ids
+        #: Constants and tool bodies in one plain dict, kept in step with both: emit looks up every text
+        #: run in it, and a ChainMap's lookups run in Python.
+        self._cached: dict[str, tuple[int, ...]] = dict(self._const)
         #: placeholder ids text must never produce (only reachable from text under "control")
         forbidden = {self.specials.media_pad: "<|media_pad|>"}
-        cached = ChainMap(self._const, self._bodies)  # constants and tool bodies come from caches
         self.emit_facts = EmitFacts(
-            encoder=self.text_encoder, placeholder_id=self.specials.media_pad, cached=cached, forbidden=forbidden
+            encoder=self.text_encoder, placeholder_id=self.specials.media_pad, cached=self._cached, forbidden=forbidden
         )
 
     def walker(self, thinking: bool, preserve_thinking: bool) -> TemplateWalker:
@@ -110,9 +112,12 @@ class KimiK25Renderer(Renderer):
         if body is None:
             body = tool_declaration(tools)
             self._tools[key] = body
-            self._bodies[body] = tuple(self._encode(body))
+            self._bodies[body] = self._cached[body] = tuple(self._encode(body))
             while len(self._tools) > _TOOLS_CACHE_SIZE:
-                self._bodies.pop(self._tools.popitem(last=False)[1], None)
+                evicted = self._tools.popitem(last=False)[1]
+                self._bodies.pop(evicted, None)
+                if evicted not in self._const:
+                    self._cached.pop(evicted, None)
         else:
             self._tools.move_to_end(key)
         return body

@@ -45,7 +45,7 @@ def check_message(message: Message, position: int) -> None:
                 )
     if message.images and message.role == "system":
         raise ConversationError("System message cannot contain images.", message_index=message.index)
-    if message.role == "system" and any(isinstance(p, VideoPart) for p in message.parts):
+    if message.role == "system" and message.videos:
         raise ConversationError("System message cannot contain videos.", message_index=message.index)
     if message.role == "system" and position != 0:
         raise ConversationError("System message must be at the beginning.", message_index=message.index)
@@ -53,8 +53,10 @@ def check_message(message: Message, position: int) -> None:
 
 def pieces(message: Message) -> list[Piece]:
     """Content as alternating text (joined) and images, untrimmed."""
+    if message.content is None or isinstance(message.content, str):  # no part objects to build
+        return [message.content] if message.content else []
     out: list[Piece] = []
-    for part in message.parts:
+    for part in message.content:
         if isinstance(part, TextPart):
             if out and isinstance(out[-1], str):
                 out[-1] += part.text

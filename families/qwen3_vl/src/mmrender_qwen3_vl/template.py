@@ -15,6 +15,7 @@ The tools block of the system turn and the generation prompt are scaffold (-1).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -33,7 +34,7 @@ TOOLS_TAIL = (
     '<tool_call></tool_call> XML tags:\n<tool_call>\n{"name": <function-name>, "arguments": '
     "<args-json-object>}\n</tool_call>"
 )
-_TEMPLATE_IMAGE_KEYS = ("image", "image_url", "video")
+_TEMPLATE_IMAGE_KEYS = frozenset({"image", "image_url", "video"})
 
 
 @attrs.frozen
@@ -109,7 +110,7 @@ def _check_raw_parts(message: Message, *, vision: bool) -> None:
                 part_index=pi,
             )
         is_text = isinstance(part, TextPart) and part.declared_type in ("text", "input_text")
-        if vision and is_text and any(k in part.keys for k in _TEMPLATE_IMAGE_KEYS):
+        if vision and is_text and not _TEMPLATE_IMAGE_KEYS.isdisjoint(part.keys):
             raise ConversationError(
                 "text part also has an 'image'/'image_url'/'video' key (even null): the Qwen3-VL template "
                 "renders it as a vision placeholder; drop the key",
@@ -153,7 +154,11 @@ class TemplateWalker:
         self.image_count = image_count
         self.video_count = 0
         self.plan = Plan()
-        self.controls = specials.controls()
+
+    @functools.cached_property
+    def controls(self) -> dict[str, int | None]:
+        """The specials' control tokens by spelling, built when a walk first needs them (tools, tags)."""
+        return self.s.controls()
 
     # -- pieces -------------------------------------------------------------------------------
     def turn_end(self, owner: int) -> None:
