@@ -1,20 +1,24 @@
 """Dataset benchmark: ``mmrender render --workers 1/2``, ``mmrender lengths``, and the processor-based length filter.
 
-Run from the repository root: ``python benchmarks/bench_dataset.py [--records 5000] [--big 50000]``.
+Run from the repository root: ``python benchmarks/bench_dataset.py [--records 5000] [--big 50000] [--rounds 5]``.
 On a generated dataset like ``benchmarks/bench_startup.py``'s (photo-like JPEGs and PNG charts, one or
 two images on three records in four) it measures, each in a new process with a fresh local store:
 
-* records/s of ``mmrender render`` with ``--workers 1`` and ``--workers 2`` (and that both wrote the same bytes);
-* records/s of ``mmrender lengths`` (``--workers 1`` and ``2``, process start included), and the length
-  filter as users write it today: transformers' ``AutoProcessor.apply_chat_template(..., tokenize=True)``
-  over each row, which decodes and resizes every image (timed on ``--filter-sample`` rows, the processor
-  loaded before the clock starts), against ``Renderer.count_tokens`` over every row timed the same way
-  (renderer built first); lengths are checked to agree between the processor, the API and the CLI;
+* ``mmrender render`` with ``--workers 1`` and ``--workers 2`` in interleaved rounds (and that both wrote
+  the same bytes), timed as the whole process and as the job's own summary line times it;
+* ``mmrender lengths`` with ``--workers 1`` and ``2`` (process start included), and the length filter as
+  users write it today: transformers' ``AutoProcessor.apply_chat_template(..., tokenize=True)`` over each
+  row, which decodes and resizes every image (on ``--filter-sample`` rows, the processor loaded and warmed
+  up before the clock starts, on torch's default threads and on one), against ``Renderer.count_tokens``
+  over every row in one thread (renderer built first), the two alternating in rounds; lengths are checked
+  to agree between the processor, the API and the CLI;
 * records/s of ``mmrender.integrations.ray.render_dataset`` with 2 actors on a local Ray cluster
   (``ray.init(num_cpus=2)``, half a CPU per actor as in the tests) from a Parquet copy of the dataset
   to Parquet, timed from the read to the written files (the cluster's start is printed apart), and that
-  its ``token_ids`` equal the CLI's (``--ray`` off skips it);
-* with ``--big N``: peak RSS (``ru_maxrss`` from ``os.wait4``: the largest of the command's processes) at ``--records`` and at N records.
+  its ``token_ids`` equal the CLI's (``--no-ray`` skips it);
+* with ``--big N``: peak RSS (``ru_maxrss`` from ``os.wait4``: the largest of the command's processes) at
+  ``--records`` and at N records, and the render and ``lengths`` rates once running: the time the records
+  past ``--records`` took (the big run's time minus the small run's), which leaves start-up out.
 
 Prints the figures next to the targets of
 issue 12 (2 workers >= 1.8x one worker on 2 cores; lengths >= 100x the processor filter; RSS within 10%).
