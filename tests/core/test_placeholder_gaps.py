@@ -37,3 +37,24 @@ def test_first_unbacked_matches_a_position_walk(prompt, declared, keyed, as_tupl
     token_ids, spans = prompt
     ids = tuple(token_ids) if as_tuple else token_ids
     assert first_unbacked(ids, spans, declared, keyed=keyed) == reference(token_ids, spans, declared, keyed)
+
+
+@st.composite
+def overlapping_prompts(draw: st.DrawFn) -> tuple[list[int], list[tuple[int, int]]]:
+    """Ids and in-bounds ranges that may overlap or nest (a malformed sidecar read back from JSON)."""
+    token_ids = draw(IDS)
+    bound = st.integers(0, len(token_ids))
+    pairs = draw(st.lists(st.tuples(bound, bound), max_size=5))
+    return token_ids, [(min(a, b), max(a, b)) for a, b in pairs]
+
+
+@settings(max_examples=400, deadline=None)
+@given(overlapping_prompts(), st.sets(st.sampled_from([7, 9])), st.booleans())
+def test_overlapping_ranges_back_each_position_once(prompt, declared, keyed) -> None:
+    """Ids [7, 7, 1, 7] with ranges (0, 2) and (1, 3) leave position 3 unbacked: overlaps must not count twice."""
+    token_ids, spans = prompt
+    assert first_unbacked(token_ids, spans, declared, keyed=keyed) == reference(token_ids, spans, declared, keyed)
+
+
+def test_the_overlap_example() -> None:
+    assert first_unbacked([7, 7, 1, 7], [(0, 2), (1, 3)], {7}) == (3, 7, 1)

@@ -3,9 +3,9 @@
 Core knows no family: a renderer names its placeholder ids (``Renderer.placeholder_token_ids``,
 carried on each result as ``RenderedTokens.placeholder_ids``), and the first id of every sidecar
 range is a placeholder id too, so a sidecar read back from JSON checks itself. The counts are taken
-with C-level ``tuple.count``: on the stretches between the ranges when those are well formed (a
-pad run is never scanned), else on the ids and on each range's slice; positions are searched only
-to word the error.
+with C-level ``tuple.count``: on the stretches no range covers when the ranges are in-bounds ints
+(a pad run is never scanned; overlapping ranges cover their union, each position once), else on the
+ids and on each range's slice; positions are searched only to word the error.
 """
 
 from __future__ import annotations
@@ -33,40 +33,46 @@ def first_unbacked(
     the spans that do to ``declared``: a video's range starts with timestamp text)."""
     candidates = placeholder_set(token_ids, spans, declared) if keyed else set(declared)
     gaps = _gaps(spans, len(token_ids))
-    if gaps is not None and not any(token_ids[start:end].count(p) for start, end in gaps for p in candidates):
-        return None  # every occurrence inside a span, found without scanning the spans' long pad runs
-    # An id the prompt never holds needs no span counts.
-    counts = {p: n for p in candidates if (n := token_ids.count(p))}
-    if not counts:
-        return None
-    ids = sorted(counts)
-    total = sum(counts[p] for p in ids)
-    inside = sum(token_ids[start:end].count(p) for start, end in spans for p in ids)
-    if total == inside:
-        return None
+    if gaps is not None:  # counted where no span reaches, never in the spans' long pad runs
+        counts = {p: n for p in candidates if (n := sum(token_ids[start:end].count(p) for start, end in gaps))}
+        if not counts:
+            return None
+        ids, unbacked = sorted(counts), sum(counts.values())
+    else:
+        # An id the prompt never holds needs no span counts.
+        counts = {p: n for p in candidates if (n := token_ids.count(p))}
+        if not counts:
+            return None
+        ids = sorted(counts)
+        total = sum(counts[p] for p in ids)
+        unbacked = total - sum(token_ids[start:end].count(p) for start, end in spans for p in ids)
+        if unbacked == 0:
+            return None
     ordered = sorted(spans)
     first: tuple[int, int] | None = None
     for p in ids:
         position = _outside(token_ids, p, ordered)
         if position is not None and (first is None or position < first[0]):
             first = (position, p)
-    assert first is not None  # total > inside means some occurrence lies outside
-    return first[0], first[1], total - inside
+    assert first is not None  # a count outside the spans means some occurrence lies there
+    return first[0], first[1], unbacked
 
 
 def _gaps(spans: Sequence[tuple[int, int]], size: int) -> list[tuple[int, int]] | None:
-    """The stretches of a ``size``-id prompt no span covers, when the spans are in-bounds int ranges that
-    do not overlap (a renderer's always are); None otherwise, and the counts below decide."""
+    """The stretches of a ``size``-id prompt no span covers, when the spans are in-bounds int ranges
+    (overlapping or nested ones cover their union, each position once); None otherwise, and the counts
+    decide."""
     if not spans:
         return [(0, size)]
     if not all(type(start) is int and type(end) is int for start, end in spans):
         return None
     gaps, covered = [], 0
     for start, end in sorted(spans):
-        if not covered <= start <= end <= size:
+        if not 0 <= start <= end <= size:
             return None
-        gaps.append((covered, start))
-        covered = end
+        if start > covered:
+            gaps.append((covered, start))
+        covered = max(covered, end)
     gaps.append((covered, size))
     return gaps
 
