@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import random
+import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -268,3 +270,39 @@ def test_repeated_runs_keep_transformers_offsets_through_the_encode_cache(
         assert got == expected[text]
         got[0].append(-1)
         got[1].append(-1)
+
+
+def test_threads_sharing_an_encoder_get_transformers_ids_while_it_starts_over(family: dict[str, Any]) -> None:
+    """Renders on several threads share a renderer's encoder; a start-over of its recent encodings in one
+    thread must read as a miss in the others, never as an error or another text's ids."""
+    oracle = family["oracles"][0]
+    texts = [f"record {i}: the picture shows a street at {i} o'clock" for i in range(60)]
+    expected = {t: oracle.encode(t, add_special_tokens=False) for t in texts}
+    encoder = HFEncoder(family["raw"])
+    encoder._known.max_chars = 4 * max(map(len, texts))  # starts over every few texts
+    failures: list[str] = []
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+
+    def work(seed: int) -> None:
+        rng = random.Random(seed)
+        try:
+            for _ in range(400):
+                batch = [rng.choice(texts) for _ in range(3)]
+                if encoder.encode_many(batch) != [expected[t] for t in batch]:
+                    failures.append(f"wrong ids for {batch}")
+                text = rng.choice(texts)
+                if encoder.encode_offsets(text)[0] != expected[text]:
+                    failures.append(f"wrong offsets run for {text}")
+        except Exception as exc:  # any error in a thread is the failure
+            failures.append(repr(exc))
+
+    try:
+        threads = [threading.Thread(target=work, args=(seed,)) for seed in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(switch)
+    assert failures == []

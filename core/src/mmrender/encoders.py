@@ -126,8 +126,9 @@ class RecentEncodings:
 
     Bounded by characters, not entries: when the texts held would pass :data:`ENCODE_CACHE_CHARS` it
     starts over (a repeated text is back after one miss). Ids are kept as 32-bit arrays, a tenth of
-    a list's memory; answers are fresh lists. The tokenizer is taken to stay as it was when the
-    renderer was built (as the renderer's other cached ids do).
+    a list's memory; answers are fresh lists. Threads rendering with one renderer share it: every read
+    is a single dict lookup, so a start-over in another thread is a miss, never an error. The tokenizer
+    is taken to stay as it was when the renderer was built (as the renderer's other cached ids do).
     """
 
     def __init__(self, max_chars: int = ENCODE_CACHE_CHARS) -> None:
@@ -137,9 +138,13 @@ class RecentEncodings:
         self._chars = 0
 
     def lookup(self, texts: Sequence[str]) -> dict[str, list[int]]:
-        """The ids of those ``texts`` held here."""
-        held = self._ids
-        return {t: held[t].tolist() for t in texts if t in held}
+        """The ids of those ``texts`` held here (one ``get`` each: another thread may start over between calls)."""
+        found = {}
+        for text in texts:
+            ids = self._ids.get(text)
+            if ids is not None:
+                found[text] = ids.tolist()
+        return found
 
     def remember(self, texts: Sequence[str], encoded: Sequence[list[int]]) -> None:
         """Hold ``encoded`` (copied) for ``texts``."""
