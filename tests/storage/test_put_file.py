@@ -14,8 +14,9 @@ from typing import Any
 import fsspec
 import pytest
 from mmrender.dispatch import open_store
-from mmrender.errors import AssetIntegrityError, AssetNotFoundError, StorageError
+from mmrender.errors import AssetIntegrityError, StorageError
 from mmrender.storage import Store, sha256_hex
+from mmrender.testing.store_concurrency_checks import poll_whole
 from mmrender_storage.remote import RemoteStore
 
 
@@ -70,20 +71,9 @@ def test_concurrent_put_files_land_whole_once(store_and_damage: Any, tmp_path: P
     path, data = _file(tmp_path, 4_000_000)
     sha = sha256_hex(data)
     stop, anomalies = threading.Event(), []
-
-    def poll() -> None:
-        while not stop.is_set():
-            try:
-                got = store.get(sha)
-            except AssetNotFoundError:
-                continue
-            except Exception as exc:
-                anomalies.append(f"{type(exc).__name__}: {exc}")
-                continue
-            if got != data:
-                anomalies.append(f"read {len(got)} bytes")
-
-    readers = [threading.Thread(target=poll, daemon=True) for _ in range(2)]
+    readers = [
+        threading.Thread(target=poll_whole, args=(store, sha, data, stop, anomalies), daemon=True) for _ in range(2)
+    ]
     for reader in readers:
         reader.start()
     try:

@@ -120,18 +120,19 @@ class Message:
             return (TextPart(self.content),)
         return self.content
 
-    # The three below read a string (or None) directly: building its one TextPart costs more than the rest.
+    # The three below read string (or None) content directly: building its one TextPart costs more than the rest.
+    @property
+    def _part_list(self) -> tuple[Part, ...]:
+        """The parts of list content; () for string or no content."""
+        return () if self.content is None or isinstance(self.content, str) else self.content
+
     @property
     def images(self) -> tuple[ImagePart, ...]:
-        if self.content is None or isinstance(self.content, str):
-            return ()
-        return tuple(p for p in self.content if isinstance(p, ImagePart))
+        return tuple(p for p in self._part_list if isinstance(p, ImagePart))
 
     @property
     def videos(self) -> tuple[VideoPart, ...]:
-        if self.content is None or isinstance(self.content, str):
-            return ()
-        return tuple(p for p in self.content if isinstance(p, VideoPart))
+        return tuple(p for p in self._part_list if isinstance(p, VideoPart))
 
     @property
     def text(self) -> str:

@@ -351,15 +351,12 @@ class Renderer(abc.ABC):
         if self.family.video_layout is not None:
             return
         for message in conv.messages:
-            if message.content is None or isinstance(message.content, str):  # no video, and no parts to build
-                continue
-            for part in message.content:
-                if isinstance(part, VideoPart):
-                    raise ConversationError(
-                        f"family {self.family.id!r} does not render videos",
-                        message_index=part.message_index,
-                        part_index=part.part_index,
-                    )
+            for part in message.videos:
+                raise ConversationError(
+                    f"family {self.family.id!r} does not render videos",
+                    message_index=part.message_index,
+                    part_index=part.part_index,
+                )
 
     def render_normalized(self, conv: Conversation) -> RenderedTokens:
         """:meth:`render` of an already normalised conversation (the render hook, then the placeholder check)."""

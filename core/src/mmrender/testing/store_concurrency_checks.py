@@ -30,10 +30,12 @@ WRITER_PROCESSES = 2
 PROCESS_TIMEOUT = 180
 
 
-def _poll(ctx: StoreContext, locator: str, data: bytes, stop: threading.Event, anomalies: list[str]) -> None:
+def poll_whole(store: Any, locator: str, data: bytes, stop: threading.Event, anomalies: list[str]) -> None:
+    """Read ``locator`` until ``stop``; note in ``anomalies`` every read that is neither "not found" nor ``data``
+    whole (a reader thread's loop while writers store ``data``)."""
     while not stop.is_set():
         try:
-            got = ctx.store.get(locator)
+            got = store.get(locator)
         except AssetNotFoundError:
             stop.wait(0.001)
             continue
@@ -63,7 +65,7 @@ def check_put_atomic_threads(ctx: StoreContext) -> None:
         return ctx.put(data)
 
     readers = [
-        threading.Thread(target=_poll, args=(ctx, locator, data, stop, anomalies), daemon=True)
+        threading.Thread(target=poll_whole, args=(ctx.store, locator, data, stop, anomalies), daemon=True)
         for _ in range(READER_THREADS if locator else 0)
     ]
     for reader in readers:

@@ -78,9 +78,7 @@ class KimiK25Renderer(Renderer):
         self._encode = self.text_encoder.encode
         self._const = {text: tuple(self._encode(text)) for text in _CONSTANTS}
         self._tools: OrderedDict[str, str] = OrderedDict()  # tools key -> declaration text
-        self._bodies: dict[str, tuple[int, ...]] = {}  # declaration text -> ids
-        #: Constants and tool bodies in one plain dict, kept in step with both: emit looks up every text
-        #: run in it, and a ChainMap's lookups run in Python.
+        #: Ids of the constants and of the cached tool bodies, in one plain dict: emit looks up every text run in it.
         self._cached: dict[str, tuple[int, ...]] = dict(self._const)
         #: placeholder ids text must never produce (only reachable from text under "control")
         forbidden = {self.specials.media_pad: "<|media_pad|>"}
@@ -112,10 +110,9 @@ class KimiK25Renderer(Renderer):
         if body is None:
             body = tool_declaration(tools)
             self._tools[key] = body
-            self._bodies[body] = self._cached[body] = tuple(self._encode(body))
+            self._cached[body] = tuple(self._encode(body))
             while len(self._tools) > _TOOLS_CACHE_SIZE:
                 evicted = self._tools.popitem(last=False)[1]
-                self._bodies.pop(evicted, None)
                 if evicted not in self._const:
                     self._cached.pop(evicted, None)
         else:
@@ -133,7 +130,7 @@ class KimiK25Renderer(Renderer):
         return self._const[text]
 
     def _text_ids(self, text: str) -> tuple[int, ...] | list[int]:
-        run = self._const.get(text) or self._bodies.get(text)
+        run = self._cached.get(text)
         return run if run is not None else self._encode(text)
 
     # -- layout and processed mode ------------------------------------------------------------
